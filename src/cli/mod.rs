@@ -1,0 +1,79 @@
+//! The `simcash` command line: parses arguments, calls the library, prints. No simulation
+//! logic lives here.
+
+mod run;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Deterministic RTGS payment-settlement simulator (SimCash-compatible scenarios and events).
+#[derive(Debug, Parser)]
+#[command(name = "simcash", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run one scenario and print a summary (verbose: every tick).
+    Run(run::RunArgs),
+}
+
+/// Exit code for bad input (scenario, arguments).
+const EXIT_INPUT: u8 = 2;
+/// Exit code for a run that failed after it started.
+const EXIT_RUN: u8 = 1;
+
+/// Entry point of the binary: parses `std::env::args`, runs, maps errors to exit codes.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run(args) => run::cmd_run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            if is_broken_pipe(&e) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("error: {e:#}");
+            let input = e.chain().any(|c| c.downcast_ref::<crate::scenario::ScenarioError>().is_some());
+            ExitCode::from(if input { EXIT_INPUT } else { EXIT_RUN })
+        }
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| match c.downcast_ref::<std::io::Error>() {
+        Some(io) => io.kind() == std::io::ErrorKind::BrokenPipe,
+        None => matches!(
+            c.downcast_ref::<crate::sink::SinkError>(),
+            Some(crate::sink::SinkError::Stdout(io)) if io.kind() == std::io::ErrorKind::BrokenPipe
+        ),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn run_parses_its_flags() {
+        let cli = Cli::try_parse_from(["simcash", "run", "s.yaml", "--seed", "7", "--events", "e.jsonl", "-v"]).unwrap();
+        let Command::Run(a) = cli.command;
+        assert_eq!(a.scenario.as_deref(), Some(std::path::Path::new("s.yaml")));
+        assert_eq!(a.seed, Some(7));
+        assert!(a.verbose);
+        assert!(Cli::try_parse_from(["simcash", "run", "--seed", "minus"]).is_err());
+    }
+}

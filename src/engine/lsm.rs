@@ -1,0 +1,253 @@
+//! Liquidity-saving mechanism (step 5): bilateral offsetting and multilateral cycles, with
+//! SimCash's candidate order and quirks (ENGINE-SPEC §3.3–3.5, Q-2, Q-4, Q-5, Q-6).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::Engine;
+use super::config::Cents;
+use super::event::{AgentIdx, EventKind, TxId};
+use super::settle::{Credit, Path};
+
+/// Sum and payments (Queue-2 order) on one directed edge.
+#[derive(Debug, Default, Clone)]
+struct Edge {
+    sum: Cents,
+    txs: Vec<TxId>,
+}
+
+/// A candidate cycle: closed agent list and the payments on it.
+#[derive(Debug, Clone)]
+struct Cycle {
+    agents: Vec<AgentIdx>,
+    txs: Vec<TxId>,
+    total_value: Cents,
+}
+
+/// The largest Queue-2 size for which longer cycles are searched (SimCash's cap).
+const DFS_QUEUE_LIMIT: usize = 100;
+
+impl Engine {
+    fn edges(&self) -> BTreeMap<(AgentIdx, AgentIdx), Edge> {
+        let mut edges: BTreeMap<(AgentIdx, AgentIdx), Edge> = BTreeMap::new();
+        for &id in &self.queue2 {
+            let tx = &self.txs[id.0 as usize];
+            let e = edges.entry((tx.sender, tx.receiver)).or_default();
+            e.sum += tx.remaining;
+            e.txs.push(id);
+        }
+        edges
+    }
+
+    /// Step 5: up to three rounds of bilateral offsetting then cycles, while progress is made.
+    pub(crate) fn run_lsm(&mut self) {
+        let lsm = self.cfg.lsm;
+        let mut seen_pairs = BTreeSet::new();
+        let mut settled_value: Cents = 0;
+        let mut iterations = 0;
+        while iterations < 3 && !self.queue2.is_empty() {
+            iterations += 1;
+            let before = settled_value;
+            if lsm.enable_bilateral {
+                let (offset_value, settled) = self.bilateral_offset(&mut seen_pairs);
+                settled_value += offset_value;
+                if settled > 0 {
+                    self.queue2_pass_inner(true);
+                }
+            }
+            if lsm.enable_cycles && !self.queue2.is_empty() {
+                let candidates = self.detect_cycles(lsm.max_cycle_length);
+                for c in candidates.iter().take(lsm.max_cycles_per_tick as usize) {
+                    if self.settle_cycle(c) {
+                        settled_value += c.total_value;
+                        self.counts.num_lsm_releases += 1;
+                        self.counts.num_settlements += 1;
+                    }
+                }
+                self.queue2.retain(|id| !self.txs[id.0 as usize].is_settled());
+                if !candidates.is_empty() {
+                    self.queue2_pass_inner(true);
+                }
+            }
+            if settled_value == before {
+                break;
+            }
+        }
+    }
+
+    /// One bilateral round. Returns (Σ min(sum_ab, sum_ba) over popped pairs, payments settled).
+    fn bilateral_offset(&mut self, seen_pairs: &mut BTreeSet<(AgentIdx, AgentIdx)>) -> (Cents, u32) {
+        let edges = self.edges();
+        let mut pairs: Vec<(AgentIdx, AgentIdx, Cents)> = edges
+            .iter()
+            .filter(|((a, b), _)| a < b && edges.contains_key(&(*b, *a)))
+            .map(|((a, b), e)| (*a, *b, e.sum.min(edges[&(*b, *a)].sum)))
+            .collect();
+        pairs.sort_by(|x, y| y.2.cmp(&x.2).then(x.0.cmp(&y.0)).then(x.1.cmp(&y.1)));
+        let mut offset_value = 0;
+        let mut settled = 0;
+        for (a, b, min) in pairs {
+            self.counts.num_lsm_releases += 1;
+            self.counts.num_settlements += 1;
+            offset_value += min;
+            let ab = &edges[&(a, b)];
+            let ba = &edges[&(b, a)];
+            // The net sender is the side with the larger sum (b→a on a tie, net 0).
+            let (net_sender, net) = if ab.sum > ba.sum { (a, ab.sum - ba.sum) } else { (b, ba.sum - ab.sum) };
+            let ns = &self.agents[net_sender as usize];
+            let feasible = ns.balance - net >= -ns.allowed_overdraft_limit();
+            if feasible {
+                for &id in ab.txs.iter().chain(&ba.txs) {
+                    self.settle_tx(id, Credit::AsConfigured, Path::Lsm);
+                    settled += 1;
+                }
+            }
+            let tx_ids = ab.txs.iter().chain(&ba.txs).copied().collect();
+            let (amount_a, amount_b) = (ab.sum, ba.sum);
+            if seen_pairs.insert((a, b)) {
+                self.emit(EventKind::LsmBilateralOffset { agent_a: a, agent_b: b, amount_a, amount_b, tx_ids, settled: feasible });
+            } else if feasible {
+                self.emit(EventKind::LsmBilateralSettlement { agent_a: a, agent_b: b, amount_a, amount_b, tx_ids });
+            }
+        }
+        if settled > 0 {
+            self.queue2.retain(|id| !self.txs[id.0 as usize].is_settled());
+        }
+        (offset_value, settled)
+    }
+
+    /// Cycle candidates: triangles u→v→w→u with u<v<w, then per-payment simple cycles
+    /// of 4..=max_len edges found by DFS, stable-sorted by value, largest first.
+    fn detect_cycles(&self, max_len: u32) -> Vec<Cycle> {
+        let edges = self.edges();
+        let mut out = Vec::new();
+        let mut succ: BTreeMap<AgentIdx, Vec<AgentIdx>> = BTreeMap::new();
+        for &(s, r) in edges.keys() {
+            succ.entry(s).or_default().push(r);
+        }
+        for (&u, vs) in &succ {
+            for &v in vs.iter().filter(|&&v| v > u) {
+                let Some(ws) = succ.get(&v) else { continue };
+                for &w in ws.iter().filter(|&&w| w > v) {
+                    if let Some(wu) = edges.get(&(w, u)) {
+                        let (uv, vw) = (&edges[&(u, v)], &edges[&(v, w)]);
+                        let txs = uv.txs.iter().chain(&vw.txs).chain(&wu.txs).copied().collect();
+                        out.push(Cycle { agents: vec![u, v, w, u], txs, total_value: uv.sum + vw.sum + wu.sum });
+                    }
+                }
+            }
+        }
+        if max_len >= 4 && self.queue2.len() <= DFS_QUEUE_LIMIT {
+            self.dfs_cycles(max_len as usize, &mut out);
+        }
+        out.sort_by(|a, b| b.total_value.cmp(&a.total_value));
+        out.retain(|c| c.agents[..c.agents.len() - 1].iter().collect::<BTreeSet<_>>().len() >= 3);
+        out
+    }
+
+    /// Per-payment DFS over the Queue-2 multigraph: every simple cycle of 4..=max_len edges
+    /// from each start agent (sorted), one payment per edge, every rotation and parallel
+    /// combination a separate candidate.
+    fn dfs_cycles(&self, max_len: usize, out: &mut Vec<Cycle>) {
+        let mut adj: BTreeMap<AgentIdx, Vec<(AgentIdx, TxId, Cents)>> = BTreeMap::new();
+        for &id in &self.queue2 {
+            let tx = &self.txs[id.0 as usize];
+            adj.entry(tx.sender).or_default().push((tx.receiver, id, tx.remaining));
+        }
+        let starts: Vec<AgentIdx> = adj.keys().copied().collect();
+        let mut path_agents = Vec::new();
+        let mut path_txs = Vec::new();
+        for start in starts {
+            path_agents.clear();
+            path_txs.clear();
+            path_agents.push(start);
+            dfs(&adj, start, start, max_len, &mut path_agents, &mut path_txs, 0, out);
+        }
+    }
+
+    /// Settles a cycle atomically if every payment is still queued and every net payer can
+    /// fund its net position; emits LsmCycleSettlement.
+    fn settle_cycle(&mut self, c: &Cycle) -> bool {
+        if c.txs.iter().any(|id| {
+            let tx = &self.txs[id.0 as usize];
+            tx.is_settled() || tx.rtgs_priority.is_none()
+        }) {
+            return false;
+        }
+        let mut net: BTreeMap<AgentIdx, Cents> = BTreeMap::new();
+        for id in &c.txs {
+            let tx = &self.txs[id.0 as usize];
+            *net.entry(tx.receiver).or_default() += tx.remaining;
+            *net.entry(tx.sender).or_default() -= tx.remaining;
+        }
+        if net.values().sum::<Cents>() != 0 {
+            return false;
+        }
+        for (&agent, &n) in &net {
+            if n < 0 {
+                let a = &self.agents[agent as usize];
+                if a.available_liquidity() < -n || a.balance + n < -a.allowed_overdraft_limit() {
+                    return false;
+                }
+            }
+        }
+        let tx_amounts = c.txs.iter().map(|id| self.txs[id.0 as usize].amount).collect();
+        for &id in &c.txs {
+            self.settle_tx(id, Credit::AsConfigured, Path::Lsm);
+        }
+        let net_positions: Vec<Cents> = c.agents.iter().map(|a| net.get(a).copied().unwrap_or(0)).collect();
+        let mut max_out = 0;
+        let mut max_agent: Option<AgentIdx> = None;
+        for (&agent, &n) in &net {
+            // Ties go to the lexicographically last agent: ascending scan with >=.
+            if n < 0 && -n >= max_out {
+                max_out = -n;
+                max_agent = Some(agent);
+            }
+        }
+        self.emit(EventKind::LsmCycleSettlement {
+            agents: c.agents.clone(),
+            tx_amounts,
+            total_value: c.total_value,
+            net_positions,
+            max_net_outflow: max_out,
+            max_net_outflow_agent: max_agent,
+            tx_ids: c.txs.clone(),
+        });
+        true
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn dfs(
+    adj: &BTreeMap<AgentIdx, Vec<(AgentIdx, TxId, Cents)>>,
+    start: AgentIdx,
+    node: AgentIdx,
+    max_len: usize,
+    path_agents: &mut Vec<AgentIdx>,
+    path_txs: &mut Vec<TxId>,
+    value: Cents,
+    out: &mut Vec<Cycle>,
+) {
+    let Some(next) = adj.get(&node) else { return };
+    for &(to, id, amount) in next {
+        if to == start {
+            let len = path_txs.len() + 1;
+            if len >= 4 {
+                let mut agents = path_agents.clone();
+                agents.push(start);
+                let mut txs = path_txs.clone();
+                txs.push(id);
+                out.push(Cycle { agents, txs, total_value: value + amount });
+            }
+            continue;
+        }
+        if path_txs.len() + 1 >= max_len || path_agents.contains(&to) {
+            continue;
+        }
+        path_agents.push(to);
+        path_txs.push(id);
+        dfs(adj, start, to, max_len, path_agents, path_txs, value + amount, out);
+        path_agents.pop();
+        path_txs.pop();
+    }
+}

@@ -1,0 +1,636 @@
+//! The deterministic RTGS simulator.
+//!
+//! [`Engine::step`] runs one tick in SimCash's exact phase order (ENGINE-SPEC §2) and leaves
+//! the tick's [`Event`]s in [`Engine::tick_events`]. One seeded [`rng::Rng`] feeds arrivals;
+//! agents live in sorted-id order; nothing reads the wall clock or iterates a hash map. The
+//! engine knows nothing of files, Arrow or rendering: runners pass events on to sinks.
+
+pub mod arrivals;
+pub mod config;
+pub mod costs;
+pub mod event;
+mod lsm;
+pub mod model;
+pub mod policy;
+pub mod rng;
+mod scenario_events;
+mod settle;
+
+use std::collections::BTreeMap;
+
+use config::{Cents, PolicyConfig, SimConfig};
+use event::{AgentIdx, CostBreakdown, Event, EventKind, RtgsPriority, TxId};
+use model::{Agent, ArrivalState, Transaction};
+use policy::{Decision, Fifo, Policy, PolicyError, PolicyView};
+use rng::Rng;
+
+/// Errors that stop a run (SimCash aborts in the same situations, Q-20).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum EngineError {
+    /// A policy failed to evaluate.
+    #[error("tick {tick}: {source}")]
+    Policy {
+        /// Tick of the failure.
+        tick: u32,
+        /// The policy error.
+        source: PolicyError,
+    },
+    /// A CollateralAdjustment would make an unsecured cap negative.
+    #[error("tick {tick}: CollateralAdjustment of {delta} makes agent {agent}'s unsecured_cap negative ({result})")]
+    NegativeUnsecuredCap {
+        /// Tick.
+        tick: u32,
+        /// Agent id.
+        agent: String,
+        /// The adjustment.
+        delta: Cents,
+        /// The resulting cap.
+        result: Cents,
+    },
+    /// The run is already complete.
+    #[error("the simulation has already run all {0} ticks")]
+    Finished(u32),
+}
+
+/// Per-tick counters, as SimCash's `TickResult` (ENGINE-SPEC §2).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TickCounts {
+    /// Generated arrivals (scripted ones are not counted, Q-17).
+    pub num_arrivals: u32,
+    /// RTGS + Queue-2 settlements + LSM releases.
+    pub num_settlements: u32,
+    /// Bilateral pairs popped (failed ones too) + cycles settled.
+    pub num_lsm_releases: u32,
+    /// Step-6 costs plus end-of-day penalties (split friction excluded).
+    pub total_cost: Cents,
+}
+
+/// Whole-run statistics for the final summary.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RunStats {
+    /// Payments that arrived (generated and scripted; split children excluded).
+    pub arrivals: u64,
+    /// Of those, fully settled.
+    pub settled: u64,
+    /// Value that arrived.
+    pub arrived_value: Cents,
+    /// Value settled.
+    pub settled_value: Cents,
+    /// Events emitted.
+    pub events: u64,
+}
+
+/// The simulator: state plus the tick loop.
+#[derive(Debug)]
+pub struct Engine {
+    cfg: SimConfig,
+    rng: Rng,
+    tick: u32,
+    agents: Vec<Agent>,
+    /// Agent indices in configuration order (for counterparty selection).
+    txs: Vec<Transaction>,
+    queue2: Vec<TxId>,
+    /// Released this tick, awaiting step 3.
+    pending: Vec<TxId>,
+    /// Deferred credits per receiver (amount, source transactions) for this tick.
+    deferred: Vec<(Cents, Vec<TxId>)>,
+    events: Vec<Event>,
+    counts: TickCounts,
+    stats: RunStats,
+    initial_total_balance: Cents,
+    /// Money that entered (+) or left (−) the agents from outside: pool allocations and returns.
+    external_flow: Cents,
+}
+
+fn build_policy(p: &PolicyConfig) -> Box<dyn Policy> {
+    match p {
+        PolicyConfig::Fifo => Box::new(Fifo),
+    }
+}
+
+impl Engine {
+    /// Builds an engine at tick 0 from a validated configuration.
+    pub fn new(cfg: SimConfig) -> Result<Engine, EngineError> {
+        let mut order: Vec<usize> = (0..cfg.agents.len()).collect();
+        order.sort_by(|&a, &b| cfg.agents[a].id.cmp(&cfg.agents[b].id));
+        let index_of: BTreeMap<&str, AgentIdx> =
+            order.iter().enumerate().map(|(i, &c)| (cfg.agents[c].id.as_str(), i as AgentIdx)).collect();
+        let mut agents = Vec::with_capacity(order.len());
+        for &c in &order {
+            let a = &cfg.agents[c];
+            let arrivals = a.arrivals.as_ref().map(|arr| {
+                let candidates = cfg
+                    .agents
+                    .iter()
+                    .filter(|o| o.id != a.id)
+                    .map(|o| {
+                        let w = arr.counterparty_weights.iter().find(|(id, _)| *id == o.id).map_or(1.0, |(_, w)| *w);
+                        (index_of[o.id.as_str()], w)
+                    })
+                    .collect();
+                ArrivalState {
+                    config: arr.clone(),
+                    rate: arr.rate_per_tick,
+                    base_rate: arr.rate_per_tick,
+                    candidates,
+                    weighted: !arr.counterparty_weights.is_empty(),
+                }
+            });
+            let allocation = a
+                .liquidity_pool
+                .map_or(0, |pool| (pool as f64 * a.liquidity_allocation_fraction).floor() as Cents);
+            agents.push(Agent {
+                id: a.id.clone(),
+                balance: a.opening_balance + allocation,
+                unsecured_cap: a.unsecured_cap,
+                posted_collateral: a.posted_collateral,
+                collateral_haircut: a.collateral_haircut,
+                max_collateral_capacity: a.max_collateral_capacity,
+                liquidity_pool: a.liquidity_pool,
+                allocated_liquidity: allocation,
+                queue1: Vec::new(),
+                queue2_index: Vec::new(),
+                day_costs: CostBreakdown::default(),
+                total_costs: CostBreakdown::default(),
+                arrivals,
+                policy: build_policy(&a.policy),
+            });
+        }
+        let initial_total_balance = agents.iter().map(|a| a.balance).sum();
+        let n = agents.len();
+        Ok(Engine {
+            rng: Rng::new(cfg.rng_seed),
+            cfg,
+            tick: 0,
+            agents,
+            txs: Vec::new(),
+            queue2: Vec::new(),
+            pending: Vec::new(),
+            deferred: vec![(0, Vec::new()); n],
+            events: Vec::new(),
+            counts: TickCounts::default(),
+            stats: RunStats::default(),
+            initial_total_balance,
+            external_flow: 0,
+        })
+    }
+
+    /// The configuration being run.
+    pub fn config(&self) -> &SimConfig {
+        &self.cfg
+    }
+
+    /// The next tick to run (equals the number of ticks run so far).
+    pub fn current_tick(&self) -> u32 {
+        self.tick
+    }
+
+    /// Whether every tick of the episode has run.
+    pub fn is_finished(&self) -> bool {
+        self.tick >= self.cfg.total_ticks()
+    }
+
+    /// Agents in sorted-id order (the order of [`AgentIdx`]).
+    pub fn agents(&self) -> &[Agent] {
+        &self.agents
+    }
+
+    /// Agent ids in sorted order.
+    pub fn agent_ids(&self) -> Vec<String> {
+        self.agents.iter().map(|a| a.id.clone()).collect()
+    }
+
+    /// Every transaction created so far, indexed by [`TxId`].
+    pub fn transactions(&self) -> &[Transaction] {
+        &self.txs
+    }
+
+    /// The central queue (Queue 2) in order.
+    pub fn queue2(&self) -> &[TxId] {
+        &self.queue2
+    }
+
+    /// Events of the last tick run.
+    pub fn tick_events(&self) -> &[Event] {
+        &self.events
+    }
+
+    /// Counters of the last tick run.
+    pub fn tick_counts(&self) -> TickCounts {
+        self.counts
+    }
+
+    /// Whole-run statistics so far.
+    pub fn stats(&self) -> RunStats {
+        self.stats
+    }
+
+    /// Sum of balances at tick 0 (after initial pool allocation).
+    pub fn initial_total_balance(&self) -> Cents {
+        self.initial_total_balance
+    }
+
+    /// Net money brought in from outside the agents since tick 0 (pool allocations minus
+    /// returns); balance conservation: Σ balances = initial total + this.
+    pub fn external_flow(&self) -> Cents {
+        self.external_flow
+    }
+
+    fn emit(&mut self, kind: EventKind) {
+        self.events.push(Event { tick: self.tick, kind });
+    }
+
+    fn day(&self) -> u32 {
+        self.tick / self.cfg.ticks_per_day
+    }
+
+    fn tick_in_day(&self) -> u32 {
+        self.tick % self.cfg.ticks_per_day
+    }
+
+    /// Runs one tick, phase by phase, in SimCash's order.
+    pub fn step(&mut self) -> Result<(), EngineError> {
+        if self.is_finished() {
+            return Err(EngineError::Finished(self.cfg.total_ticks()));
+        }
+        self.events.clear();
+        self.counts = TickCounts::default();
+        self.pending.clear();
+        // 0.1 / 0.25: a new day resets cost accumulators, then re-allocates pool liquidity.
+        if self.tick_in_day() == 0 && self.tick > 0 {
+            for a in &mut self.agents {
+                a.day_costs = CostBreakdown::default();
+            }
+            self.start_of_day_allocation();
+        }
+        // 0.5: scripted events come before generated arrivals, so they join Queue 1 first.
+        self.run_scenario_events()?;
+        // 1: generated arrivals.
+        self.generate_arrivals();
+        // 2: policies decide on Queue 1 against one snapshot per agent.
+        self.evaluate_queue1()?;
+        // 3: released payments settle now or join Queue 2.
+        self.submit_pending();
+        // 4: one FIFO pass over Queue 2 with the liquidity released so far.
+        self.queue2_pass();
+        // 5: LSM resolves gridlock among what is still queued.
+        self.run_lsm();
+        // 5.5: per-sender Queue-2 index, read by costs and by next tick's policies.
+        self.rebuild_queue2_index();
+        // 5.7: deferred credits become usable only now.
+        self.apply_deferred_credits();
+        // 6: overdue marking and cost accrual.
+        self.accrue_costs();
+        // 8: end of day.
+        if self.tick_in_day() == self.cfg.ticks_per_day - 1 {
+            self.end_of_day();
+        }
+        self.stats.events += self.events.len() as u64;
+        self.tick += 1;
+        Ok(())
+    }
+
+    fn start_of_day_allocation(&mut self) {
+        let day = self.day();
+        for i in 0..self.agents.len() {
+            let a = &mut self.agents[i];
+            let Some(pool) = a.liquidity_pool else { continue };
+            let fraction = a.policy.initial_liquidity_fraction().unwrap_or(1.0);
+            let amount = (pool as f64 * fraction).floor() as Cents;
+            a.balance += amount;
+            a.allocated_liquidity = amount;
+            let balance_after = a.balance;
+            self.external_flow += amount;
+            self.emit(EventKind::LiquidityAllocation { day, agent_id: i as AgentIdx, fraction, amount, balance_after });
+        }
+    }
+
+    /// Creates a transaction and appends it to the sender's Queue 1.
+    fn create_transaction(&mut self, sender: AgentIdx, receiver: AgentIdx, amount: Cents, deadline: u32, priority: u8) -> TxId {
+        let id = TxId(self.txs.len() as u32);
+        self.txs.push(Transaction {
+            id,
+            sender,
+            receiver,
+            amount,
+            remaining: amount,
+            arrival_tick: self.tick,
+            deadline,
+            priority,
+            original_priority: priority,
+            rtgs_priority: None,
+            rtgs_submission_tick: None,
+            declared_rtgs_priority: None,
+            parent: None,
+            settled_tick: None,
+            overdue_since: None,
+            dropped: false,
+        });
+        self.agents[sender as usize].queue1.push(id);
+        self.stats.arrivals += 1;
+        self.stats.arrived_value += amount;
+        id
+    }
+
+    /// Deadline capping (ENGINE-SPEC §4.5); scripted payments cap one tick earlier.
+    fn cap_deadline(&self, raw: u32, scripted: bool) -> u32 {
+        let tpd = self.cfg.ticks_per_day;
+        let mut d = raw.min(self.cfg.total_ticks());
+        if self.cfg.deadline_cap_at_eod {
+            let day_end = (self.day() + 1) * tpd;
+            d = d.min(if scripted { day_end - 1 } else { day_end });
+        }
+        d.max(self.tick + 1)
+    }
+
+    fn generate_arrivals(&mut self) {
+        let mut drawn = Vec::new();
+        for i in 0..self.agents.len() {
+            let Some(state) = &self.agents[i].arrivals else { continue };
+            drawn.clear();
+            arrivals::draw(&mut self.rng, state, &mut drawn);
+            let divisible = state.config.divisible;
+            let _ = divisible; // generated arrivals always log is_divisible: false
+            for p in drawn.iter().copied() {
+                let deadline = self.cap_deadline(self.tick + p.deadline_offset, false);
+                // Generated priority 0 keeps the default 5.
+                let priority = if p.priority == 0 { 5 } else { p.priority };
+                let id = self.create_transaction(i as AgentIdx, p.receiver, p.amount, deadline, priority);
+                self.counts.num_arrivals += 1;
+                self.emit(EventKind::Arrival {
+                    tx_id: id,
+                    sender_id: i as AgentIdx,
+                    receiver_id: p.receiver,
+                    amount: p.amount,
+                    deadline,
+                    priority,
+                    is_divisible: false,
+                });
+            }
+        }
+    }
+
+    fn evaluate_queue1(&mut self) -> Result<(), EngineError> {
+        let active: Vec<usize> = (0..self.agents.len()).filter(|&i| !self.agents[i].queue1.is_empty()).collect();
+        let mut decisions = Vec::new();
+        for i in active {
+            decisions.clear();
+            {
+                let agent = &self.agents[i];
+                let view = PolicyView { tick: self.tick, ticks_per_day: self.cfg.ticks_per_day, agent };
+                for &id in &agent.queue1 {
+                    let d = agent
+                        .policy
+                        .decide(&view, &self.txs[id.0 as usize])
+                        .map_err(|source| EngineError::Policy { tick: self.tick, source })?;
+                    decisions.push((id, d));
+                }
+            }
+            let mut keep = Vec::with_capacity(decisions.len());
+            for (id, d) in decisions.drain(..) {
+                if !self.apply_decision(i as AgentIdx, id, d) {
+                    keep.push(id);
+                }
+            }
+            self.agents[i].queue1 = keep;
+        }
+        Ok(())
+    }
+
+    /// Applies one Queue-1 decision; returns whether the payment left Queue 1.
+    fn apply_decision(&mut self, agent: AgentIdx, id: TxId, d: Decision) -> bool {
+        match d {
+            Decision::Release => {
+                self.release_to_rtgs(id);
+                self.emit(EventKind::PolicySubmit { agent_id: agent, tx_id: id });
+                true
+            }
+            Decision::Hold(reason) => {
+                self.emit(EventKind::PolicyHold { agent_id: agent, tx_id: id, reason });
+                false
+            }
+            Decision::Drop => {
+                let t = self.tick;
+                let tx = &mut self.txs[id.0 as usize];
+                tx.dropped = true;
+                tx.overdue_since.get_or_insert(t);
+                self.emit(EventKind::PolicyDrop { agent_id: agent, tx_id: id, reason: "Expired deadline".into() });
+                true
+            }
+            Decision::Split { num_splits } => {
+                self.split(agent, id, num_splits.max(2));
+                true
+            }
+            Decision::Reprioritize { new_priority } => {
+                let tx = &mut self.txs[id.0 as usize];
+                let old = tx.priority;
+                tx.priority = new_priority.min(10);
+                let new = tx.priority;
+                self.emit(EventKind::TransactionReprioritized { agent_id: agent, tx_id: id, old_priority: old, new_priority: new });
+                false
+            }
+        }
+    }
+
+    /// Marks a payment submitted to RTGS and queues it for step 3.
+    fn release_to_rtgs(&mut self, id: TxId) {
+        let t = self.tick;
+        let tx = &mut self.txs[id.0 as usize];
+        let prio = tx.declared_rtgs_priority.unwrap_or(RtgsPriority::Normal);
+        tx.rtgs_priority = Some(prio);
+        tx.rtgs_submission_tick = Some(t);
+        let kind = EventKind::RtgsSubmission {
+            tx_id: id,
+            sender: tx.sender,
+            receiver: tx.receiver,
+            amount: tx.remaining,
+            internal_priority: tx.priority,
+            rtgs_priority: prio,
+        };
+        self.pending.push(id);
+        self.emit(kind);
+    }
+
+    /// Splits a Queue-1 payment into children that go straight to RTGS (ENGINE-SPEC §1.3).
+    fn split(&mut self, agent: AgentIdx, parent: TxId, n: u32) {
+        let p = self.txs[parent.0 as usize].clone();
+        let base = p.amount / n as Cents;
+        let mut children = Vec::with_capacity(n as usize);
+        for k in 0..n {
+            let amount = if k == n - 1 { p.amount - base * (n as Cents - 1) } else { base };
+            let id = TxId(self.txs.len() as u32);
+            self.txs.push(Transaction {
+                id,
+                amount,
+                remaining: amount,
+                arrival_tick: p.arrival_tick,
+                parent: Some(parent),
+                rtgs_priority: None,
+                rtgs_submission_tick: None,
+                declared_rtgs_priority: None,
+                settled_tick: None,
+                overdue_since: None,
+                dropped: false,
+                original_priority: p.priority,
+                ..p.clone()
+            });
+            self.emit(EventKind::Arrival {
+                tx_id: id,
+                sender_id: p.sender,
+                receiver_id: p.receiver,
+                amount,
+                deadline: p.deadline,
+                priority: p.priority,
+                is_divisible: false,
+            });
+            self.release_to_rtgs(id);
+            children.push(id);
+        }
+        let friction = self.cfg.costs.split_friction_cost * (n as Cents - 1);
+        if friction > 0 {
+            let costs = CostBreakdown { split_friction_cost: friction, ..Default::default() };
+            let a = &mut self.agents[agent as usize];
+            a.day_costs.add(&costs);
+            a.total_costs.add(&costs);
+            self.emit(EventKind::CostAccrual { agent_id: agent, costs });
+        }
+        self.emit(EventKind::PolicySplit { agent_id: agent, tx_id: parent, num_splits: n, child_ids: children });
+    }
+
+    fn rebuild_queue2_index(&mut self) {
+        for a in &mut self.agents {
+            a.queue2_index.clear();
+        }
+        for &id in &self.queue2 {
+            let s = self.txs[id.0 as usize].sender;
+            self.agents[s as usize].queue2_index.push(id);
+        }
+    }
+
+    fn apply_deferred_credits(&mut self) {
+        if !self.cfg.deferred_crediting {
+            return;
+        }
+        for i in 0..self.agents.len() {
+            let (amount, sources) = std::mem::take(&mut self.deferred[i]);
+            if sources.is_empty() {
+                continue;
+            }
+            self.agents[i].balance += amount;
+            self.emit(EventKind::DeferredCreditApplied { agent_id: i as AgentIdx, amount, source_transactions: sources });
+        }
+    }
+
+    fn accrue_costs(&mut self) {
+        let t = self.tick;
+        let rates = self.cfg.costs.clone();
+        for i in 0..self.agents.len() {
+            let mut penalty = 0;
+            // Newly overdue: Queue-1 payments past deadline, then Queue-2 payments marked in
+            // this tick's queue passes.
+            let q1_len = self.agents[i].queue1.len();
+            for k in 0..q1_len + self.agents[i].queue2_index.len() {
+                let id = if k < q1_len { self.agents[i].queue1[k] } else { self.agents[i].queue2_index[k - q1_len] };
+                let tx = &mut self.txs[id.0 as usize];
+                let newly = if k < q1_len { t > tx.deadline && tx.overdue_since.is_none() } else { tx.overdue_since == Some(t) };
+                if !newly {
+                    continue;
+                }
+                tx.overdue_since = Some(t);
+                let cost = rates.deadline_penalty.resolve(tx.amount);
+                penalty += cost;
+                let kind = EventKind::TransactionWentOverdue {
+                    tx_id: id,
+                    sender_id: tx.sender,
+                    receiver_id: tx.receiver,
+                    amount: tx.amount,
+                    remaining_amount: tx.remaining,
+                    deadline_tick: tx.deadline,
+                    ticks_overdue: t - tx.deadline,
+                    deadline_penalty_cost: cost,
+                };
+                self.emit(kind);
+            }
+            let a = &self.agents[i];
+            let weight: u128 = a
+                .queue1
+                .iter()
+                .chain(&a.queue2_index)
+                .map(|id| {
+                    let tx = &self.txs[id.0 as usize];
+                    costs::delay_weight(&rates, tx.remaining, tx.priority, tx.overdue_since.is_some())
+                })
+                .sum();
+            let c = CostBreakdown {
+                liquidity_cost: costs::overdraft_cost(&rates, a.balance),
+                delay_cost: costs::delay_cost(&rates, weight),
+                collateral_cost: costs::bps_holding_cost(rates.collateral_cost_per_tick_bps, a.posted_collateral),
+                penalty_cost: penalty,
+                split_friction_cost: 0,
+                liquidity_opportunity_cost: costs::bps_holding_cost(rates.liquidity_cost_per_tick_bps, a.allocated_liquidity),
+            };
+            let total = c.total();
+            if total > 0 {
+                let a = &mut self.agents[i];
+                a.day_costs.add(&c);
+                a.total_costs.add(&c);
+                self.counts.total_cost += total;
+                self.emit(EventKind::CostAccrual { agent_id: i as AgentIdx, costs: c });
+            }
+        }
+    }
+
+    fn end_of_day(&mut self) {
+        let t = self.tick;
+        let day = self.day();
+        let eod = self.cfg.costs.eod_penalty;
+        let mut total_penalties = 0;
+        for i in 0..self.agents.len() {
+            let a = &self.agents[i];
+            let mut any = false;
+            let mut penalty = 0;
+            for id in a.queue1.iter().chain(&a.queue2_index) {
+                let tx = &self.txs[id.0 as usize];
+                if tx.deadline < t {
+                    any = true;
+                    penalty += eod.resolve(tx.remaining);
+                }
+            }
+            if any {
+                let c = CostBreakdown { penalty_cost: penalty, ..Default::default() };
+                let a = &mut self.agents[i];
+                a.day_costs.add(&c);
+                a.total_costs.add(&c);
+                total_penalties += penalty;
+                self.counts.total_cost += penalty;
+                self.emit(EventKind::CostAccrual { agent_id: i as AgentIdx, costs: c });
+            }
+        }
+        let unsettled = self.queue2.len() + self.agents.iter().map(|a| a.queue1.len()).sum::<usize>();
+        self.emit(EventKind::EndOfDay { day, unsettled_count: unsettled as u32, total_penalties });
+        for i in 0..self.agents.len() {
+            let a = &mut self.agents[i];
+            if a.liquidity_pool.is_none() || a.allocated_liquidity == 0 {
+                continue;
+            }
+            let amount = a.allocated_liquidity;
+            a.balance -= amount;
+            a.allocated_liquidity = 0;
+            let balance_after = a.balance;
+            self.external_flow -= amount;
+            self.emit(EventKind::LiquidityReturn { agent_id: i as AgentIdx, amount, balance_after });
+        }
+    }
+
+    /// Runs every remaining tick, calling `on_tick` after each with the engine.
+    pub fn run<E>(&mut self, mut on_tick: impl FnMut(&Engine) -> Result<(), E>) -> Result<(), E>
+    where
+        E: From<EngineError>,
+    {
+        while !self.is_finished() {
+            self.step()?;
+            on_tick(self)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,20 @@
+//! simcash: a deterministic RTGS payment-settlement simulator compatible with SimCash's
+//! scenarios and event stream.
+//!
+//! - [`scenario`] turns SimCash YAML into a validated [`engine::config::SimConfig`].
+//! - [`engine`] runs it tick by tick and emits [`engine::event::Event`]s.
+//! - [`run::run_simulation`] pushes every tick through [`sink::SimulationSink`]s: the JSONL
+//!   event writer, the verbose renderer, and (later) the Parquet dataset.
+//! - [`replay`] holds the [`replay::StateProvider`] trait and the one verbose renderer.
+//! - [`cli`] is the thin `simcash` command line.
+#![warn(missing_docs)]
+
+pub mod cli;
+pub mod engine;
+pub mod replay;
+pub mod run;
+pub mod scenario;
+pub mod sink;
+
+/// The scenario `simcash run` uses when no file is given.
+pub const DEFAULT_SCENARIO: &str = include_str!("../scenarios/default.yaml");

@@ -1,0 +1,155 @@
+//! A YAML node that knows its key path and line, so every error can name both.
+
+use saphyr::{LoadableYamlNode, MarkedYamlOwned, ScalarOwned, YamlDataOwned};
+
+use super::{Problem, ScenarioError};
+
+/// A node of the parsed document with its key path (`agents[1].arrival_config`).
+#[derive(Debug, Clone, Copy)]
+pub struct Node<'a> {
+    node: &'a MarkedYamlOwned,
+    path: &'a str,
+}
+
+/// Owned key path plus node, for iteration results.
+#[derive(Debug, Clone)]
+pub struct Child<'a> {
+    node: &'a MarkedYamlOwned,
+    path: String,
+}
+
+impl<'a> Child<'a> {
+    /// Borrow as a [`Node`].
+    pub fn node(&self) -> Node<'_> {
+        Node { node: self.node, path: &self.path }
+    }
+}
+
+/// Parses a YAML document; errors carry the line of the syntax problem.
+pub fn parse(file: &str, text: &str) -> Result<MarkedYamlOwned, ScenarioError> {
+    let docs = MarkedYamlOwned::load_from_str(text).map_err(|e| ScenarioError {
+        file: file.to_owned(),
+        line: e.marker().line(),
+        key: String::new(),
+        problem: Problem::Syntax(e.info().to_owned()),
+    })?;
+    match docs.into_iter().next() {
+        Some(d) if !matches!(d.data, YamlDataOwned::Value(ScalarOwned::Null)) => Ok(d),
+        _ => Err(ScenarioError { file: file.to_owned(), line: 1, key: String::new(), problem: Problem::Invalid("the file is empty".into()) }),
+    }
+}
+
+fn describe(d: &YamlDataOwned<MarkedYamlOwned>) -> String {
+    match d {
+        YamlDataOwned::Value(ScalarOwned::Null) => "null".into(),
+        YamlDataOwned::Value(ScalarOwned::Boolean(b)) => format!("boolean {b}"),
+        YamlDataOwned::Value(ScalarOwned::Integer(i)) => format!("integer {i}"),
+        YamlDataOwned::Value(ScalarOwned::FloatingPoint(f)) => format!("number {f}"),
+        YamlDataOwned::Value(ScalarOwned::String(s)) => format!("string {s:?}"),
+        YamlDataOwned::Sequence(_) => "a list".into(),
+        YamlDataOwned::Mapping(_) => "a mapping".into(),
+        _ => "an unsupported YAML node".into(),
+    }
+}
+
+impl<'a> Node<'a> {
+    /// The document root.
+    pub fn root(node: &'a MarkedYamlOwned) -> Node<'a> {
+        Node { node, path: "" }
+    }
+
+    /// 1-based line of the node.
+    pub fn line(&self) -> usize {
+        self.node.span.start.line()
+    }
+
+    /// Key path of the node.
+    pub fn path(&self) -> &str {
+        self.path
+    }
+
+    /// An error at this node.
+    pub fn error(&self, file: &str, problem: Problem) -> ScenarioError {
+        ScenarioError { file: file.to_owned(), line: self.line(), key: self.path.to_owned(), problem }
+    }
+
+    fn wrong(&self, file: &str, expected: &'static str) -> ScenarioError {
+        self.error(file, Problem::WrongType { expected, found: describe(&self.node.data) })
+    }
+
+    fn child_path(&self, key: &str) -> String {
+        if self.path.is_empty() { key.to_owned() } else { format!("{}.{key}", self.path) }
+    }
+
+    /// Whether the node is null.
+    pub fn is_null(&self) -> bool {
+        matches!(self.node.data, YamlDataOwned::Value(ScalarOwned::Null))
+    }
+
+    /// Entries of a mapping, in document order, with string keys.
+    pub fn entries(&self, file: &str) -> Result<Vec<(String, Child<'a>)>, ScenarioError> {
+        let YamlDataOwned::Mapping(m) = &self.node.data else { return Err(self.wrong(file, "a mapping")) };
+        let mut out = Vec::with_capacity(m.len());
+        for (k, v) in m.iter() {
+            let key = match &k.data {
+                YamlDataOwned::Value(ScalarOwned::String(s)) => s.clone(),
+                YamlDataOwned::Value(ScalarOwned::Integer(i)) => i.to_string(),
+                other => {
+                    return Err(ScenarioError {
+                        file: file.to_owned(),
+                        line: k.span.start.line(),
+                        key: self.path.to_owned(),
+                        problem: Problem::WrongType { expected: "a string key", found: describe(other) },
+                    });
+                }
+            };
+            let path = self.child_path(&key);
+            out.push((key, Child { node: v, path }));
+        }
+        Ok(out)
+    }
+
+    /// Items of a list with `path[i]` paths.
+    pub fn items(&self, file: &str) -> Result<Vec<Child<'a>>, ScenarioError> {
+        let YamlDataOwned::Sequence(s) = &self.node.data else { return Err(self.wrong(file, "a list")) };
+        Ok(s.iter().enumerate().map(|(i, n)| Child { node: n, path: format!("{}[{i}]", self.path) }).collect())
+    }
+
+    /// A string scalar.
+    pub fn str(&self, file: &str) -> Result<&'a str, ScenarioError> {
+        match &self.node.data {
+            YamlDataOwned::Value(ScalarOwned::String(s)) => Ok(s),
+            _ => Err(self.wrong(file, "a string")),
+        }
+    }
+
+    /// A boolean.
+    pub fn bool(&self, file: &str) -> Result<bool, ScenarioError> {
+        match &self.node.data {
+            YamlDataOwned::Value(ScalarOwned::Boolean(b)) => Ok(*b),
+            _ => Err(self.wrong(file, "true or false")),
+        }
+    }
+
+    /// An integer (an integral float such as `1000.0` is accepted, as Pydantic does).
+    pub fn i64(&self, file: &str) -> Result<i64, ScenarioError> {
+        match &self.node.data {
+            YamlDataOwned::Value(ScalarOwned::Integer(i)) => Ok(*i),
+            YamlDataOwned::Value(ScalarOwned::FloatingPoint(f))
+                if f.fract() == 0.0 && f.is_finite() && f.abs() < 9.0e15 =>
+            {
+                Ok(f.into_inner() as i64)
+            }
+            _ => Err(self.wrong(file, "an integer")),
+        }
+    }
+
+    /// A number (integer or float).
+    pub fn f64(&self, file: &str) -> Result<f64, ScenarioError> {
+        match &self.node.data {
+            YamlDataOwned::Value(ScalarOwned::Integer(i)) => Ok(*i as f64),
+            YamlDataOwned::Value(ScalarOwned::FloatingPoint(f)) if f.is_finite() => Ok(f.into_inner()),
+            _ => Err(self.wrong(file, "a number")),
+        }
+    }
+}
