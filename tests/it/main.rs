@@ -1,0 +1,8 @@
+//! Integration tests: one binary, modules by topic. They run the real `simcash` binary.
+
+mod determinism;
+mod golden;
+mod malformed;
+mod properties;
+mod run;
+mod util;
