@@ -75,3 +75,20 @@ fn an_unwritable_events_file_is_an_error_not_a_panic() {
     let err = stderr(&o);
     assert!(err.contains("no/such/dir/e.jsonl") && !err.contains("panicked"), "{err}");
 }
+
+#[test]
+fn a_run_that_fails_midway_writes_no_events_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("s.yaml"),
+        "simulation: {ticks_per_day: 5, num_days: 1, rng_seed: 1}\n\
+         agents:\n  - {id: A, opening_balance: 10, unsecured_cap: 100}\n  - {id: B, opening_balance: 10}\n\
+         scenario_events:\n  - {type: CollateralAdjustment, agent: A, delta: -500, schedule: {type: OneTime, tick: 3}}\n",
+    )
+    .unwrap();
+    let o = simcash(dir.path(), &["run", "s.yaml", "--events", "e.jsonl"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(err.contains("tick 3") && err.contains("unsecured_cap negative") && !err.contains("panicked"), "{err}");
+    assert!(!dir.path().join("e.jsonl").exists() && !dir.path().join("e.jsonl.tmp").exists());
+}
