@@ -30,7 +30,7 @@ pub fn sample_amount(rng: &mut Rng, dist: &AmountDistribution) -> i64 {
             if !v.is_finite() || v <= 0.0 { 1 } else { v as i64 }
         }
         AmountDistribution::LogNormal { mean, std_dev } => {
-            if !(mean > 0.0) || !(std_dev >= 0.0) {
+            if mean.is_nan() || mean <= 0.0 || std_dev.is_nan() || std_dev < 0.0 {
                 // Invalid parameters yield 1 without drawing (scenario validation rejects them).
                 return 1;
             }

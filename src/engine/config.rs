@@ -255,7 +255,7 @@ impl Schedule {
     pub fn fires_at(&self, t: u32) -> bool {
         match *self {
             Schedule::OneTime { tick } => tick == t,
-            Schedule::Repeating { start_tick, interval } => t >= start_tick && (t - start_tick) % interval == 0,
+            Schedule::Repeating { start_tick, interval } => t >= start_tick && (t - start_tick).is_multiple_of(interval),
         }
     }
 }

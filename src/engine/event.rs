@@ -533,3 +533,165 @@ impl Event {
         m
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One instance of every variant, for tests that must cover them all.
+    pub(crate) fn every_variant() -> Vec<EventKind> {
+        use EventKind::*;
+        let t = TxId(0);
+        vec![
+            Arrival { tx_id: t, sender_id: 0, receiver_id: 1, amount: 5, deadline: 9, priority: 5, is_divisible: false },
+            PolicySubmit { agent_id: 0, tx_id: t },
+            PolicyHold { agent_id: 0, tx_id: t, reason: HoldReason::NearDeadline { ticks_remaining: 3 } },
+            PolicyDrop { agent_id: 0, tx_id: t, reason: "Expired deadline".into() },
+            PolicySplit { agent_id: 0, tx_id: t, num_splits: 2, child_ids: vec![TxId(1), TxId(2)] },
+            TransactionReprioritized { agent_id: 0, tx_id: t, old_priority: 5, new_priority: 9 },
+            PriorityEscalated { tx_id: t, sender_id: 0, original_priority: 3, escalated_priority: 5, ticks_until_deadline: 4, boost_applied: 2 },
+            RtgsSubmission { tx_id: t, sender: 0, receiver: 1, amount: 5, internal_priority: 5, rtgs_priority: RtgsPriority::Normal },
+            RtgsWithdrawal { tx_id: t, sender: 0, original_rtgs_priority: RtgsPriority::Urgent },
+            RtgsResubmission { tx_id: t, sender: 0, old_rtgs_priority: None, new_rtgs_priority: RtgsPriority::HighlyUrgent },
+            BankBudgetSet { agent_id: 0, max_value: 10, focus_counterparties: Some(vec![1]), max_per_counterparty: None },
+            StateRegisterSet {
+                agent_id: 0,
+                register_key: "bank_state_x".into(),
+                old_value: 0.0,
+                new_value: 1.5,
+                reason: "r".into(),
+                decision_path: Some("N1(true) → A2".into()),
+            },
+            CollateralPost { agent_id: 0, amount: 5, reason: "UrgentLiquidityNeed".into(), new_total: 5 },
+            CollateralWithdraw { agent_id: 0, amount: 5, reason: "LiquidityRestored".into(), new_total: 0 },
+            CollateralTimerWithdrawn { agent_id: 0, amount: 5, original_reason: "PreemptivePosting".into(), posted_at_tick: 1, new_total: 0 },
+            CollateralTimerBlocked { agent_id: 0, requested_amount: 5, reason: "No headroom".into(), original_reason: "x".into(), posted_at_tick: 1 },
+            RtgsImmediateSettlement { tx_id: Some(t), sender: 0, receiver: 1, amount: 5, sender_balance_before: 10, sender_balance_after: 5 },
+            QueuedRtgs { tx_id: t, sender_id: 0 },
+            Queue2LiquidityRelease { tx_id: t, sender: 0, receiver: 1, amount: 5, queue_wait_ticks: 2 },
+            LsmBilateralOffset { agent_a: 0, agent_b: 1, amount_a: 5, amount_b: 3, tx_ids: vec![t, TxId(1)], settled: true },
+            LsmCycleSettlement {
+                agents: vec![0, 1, 2, 0],
+                tx_amounts: vec![5, 6, 7],
+                total_value: 18,
+                net_positions: vec![2, -1, -1, 2],
+                max_net_outflow: 1,
+                max_net_outflow_agent: Some(2),
+                tx_ids: vec![t, TxId(1), TxId(2)],
+            },
+            EntryDispositionOffset { incoming_tx_id: t, queued_tx_id: TxId(1), agent_a: 0, agent_b: 1, offset_amount: 3, incoming_amount: 5, queued_amount: 3 },
+            AlgorithmExecution { algorithm: 2, success: true, settlements: 2, settled_value: 8 },
+            BilateralLimitExceeded { sender: 0, receiver: 1, tx_id: t, amount: 5, current_bilateral_outflow: 1, bilateral_limit: 4 },
+            MultilateralLimitExceeded { sender: 0, tx_id: t, amount: 5, current_total_outflow: 1, multilateral_limit: 4 },
+            CostAccrual { agent_id: 0, costs: CostBreakdown { delay_cost: 3, liquidity_opportunity_cost: 2, ..Default::default() } },
+            TransactionWentOverdue { tx_id: t, sender_id: 0, receiver_id: 1, amount: 5, remaining_amount: 5, deadline_tick: 3, ticks_overdue: 1, deadline_penalty_cost: 7 },
+            OverdueTransactionSettled {
+                tx_id: t,
+                sender_id: 0,
+                receiver_id: 1,
+                amount: 5,
+                settled_amount: 5,
+                deadline_tick: 3,
+                overdue_since_tick: 4,
+                total_ticks_overdue: 2,
+                deadline_penalty_cost: 7,
+                estimated_delay_cost: 1,
+            },
+            ScenarioEventExecuted { scenario_event_type: "direct_transfer", details_json: "{\"amount\":1}".into() },
+            EndOfDay { day: 0, unsettled_count: 2, total_penalties: 9 },
+            DeferredCreditApplied { agent_id: 1, amount: 5, source_transactions: vec![t] },
+            LiquidityAllocation { day: 1, agent_id: 0, fraction: 0.5, amount: 5, balance_after: 10 },
+            LiquidityReturn { agent_id: 0, amount: 5, balance_after: 5 },
+            LsmQueue2Settlement { tx_id: t, sender: 0, receiver: 1, amount: 5, sender_balance_after: 0 },
+            LsmBilateralSettlement { agent_a: 0, agent_b: 1, amount_a: 5, amount_b: 3, tx_ids: vec![t, TxId(1)] },
+        ]
+    }
+
+    /// SimCash's field names per event type (ENGINE-SPEC §8), written from the spec.
+    const SIMCASH_FIELDS: &[(&str, &str)] = &[
+        ("Arrival", "tx_id sender_id receiver_id amount deadline priority is_divisible"),
+        ("PolicySubmit", "agent_id tx_id"),
+        ("PolicyHold", "agent_id tx_id reason"),
+        ("PolicyDrop", "agent_id tx_id reason"),
+        ("PolicySplit", "agent_id tx_id num_splits child_ids"),
+        ("TransactionReprioritized", "agent_id tx_id old_priority new_priority"),
+        ("PriorityEscalated", "tx_id sender_id original_priority escalated_priority ticks_until_deadline boost_applied"),
+        ("RtgsSubmission", "tx_id sender receiver amount internal_priority rtgs_priority"),
+        ("RtgsWithdrawal", "tx_id sender original_rtgs_priority"),
+        ("RtgsResubmission", "tx_id sender old_rtgs_priority new_rtgs_priority"),
+        ("BankBudgetSet", "agent_id max_value focus_counterparties max_per_counterparty"),
+        ("StateRegisterSet", "agent_id register_key old_value new_value reason decision_path"),
+        ("CollateralPost", "agent_id amount reason new_total"),
+        ("CollateralWithdraw", "agent_id amount reason new_total"),
+        ("CollateralTimerWithdrawn", "agent_id amount original_reason posted_at_tick new_total"),
+        ("CollateralTimerBlocked", "agent_id requested_amount reason original_reason posted_at_tick"),
+        ("RtgsImmediateSettlement", "tx_id sender receiver amount sender_balance_before sender_balance_after"),
+        ("QueuedRtgs", "tx_id sender_id"),
+        ("Queue2LiquidityRelease", "tx_id sender receiver amount queue_wait_ticks release_reason"),
+        ("LsmBilateralOffset", "agent_a agent_b amount_a amount_b tx_ids amount"),
+        ("LsmCycleSettlement", "agents tx_amounts total_value net_positions max_net_outflow max_net_outflow_agent tx_ids cycle_value"),
+        ("EntryDispositionOffset", "incoming_tx_id queued_tx_id agent_a agent_b offset_amount incoming_amount queued_amount"),
+        ("AlgorithmExecution", "algorithm result settlements settled_value"),
+        ("BilateralLimitExceeded", "sender receiver tx_id amount current_bilateral_outflow bilateral_limit"),
+        ("MultilateralLimitExceeded", "sender tx_id amount current_total_outflow multilateral_limit"),
+        ("CostAccrual", "agent_id costs"),
+        ("TransactionWentOverdue", "tx_id sender_id receiver_id amount remaining_amount deadline_tick ticks_overdue deadline_penalty_cost"),
+        (
+            "OverdueTransactionSettled",
+            "tx_id sender_id receiver_id amount settled_amount deadline_tick overdue_since_tick total_ticks_overdue deadline_penalty_cost estimated_delay_cost",
+        ),
+        ("ScenarioEventExecuted", "scenario_event_type details_json"),
+        ("EndOfDay", "day unsettled_count total_penalties"),
+        ("DeferredCreditApplied", "agent_id amount source_transactions"),
+        ("LiquidityAllocation", "day agent_id fraction amount balance_after"),
+        ("LiquidityReturn", "agent_id amount balance_after"),
+    ];
+
+    #[test]
+    fn every_variant_is_listed_once_and_named() {
+        let names: Vec<&str> = every_variant().iter().map(EventKind::name).collect();
+        assert_eq!(names, EVENT_TYPES, "EVENT_TYPES lists every variant in order");
+    }
+
+    #[test]
+    fn json_form_has_simcash_field_names() {
+        let names: Vec<String> = ["BANK_A", "BANK_B", "BANK_C"].map(String::from).to_vec();
+        for kind in every_variant() {
+            let m = Event { tick: 3, kind: kind.clone() }.to_json(&names);
+            assert_eq!(m["event_type"], kind.name());
+            assert_eq!(m["tick"], 3);
+            if let Some((_, fields)) = SIMCASH_FIELDS.iter().find(|(n, _)| *n == kind.name()) {
+                for f in fields.split(' ') {
+                    assert!(m.contains_key(f), "{}: missing `{f}` in {m:?}", kind.name());
+                }
+            } else {
+                assert!(kind.name().starts_with("Lsm"), "only LSM extensions lack a SimCash entry: {}", kind.name());
+            }
+        }
+    }
+
+    #[test]
+    fn cost_accrual_total_includes_opportunity_cost_but_not_its_key() {
+        let names = vec!["A".to_owned()];
+        let m = Event { tick: 0, kind: every_variant().into_iter().find(|k| k.name() == "CostAccrual").unwrap() }.to_json(&names);
+        assert_eq!(m["costs"]["total"], 5);
+        assert!(m["costs"].get("liquidity_opportunity_cost").is_none(), "Q-15");
+        assert_eq!(m["liquidity_opportunity_cost"], 2);
+    }
+
+    #[test]
+    fn hold_reasons_render_like_rust_debug() {
+        assert_eq!(HoldReason::NearDeadline { ticks_remaining: 3 }.to_string(), "NearDeadline { ticks_remaining: 3 }");
+        assert_eq!(HoldReason::Custom("PreservingBuffer".into()).to_string(), "Custom(\"PreservingBuffer\")");
+        assert_eq!(HoldReason::InsufficientLiquidity.to_string(), "InsufficientLiquidity");
+    }
+
+    #[test]
+    fn tx_ids_round_trip() {
+        for n in [0u32, 1, 99_999_998, u32::MAX - 1] {
+            assert_eq!(TxId::parse(&TxId(n).to_string()), Some(TxId(n)));
+        }
+        assert_eq!(TxId::parse("T1"), None);
+        assert_eq!(TxId::parse("tx-00000000"), None);
+    }
+}

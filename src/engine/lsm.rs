@@ -139,7 +139,7 @@ impl Engine {
         if max_len >= 4 && self.queue2.len() <= DFS_QUEUE_LIMIT {
             self.dfs_cycles(max_len as usize, &mut out);
         }
-        out.sort_by(|a, b| b.total_value.cmp(&a.total_value));
+        out.sort_by_key(|c| std::cmp::Reverse(c.total_value));
         out.retain(|c| c.agents[..c.agents.len() - 1].iter().collect::<BTreeSet<_>>().len() >= 3);
         out
     }

@@ -370,7 +370,7 @@ impl<'f> Loader<'f> {
         let mut counterparty_weights = Vec::new();
         for (k, c) in w.entries(self.file)? {
             let c = c.node();
-            if !ids.iter().any(|i| *i == k) {
+            if !ids.contains(&k) {
                 return Err(self.err(c, Problem::UnknownAgent { name: k, known: ids.join(", ") }));
             }
             let weight = c.f64(self.file)?;
