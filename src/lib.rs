@@ -12,9 +12,13 @@
 pub mod cli;
 pub mod engine;
 pub mod replay;
+#[cfg(feature = "dataset")]
+pub mod query;
 pub mod run;
 pub mod scenario;
 pub mod sink;
+#[cfg(feature = "dataset")]
+pub mod store;
 
 /// The scenario `simcash run` uses when no file is given.
 pub const DEFAULT_SCENARIO: &str = include_str!("../scenarios/default.yaml");

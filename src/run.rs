@@ -25,7 +25,8 @@ pub fn run_simulation(
 ) -> Result<RunSummary, RunError> {
     let mut engine = Engine::new(config.clone())?;
     let agent_ids = engine.agent_ids();
-    let meta = SimulationMeta { config, agent_ids: agent_ids.clone() };
+    let initial_balances = engine.agents().iter().map(|a| a.balance).collect();
+    let meta = SimulationMeta { config, agent_ids: agent_ids.clone(), initial_balances };
     let agent_ids = meta.agent_ids.clone();
     for s in sinks.iter_mut() {
         s.begin(&meta)?;

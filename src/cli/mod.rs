@@ -1,7 +1,12 @@
 //! The `simcash` command line: parses arguments, calls the library, prints. No simulation
 //! logic lives here.
 
+mod persist;
 mod run;
+#[cfg(feature = "dataset")]
+mod sql;
+
+pub use persist::{DataArgs, PersistArgs};
 
 use std::process::ExitCode;
 
@@ -21,6 +26,18 @@ pub struct Cli {
 pub enum Command {
     /// Run one scenario and print a summary (verbose: every tick).
     Run(run::RunArgs),
+    /// Run SQL over every stored simulation.
+    #[cfg(feature = "dataset")]
+    Sql(sql::SqlArgs),
+    /// List stored simulations and experiments, newest first.
+    #[cfg(feature = "dataset")]
+    List(sql::ListArgs),
+    /// Show the tables and views of the dataset, or one table's columns.
+    #[cfg(feature = "dataset")]
+    Schema(sql::SchemaArgs),
+    /// Remove what crashed runs left (uncommitted simulations).
+    #[cfg(feature = "dataset")]
+    Gc(sql::GcArgs),
 }
 
 /// Exit code for bad input (scenario, arguments).
@@ -33,6 +50,14 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => run::cmd_run(args),
+        #[cfg(feature = "dataset")]
+        Command::Sql(args) => sql::cmd_sql(args),
+        #[cfg(feature = "dataset")]
+        Command::List(args) => sql::cmd_list(args),
+        #[cfg(feature = "dataset")]
+        Command::Schema(args) => sql::cmd_schema(args),
+        #[cfg(feature = "dataset")]
+        Command::Gc(args) => sql::cmd_gc(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -41,8 +66,7 @@ pub fn main() -> ExitCode {
                 return ExitCode::SUCCESS;
             }
             eprintln!("error: {e:#}");
-            let input = e.chain().any(|c| c.downcast_ref::<crate::scenario::ScenarioError>().is_some());
-            ExitCode::from(if input { EXIT_INPUT } else { EXIT_RUN })
+            ExitCode::from(if run::is_input_error(&e) { EXIT_INPUT } else { EXIT_RUN })
         }
     }
 }
@@ -70,7 +94,7 @@ mod tests {
     #[test]
     fn run_parses_its_flags() {
         let cli = Cli::try_parse_from(["simcash", "run", "s.yaml", "--seed", "7", "--events", "e.jsonl", "-v"]).unwrap();
-        let Command::Run(a) = cli.command;
+        let Command::Run(a) = cli.command else { panic!("run parses as Run") };
         assert_eq!(a.scenario.as_deref(), Some(std::path::Path::new("s.yaml")));
         assert_eq!(a.seed, Some(7));
         assert!(a.verbose);

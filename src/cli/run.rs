@@ -9,10 +9,11 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::replay::render_summary;
-use crate::scenario::{self, Scenario};
+use crate::scenario::{self, Scenario, ScenarioError};
 use crate::sink::{JsonlSink, RenderSink, SimulationSink};
 
 /// Run one scenario: SimCash-compatible YAML in, a summary out; `-v` prints every tick.
+/// The simulation is saved to the dataset unless --no-persist.
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// SimCash scenario YAML. Omit it to run simcash's embedded default scenario
@@ -29,19 +30,23 @@ pub struct RunArgs {
     /// costs, queues and balances, and an end-of-day summary.
     #[arg(short, long)]
     pub verbose: bool,
+    #[command(flatten)]
+    pub persist: super::PersistArgs,
 }
 
 fn load(args: &RunArgs) -> anyhow::Result<Scenario> {
     let scenario = match &args.scenario {
         Some(path) => scenario::load_file(path)?,
-        None => scenario::load_str("<embedded default scenario>", crate::DEFAULT_SCENARIO)?,
+        None => scenario::load_str(EMBEDDED, crate::DEFAULT_SCENARIO)?,
     };
-    let file = args.scenario.as_ref().map_or_else(|| "<embedded default scenario>".to_owned(), |p| p.display().to_string());
+    let file = args.scenario.as_ref().map_or_else(|| EMBEDDED.to_owned(), |p| p.display().to_string());
     for w in &scenario.warnings {
         eprintln!("warning: {file}:{}: `{}` is ignored: {}", w.line, w.key, w.reason);
     }
     Ok(scenario)
 }
+
+const EMBEDDED: &str = "<embedded default scenario>";
 
 /// Runs the command.
 pub fn cmd_run(args: RunArgs) -> anyhow::Result<()> {
@@ -49,6 +54,8 @@ pub fn cmd_run(args: RunArgs) -> anyhow::Result<()> {
     if let Some(seed) = args.seed {
         scenario.config.rng_seed = seed;
     }
+    let scenario_name = args.scenario.as_ref().map_or_else(|| EMBEDDED.to_owned(), |p| p.display().to_string());
+    let mut dataset = args.persist.sink(&scenario_name).map_err(|e| anyhow::Error::new(InputError(e)))?;
     let config = scenario.config;
     let total = config.total_ticks();
     let stdout = io::stdout();
@@ -61,6 +68,9 @@ pub fn cmd_run(args: RunArgs) -> anyhow::Result<()> {
     if let Some(s) = jsonl.as_mut() {
         sinks.push(s);
     }
+    if let Some(s) = dataset.as_mut() {
+        sinks.push(s.sink());
+    }
     let progress = if args.verbose { ProgressBar::hidden() } else { ProgressBar::new(total as u64) };
     progress.set_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} ticks {elapsed_precise}").expect("static template is valid"),
@@ -72,10 +82,7 @@ pub fn cmd_run(args: RunArgs) -> anyhow::Result<()> {
         }
     });
     progress.finish_and_clear();
-    let summary = summary.with_context(|| match &args.events {
-        Some(p) => format!("simulation failed; {} was not written", p.display()),
-        None => "simulation failed".to_owned(),
-    })?;
+    let summary = summary.context("simulation failed; nothing was saved")?;
     let wall = started.elapsed();
     drop(sinks);
     drop(render);
@@ -83,11 +90,22 @@ pub fn cmd_run(args: RunArgs) -> anyhow::Result<()> {
     render_summary(&mut out, &summary)?;
     out.flush()?;
     let secs = wall.as_secs_f64();
-    eprintln!(
-        "wall time {:.3} s ({:.0} events/s){}",
-        secs,
-        summary.stats.events as f64 / secs.max(1e-9),
-        args.events.as_ref().map_or(String::new(), |p| format!("; events written to {}", p.display()))
-    );
+    eprintln!("wall time {:.3} s ({:.0} events/s)", secs, summary.stats.events as f64 / secs.max(1e-9));
+    if let Some(p) = &args.events {
+        eprintln!("events written to {}", p.display());
+    }
+    if let Some(d) = &dataset {
+        eprintln!("{}", d.saved_message());
+    }
     Ok(())
+}
+
+/// Bad input detected before the run (arguments, ids): exit code 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct InputError(pub String);
+
+/// Marks scenario errors as input errors for the exit code.
+pub fn is_input_error(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| c.downcast_ref::<ScenarioError>().is_some() || c.downcast_ref::<InputError>().is_some())
 }

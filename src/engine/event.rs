@@ -535,7 +535,7 @@ impl Event {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// One instance of every variant, for tests that must cover them all.

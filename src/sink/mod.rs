@@ -21,6 +21,8 @@ pub struct SimulationMeta {
     pub config: SimConfig,
     /// Agent ids in sorted order (the order of agent indices in events).
     pub agent_ids: Vec<String>,
+    /// Balances at the start of tick 0, in the same order.
+    pub initial_balances: Vec<i64>,
 }
 
 /// Whole-run results, given to sinks after the last tick.
@@ -47,6 +49,10 @@ pub enum SinkError {
         /// The cause.
         source: std::io::Error,
     },
+    /// Writing the dataset failed.
+    #[cfg(feature = "dataset")]
+    #[error(transparent)]
+    Dataset(#[from] crate::store::StoreError),
     /// Writing to standard output failed.
     #[error("cannot write to standard output: {0}")]
     Stdout(#[source] std::io::Error),

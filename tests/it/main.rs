@@ -1,5 +1,7 @@
 //! Integration tests: one binary, modules by topic. They run the real `simcash` binary.
 
+#[cfg(feature = "dataset")]
+mod dataset;
 mod determinism;
 mod golden;
 mod malformed;

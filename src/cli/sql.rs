@@ -1,0 +1,246 @@
+//! `simcash sql`, `simcash list`, `simcash schema`: questions to the dataset.
+
+use std::io::{self, BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Args;
+
+use super::DataArgs;
+use super::run::InputError;
+use crate::query::output::{self, Format};
+use crate::query::{self, QueryError};
+use crate::store::Dataset;
+
+/// Run SQL over every stored simulation. Views: simulations, simulation_events,
+/// transactions, daily_agent_metrics, agent_costs, agent_ticks; physical tables:
+/// raw.events, raw.agent_ticks, raw.simulations. With no query, reads SQL from standard
+/// input (a `simcash>` prompt on a terminal; statements end with `;`).
+#[derive(Debug, Args)]
+pub struct SqlArgs {
+    /// The SQL statement.
+    pub query: Option<String>,
+    /// Read the statement from a file.
+    #[arg(short = 'f', long = "file", value_name = "FILE.sql", conflicts_with_all = ["query", "analysis"])]
+    pub file: Option<PathBuf>,
+    /// Run a named analysis: agent_performance, settlement_rate_by_day, delay_percentiles,
+    /// cost_breakdown, compare_simulations.
+    #[arg(long, value_name = "NAME", conflicts_with = "query")]
+    pub analysis: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+    /// Write the result to FILE instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub data: DataArgs,
+}
+
+/// A current-thread-free runtime for DataFusion.
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+}
+
+fn open(data: &DataArgs) -> anyhow::Result<Dataset> {
+    Dataset::open(&data.data, false).map_err(|e| anyhow::Error::new(InputError(e.to_string())))
+}
+
+fn emit(format: Format, output: Option<&PathBuf>, batches: &[datafusion::arrow::array::RecordBatch]) -> anyhow::Result<()> {
+    if format == Format::Parquet && output.is_none() {
+        return Err(InputError("--format parquet needs -o FILE".into()).into());
+    }
+    match output {
+        Some(path) => {
+            let mut f = io::BufWriter::new(std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?);
+            output::write(format, batches, &mut f)?;
+            f.flush()?;
+        }
+        None => {
+            let mut out = io::BufWriter::new(io::stdout().lock());
+            output::write(format, batches, &mut out)?;
+            out.flush()?;
+        }
+    }
+    Ok(())
+}
+
+/// Runs `simcash sql`.
+pub fn cmd_sql(args: SqlArgs) -> anyhow::Result<()> {
+    let sql = match (&args.query, &args.file, &args.analysis) {
+        (Some(q), _, _) => Some(q.clone()),
+        (_, Some(f), _) => Some(std::fs::read_to_string(f).with_context(|| format!("cannot read {}", f.display()))?),
+        (_, _, Some(name)) => Some(
+            query::analysis(name)
+                .ok_or_else(|| InputError(format!("unknown analysis `{name}` (see simcash sql --help)")))?
+                .to_owned(),
+        ),
+        _ => None,
+    };
+    let dataset = open(&args.data)?;
+    let rt = runtime()?;
+    rt.block_on(async {
+        let ctx = query::session(&dataset).await?;
+        if let Some(sql) = sql {
+            let batches = query::run_sql(&ctx, &sql).await.context("query failed")?;
+            return emit(args.format, args.output.as_ref(), &batches);
+        }
+        interactive(&ctx, args.format).await
+    })
+}
+
+async fn interactive(ctx: &datafusion::prelude::SessionContext, format: Format) -> anyhow::Result<()> {
+    let stdin = io::stdin();
+    let tty = stdin.is_terminal();
+    let mut buf = String::new();
+    let prompt = |cont: bool| {
+        if tty {
+            eprint!("{}", if cont { "    ...> " } else { "simcash> " });
+            let _ = io::stderr().flush();
+        }
+    };
+    prompt(false);
+    let mut failed = false;
+    for line in stdin.lock().lines() {
+        let line = line?;
+        buf.push_str(&line);
+        buf.push('\n');
+        if !line.trim_end().ends_with(';') {
+            prompt(!buf.trim().is_empty());
+            continue;
+        }
+        let sql = std::mem::take(&mut buf);
+        match query::run_sql(ctx, &sql).await {
+            Ok(b) => emit(format, None, &b)?,
+            Err(e) if tty => eprintln!("error: {e}"),
+            Err(e) => {
+                eprintln!("error: {e}");
+                failed = true;
+            }
+        }
+        prompt(false);
+    }
+    if !buf.trim().is_empty() {
+        let b = query::run_sql(ctx, &buf).await.context("query failed")?;
+        emit(format, None, &b)?;
+    }
+    if failed {
+        anyhow::bail!("a statement failed");
+    }
+    Ok(())
+}
+
+/// List stored simulations and experiments, newest first.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+    #[command(flatten)]
+    pub data: DataArgs,
+}
+
+/// Runs `simcash list`.
+pub fn cmd_list(args: ListArgs) -> anyhow::Result<()> {
+    let dataset = open(&args.data)?;
+    runtime()?.block_on(async {
+        let ctx = query::session(&dataset).await?;
+        let experiments = query::run_sql(
+            &ctx,
+            "SELECT experiment_id, COUNT(*) AS simulations, MAX(finished_at) AS last_finished \
+             FROM simulations GROUP BY experiment_id ORDER BY last_finished DESC, experiment_id",
+        )
+        .await?;
+        let sims = query::run_sql(
+            &ctx,
+            "SELECT simulation_id, experiment_id, iteration, purpose, scenario, seed, ticks, event_count, \
+             ROUND(settlement_rate, 4) AS settlement_rate, total_cost, finished_at \
+             FROM simulations ORDER BY finished_at DESC, simulation_id",
+        )
+        .await?;
+        if args.format == Format::Table {
+            println!("experiments:");
+        }
+        emit(args.format, None, &experiments)?;
+        if args.format == Format::Table {
+            println!("simulations:");
+        }
+        emit(args.format, None, &sims)?;
+        Ok::<_, anyhow::Error>(())
+    })
+}
+
+/// Show the tables and views, or one table's columns.
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// A view (e.g. transactions) or physical table (e.g. raw.events).
+    pub table: Option<String>,
+}
+
+/// Runs `simcash schema`.
+pub fn cmd_schema(args: SchemaArgs) -> anyhow::Result<()> {
+    let empty = tempfile::tempdir()?;
+    let dataset = Dataset::open(empty.path().to_str().expect("utf-8 temp path"), false)?;
+    runtime()?.block_on(async {
+        let ctx = query::session(&dataset).await?;
+        let mut out = io::stdout().lock();
+        match args.table {
+            None => {
+                for name in query::table_names() {
+                    let grain = query::view_grain(name).unwrap_or("physical table (all files, committed or not)");
+                    writeln!(out, "{name:<22} {grain}")?;
+                }
+            }
+            Some(name) => {
+                let df = ctx.table(name.as_str()).await.map_err(|e| match e {
+                    datafusion::error::DataFusionError::Plan(_) => {
+                        anyhow::Error::new(InputError(format!("unknown table `{name}` (run `simcash schema` for the list)")))
+                    }
+                    e => QueryError::from(e).into(),
+                })?;
+                for f in df.schema().fields() {
+                    writeln!(out, "{:<28} {:<40} {}", f.name(), f.data_type().to_string(), if f.is_nullable() { "null" } else { "not null" })?;
+                }
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Find, and remove, what crashed runs left: data of simulations that never committed.
+#[derive(Debug, Args)]
+pub struct GcArgs {
+    /// Only list; remove nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Leave alone leftovers younger than this many seconds (a run may still be writing).
+    #[arg(long, value_name = "SECONDS", default_value_t = 600)]
+    pub min_age: i64,
+    #[command(flatten)]
+    pub data: DataArgs,
+}
+
+/// Runs `simcash gc`.
+pub fn cmd_gc(args: GcArgs) -> anyhow::Result<()> {
+    let dataset = open(&args.data)?;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as i64;
+    runtime()?.block_on(async {
+        let orphans = crate::store::gc::find_orphans(&dataset, now, args.min_age).await?;
+        for o in &orphans {
+            println!(
+                "{} simulation {} (experiment {}, iteration {}): {} files, {} s old",
+                if args.dry_run { "would remove" } else { "removing" },
+                o.key.simulation_id,
+                o.key.experiment_id,
+                o.key.iteration,
+                o.files.len(),
+                o.age_secs
+            );
+        }
+        if !args.dry_run {
+            crate::store::gc::remove(&dataset, &orphans).await?;
+        }
+        println!("{} uncommitted simulation(s) {}", orphans.len(), if args.dry_run { "found" } else { "removed" });
+        Ok(())
+    })
+}

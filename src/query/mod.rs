@@ -1,0 +1,142 @@
+//! The query layer: a DataFusion [`SessionContext`] over the dataset. Physical tables are
+//! registered in schema `raw` as listing tables with explicit schemas and typed partition
+//! columns; the user-facing views (`queries/views/*.sql`) are registered on top. The only
+//! module that imports DataFusion's SQL engine.
+
+pub mod output;
+
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::catalog::MemorySchemaProvider;
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
+use datafusion::error::DataFusionError;
+use datafusion::execution::cache::cache_manager::CacheManagerConfig;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::prelude::{SessionConfig, SessionContext, col};
+
+use crate::store::Dataset;
+use crate::store::schema::{PARTITION_COLUMNS, TABLES, table};
+
+/// A query failure.
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    /// DataFusion refused or failed the query; its reason is kept.
+    #[error("{0}")]
+    DataFusion(#[from] DataFusionError),
+    /// A view definition failed to register (a bug in `queries/views`).
+    #[error("view `{view}`: {source}")]
+    View {
+        /// The view.
+        view: &'static str,
+        /// The cause.
+        source: DataFusionError,
+    },
+    /// The dataset root is not local (other stores are not wired yet).
+    #[error("dataset root `{0}` is not a local directory")]
+    NotLocal(String),
+}
+
+/// View definitions, in registration order (later views may use earlier ones).
+pub const VIEWS: &[(&str, &str)] = &[
+    ("simulations", include_str!("../../queries/views/simulations.sql")),
+    ("simulation_events", include_str!("../../queries/views/simulation_events.sql")),
+    ("agent_ticks", include_str!("../../queries/views/agent_ticks.sql")),
+    ("transactions", include_str!("../../queries/views/transactions.sql")),
+    ("daily_agent_metrics", include_str!("../../queries/views/daily_agent_metrics.sql")),
+    ("agent_costs", include_str!("../../queries/views/agent_costs.sql")),
+];
+
+/// Named analyses (`queries/analyses/*.sql`).
+pub const ANALYSES: &[(&str, &str)] = &[
+    ("agent_performance", include_str!("../../queries/analyses/agent_performance.sql")),
+    ("settlement_rate_by_day", include_str!("../../queries/analyses/settlement_rate_by_day.sql")),
+    ("delay_percentiles", include_str!("../../queries/analyses/delay_percentiles.sql")),
+    ("cost_breakdown", include_str!("../../queries/analyses/cost_breakdown.sql")),
+    ("compare_simulations", include_str!("../../queries/analyses/compare_simulations.sql")),
+];
+
+fn listing_options(name: &str) -> ListingOptions {
+    let mut opts = ListingOptions::new(Arc::new(ParquetFormat::default()))
+        .with_file_extension(".parquet")
+        .with_table_partition_cols(PARTITION_COLUMNS.iter().map(|(n, t)| ((*n).to_owned(), t.clone())).collect());
+    if name == "events" {
+        opts = opts.with_file_sort_order(vec![vec![col("tick").sort(true, false), col("seq").sort(true, false)]]);
+    }
+    opts
+}
+
+/// Opens a session over `dataset` with the physical tables and every view registered.
+pub async fn session(dataset: &Dataset) -> Result<SessionContext, QueryError> {
+    let dir = dataset.local_dir.as_ref().ok_or_else(|| QueryError::NotLocal(dataset.display.clone()))?;
+    // No list-files cache: a simulation committed by another process is visible at once.
+    let runtime = RuntimeEnvBuilder::new()
+        .with_cache_manager(CacheManagerConfig::default().with_list_files_cache_limit(0))
+        .build_arc()?;
+    let config = SessionConfig::new().with_information_schema(true);
+    let ctx = SessionContext::new_with_config_rt(config, runtime);
+    let catalog = ctx.catalog("datafusion").expect("the default catalog exists");
+    catalog.register_schema("raw", Arc::new(MemorySchemaProvider::new()))?;
+    for name in TABLES {
+        let url = ListingTableUrl::parse(format!("{}/{name}/", dir.display()))?;
+        let schema: SchemaRef = table(name).expect("known table");
+        let cfg = ListingTableConfig::new(url).with_listing_options(listing_options(name)).with_schema(schema);
+        ctx.register_table(format!("raw.{name}"), Arc::new(ListingTable::try_new(cfg)?))?;
+    }
+    for (view, sql) in VIEWS {
+        ctx.sql(&format!("CREATE VIEW {view} AS\n{sql}")).await.map_err(|source| QueryError::View { view, source })?;
+    }
+    Ok(ctx)
+}
+
+/// Physical and view names a user can query, for `simcash schema`.
+pub fn table_names() -> Vec<&'static str> {
+    VIEWS.iter().map(|(n, _)| *n).chain(TABLES.iter().map(|t| match *t {
+        "events" => "raw.events",
+        "agent_ticks" => "raw.agent_ticks",
+        _ => "raw.simulations",
+    })).collect()
+}
+
+/// Runs one SQL statement and collects its result.
+pub async fn run_sql(ctx: &SessionContext, sql: &str) -> Result<Vec<datafusion::arrow::array::RecordBatch>, QueryError> {
+    Ok(ctx.sql(sql).await?.collect().await?)
+}
+
+/// The SQL text of a named analysis.
+pub fn analysis(name: &str) -> Option<&'static str> {
+    ANALYSES.iter().find(|(n, _)| *n == name).map(|(_, sql)| *sql)
+}
+
+/// The one-line `-- grain:` description of a view.
+pub fn view_grain(name: &str) -> Option<&'static str> {
+    let sql = VIEWS.iter().find(|(n, _)| *n == name)?.1;
+    sql.lines().find_map(|l| l.strip_prefix("-- grain: "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_query_file_has_a_header_and_is_registered() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("queries");
+        for (dir, list, kind) in [("views", VIEWS, "view"), ("analyses", ANALYSES, "analysis")] {
+            let mut files: Vec<String> = std::fs::read_dir(root.join(dir))
+                .unwrap()
+                .map(|e| e.unwrap().path().file_stem().unwrap().to_string_lossy().into_owned())
+                .collect();
+            files.sort();
+            let mut names: Vec<String> = list.iter().map(|(n, _)| n.to_string()).collect();
+            names.sort();
+            assert_eq!(files, names, "every file in queries/{dir} is registered, and only those");
+            for (name, sql) in list {
+                assert!(sql.starts_with(&format!("-- {kind}: {name}\n")), "{name} opens with its header");
+            }
+        }
+        for (name, _) in VIEWS {
+            assert!(view_grain(name).is_some(), "{name} has a grain line");
+        }
+    }
+}

@@ -1,0 +1,188 @@
+//! The one home of the dataset's Arrow schemas: one [`SchemaRef`] per physical table, its
+//! column names, and [`SCHEMA_VERSION`]. `schemas/<table>.json` renders them; a test keeps
+//! the two in sync. Evolve additively: new nullable columns go last.
+
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock};
+
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+
+/// Version of the dataset schemas, recorded in every file's metadata.
+pub const SCHEMA_VERSION: &str = "1";
+
+/// Key of the schema version in Parquet/Arrow metadata.
+pub const SCHEMA_VERSION_KEY: &str = "simcash.schema_version";
+
+/// The physical tables.
+pub const TABLES: &[&str] = &["events", "agent_ticks", "simulations"];
+
+/// Partition columns, in path order; typed in the query layer.
+pub const PARTITION_COLUMNS: &[(&str, DataType)] =
+    &[("experiment_id", DataType::Utf8), ("iteration", DataType::UInt32), ("simulation_id", DataType::Utf8)];
+
+fn dict() -> DataType {
+    DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8))
+}
+
+fn list(item: DataType) -> DataType {
+    DataType::List(Arc::new(Field::new("item", item, true)))
+}
+
+fn with_version(fields: Vec<Field>) -> SchemaRef {
+    let meta = HashMap::from([(SCHEMA_VERSION_KEY.to_owned(), SCHEMA_VERSION.to_owned())]);
+    Arc::new(Schema::new_with_metadata(fields, meta))
+}
+
+/// `events`: one row per event; typed envelope plus nullable typed columns per field.
+pub static EVENTS: LazyLock<SchemaRef> = LazyLock::new(|| {
+    use DataType::*;
+    let f = |n: &str, t: DataType| Field::new(n, t, true);
+    with_version(vec![
+        Field::new("seq", UInt64, false),
+        Field::new("tick", UInt32, false),
+        Field::new("day", UInt32, false),
+        Field::new("event_type", dict(), false),
+        f("agent", dict()),
+        f("counterparty", dict()),
+        f("tx", UInt32),
+        f("amount", Int64),
+        f("amount_b", Int64),
+        f("remaining_amount", Int64),
+        f("deadline", UInt32),
+        f("priority", UInt8),
+        f("new_priority", UInt8),
+        f("is_divisible", Boolean),
+        f("settled", Boolean),
+        f("reason", dict()),
+        f("original_reason", dict()),
+        f("rtgs_priority", dict()),
+        f("old_rtgs_priority", dict()),
+        f("balance_before", Int64),
+        f("balance_after", Int64),
+        f("new_total", Int64),
+        f("count", UInt32),
+        f("ticks", Int64),
+        f("ref_tick", UInt32),
+        f("fraction", Float64),
+        f("old_value", Float64),
+        f("new_value", Float64),
+        f("register_key", dict()),
+        f("decision_path", Utf8),
+        f("liquidity_cost", Int64),
+        f("delay_cost", Int64),
+        f("collateral_cost", Int64),
+        f("penalty_cost", Int64),
+        f("split_friction_cost", Int64),
+        f("liquidity_opportunity_cost", Int64),
+        f("scenario_event_type", dict()),
+        f("details_json", Utf8),
+        f("tx_ids", list(UInt32)),
+        f("agents", list(Utf8)),
+        f("amounts", list(Int64)),
+        f("net_positions", list(Int64)),
+    ])
+});
+
+/// `agent_ticks`: one row per agent per tick, the state after the tick.
+pub static AGENT_TICKS: LazyLock<SchemaRef> = LazyLock::new(|| {
+    use DataType::*;
+    let f = |n: &str, t: DataType| Field::new(n, t, false);
+    with_version(vec![
+        f("tick", UInt32),
+        f("day", UInt32),
+        f("agent", dict()),
+        f("opening_balance", Int64),
+        f("balance", Int64),
+        f("unsecured_cap", Int64),
+        f("posted_collateral", Int64),
+        f("queue1_count", UInt32),
+        f("queue1_value", Int64),
+        f("queue2_count", UInt32),
+        f("queue2_value", Int64),
+        f("liquidity_cost", Int64),
+        f("delay_cost", Int64),
+        f("collateral_cost", Int64),
+        f("penalty_cost", Int64),
+        f("split_friction_cost", Int64),
+        f("liquidity_opportunity_cost", Int64),
+        f("total_cost", Int64),
+    ])
+});
+
+/// `simulations`: one row per committed simulation; written last, it is the commit marker.
+pub static SIMULATIONS: LazyLock<SchemaRef> = LazyLock::new(|| {
+    use DataType::*;
+    let ts = Timestamp(datafusion::arrow::datatypes::TimeUnit::Millisecond, Some("UTC".into()));
+    with_version(vec![
+        Field::new("purpose", Utf8, false),
+        Field::new("scenario", Utf8, false),
+        Field::new("seed", UInt64, false),
+        Field::new("config_json", Utf8, false),
+        Field::new("config_hash", Utf8, false),
+        Field::new("policies_json", Utf8, false),
+        Field::new("agent_ids", list(Utf8), false),
+        Field::new("ticks_per_day", UInt32, false),
+        Field::new("num_days", UInt32, false),
+        Field::new("ticks", UInt32, false),
+        Field::new("status", Utf8, false),
+        Field::new("event_count", UInt64, false),
+        Field::new("arrivals", UInt64, false),
+        Field::new("settled", UInt64, false),
+        Field::new("arrived_value", Int64, false),
+        Field::new("settled_value", Int64, false),
+        Field::new("settlement_rate", Float64, false),
+        Field::new("total_cost", Int64, false),
+        Field::new("engine_version", Utf8, false),
+        Field::new("schema_version", Utf8, false),
+        Field::new("started_at", ts.clone(), false),
+        Field::new("finished_at", ts, false),
+    ])
+});
+
+/// The schema of a physical table by name.
+pub fn table(name: &str) -> Option<SchemaRef> {
+    match name {
+        "events" => Some(EVENTS.clone()),
+        "agent_ticks" => Some(AGENT_TICKS.clone()),
+        "simulations" => Some(SIMULATIONS.clone()),
+        _ => None,
+    }
+}
+
+/// A stable, human-readable rendering of a table schema (what `schemas/<table>.json` holds).
+pub fn render(name: &str) -> Option<String> {
+    let schema = table(name)?;
+    let columns: Vec<serde_json::Value> = schema
+        .fields()
+        .iter()
+        .map(|f| serde_json::json!({"name": f.name(), "type": f.data_type().to_string(), "nullable": f.is_nullable()}))
+        .collect();
+    let partitions: Vec<serde_json::Value> =
+        PARTITION_COLUMNS.iter().map(|(n, t)| serde_json::json!({"name": n, "type": t.to_string()})).collect();
+    let doc = serde_json::json!({
+        "table": name,
+        "schema_version": SCHEMA_VERSION,
+        "partition_columns": partitions,
+        "columns": columns,
+    });
+    Some(serde_json::to_string_pretty(&doc).expect("JSON values serialize") + "\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checked_in_renderings_match_the_code() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas");
+        for t in TABLES {
+            let path = dir.join(format!("{t}.json"));
+            let want = render(t).unwrap();
+            if std::env::var_os("SIMCASH_BLESS").is_some() {
+                std::fs::write(&path, &want).unwrap();
+            }
+            let have = std::fs::read_to_string(&path).unwrap_or_default();
+            assert_eq!(have, want, "{} is stale: rerun with SIMCASH_BLESS=1 and review the diff", path.display());
+        }
+    }
+}

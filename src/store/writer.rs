@@ -1,0 +1,373 @@
+//! [`ParquetSink`]: streams one simulation into the dataset.
+//!
+//! Rows are collected on the simulation thread; full batches cross a bounded channel to a
+//! writer thread that encodes Parquet asynchronously over object_store, so memory stays
+//! bounded and the engine only waits when the writer falls behind. `finish` closes both
+//! files, then writes the `simulations` row create-if-absent: that file is the commit.
+
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::thread::JoinHandle;
+
+use datafusion::arrow::array::{ArrayRef, Float64Array, Int64Array, ListBuilder, RecordBatch, StringArray, StringBuilder, TimestampMillisecondArray, UInt32Array, UInt64Array};
+use datafusion::parquet::arrow::ArrowWriter;
+use datafusion::parquet::arrow::async_writer::AsyncArrowWriter;
+use object_store::buffered::BufWriter;
+use datafusion::parquet::basic::{Compression, ZstdLevel};
+use datafusion::parquet::file::metadata::{KeyValue, SortingColumn};
+use datafusion::parquet::file::properties::{EnabledStatistics, WriterProperties};
+use futures::TryStreamExt;
+use object_store::ObjectStoreExt;
+use object_store::{ObjectStore, PutMode, PutOptions, PutPayload};
+use sha2::{Digest, Sha256};
+
+use super::batch::{AgentTickRow, agent_ticks_batch, events_batch};
+use super::layout::{Dataset, SimulationKey};
+use super::row::EventRow;
+use super::schema::{AGENT_TICKS, EVENTS, SCHEMA_VERSION, SCHEMA_VERSION_KEY, SIMULATIONS};
+use super::StoreError;
+use crate::engine::TickCounts;
+use crate::engine::event::{AgentIdx, Event};
+use crate::replay::StateProvider;
+use crate::sink::{RunSummary, SimulationMeta, SimulationSink, SinkError};
+
+/// How a simulation is written.
+#[derive(Clone)]
+pub struct WriterOptions {
+    /// Rows per record batch sent to the writer.
+    pub batch_rows: usize,
+    /// Maximum rows per Parquet row group.
+    pub row_group_rows: usize,
+    /// Replace an existing simulation with the same id.
+    pub overwrite: bool,
+    /// Why the simulation ran (`run`, `evaluation`, `bootstrap`, …).
+    pub purpose: String,
+    /// Scenario name or path, for humans.
+    pub scenario: String,
+    /// Wall clock in milliseconds since the epoch (injected so tests can fix it).
+    pub clock: Arc<dyn Fn() -> i64 + Send + Sync>,
+}
+
+impl std::fmt::Debug for WriterOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WriterOptions").field("batch_rows", &self.batch_rows).field("overwrite", &self.overwrite).finish()
+    }
+}
+
+impl Default for WriterOptions {
+    fn default() -> Self {
+        WriterOptions {
+            batch_rows: 16 * 1024,
+            row_group_rows: 256 * 1024,
+            overwrite: false,
+            purpose: "run".into(),
+            scenario: String::new(),
+            clock: Arc::new(|| {
+                std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+            }),
+        }
+    }
+}
+
+/// Writer properties for one table: zstd, page statistics, bounded row groups, declared sort.
+pub fn writer_properties(row_group_rows: usize, sorting: Vec<SortingColumn>) -> WriterProperties {
+    WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).expect("valid zstd level")))
+        .set_statistics_enabled(EnabledStatistics::Page)
+        .set_max_row_group_row_count(Some(row_group_rows))
+        .set_dictionary_enabled(true)
+        .set_sorting_columns(Some(sorting))
+        .set_created_by(format!("simcash {}", env!("CARGO_PKG_VERSION")))
+        .set_key_value_metadata(Some(vec![KeyValue::new(SCHEMA_VERSION_KEY.to_owned(), SCHEMA_VERSION.to_owned())]))
+        .build()
+}
+
+enum Msg {
+    Events(RecordBatch),
+    Ticks(RecordBatch),
+    Finish,
+}
+
+/// Streams one simulation into a [`Dataset`] (see the module docs).
+pub struct ParquetSink {
+    dataset: Dataset,
+    key: SimulationKey,
+    opts: WriterOptions,
+    names: Vec<Arc<str>>,
+    ticks_per_day: u32,
+    seq: u64,
+    rows: Vec<EventRow>,
+    agent_rows: Vec<AgentTickRow>,
+    balances: Vec<i64>,
+    meta: Option<SimulationMeta>,
+    started_at: i64,
+    sender: Option<SyncSender<Msg>>,
+    writer: Option<JoinHandle<Result<(), StoreError>>>,
+}
+
+impl ParquetSink {
+    /// A sink writing simulation `key` into `dataset`.
+    pub fn new(dataset: Dataset, key: SimulationKey, opts: WriterOptions) -> ParquetSink {
+        ParquetSink {
+            dataset,
+            key,
+            opts,
+            names: Vec::new(),
+            ticks_per_day: 1,
+            seq: 0,
+            rows: Vec::new(),
+            agent_rows: Vec::new(),
+            balances: Vec::new(),
+            meta: None,
+            started_at: 0,
+            sender: None,
+            writer: None,
+        }
+    }
+
+    /// The simulation being written.
+    pub fn key(&self) -> &SimulationKey {
+        &self.key
+    }
+
+    fn send(&mut self, msg: Msg) -> Result<(), StoreError> {
+        let sender = self.sender.as_ref().expect("begin() starts the writer");
+        if sender.send(msg).is_err() {
+            // The writer ended early: its error says why.
+            return Err(self.join_writer().err().unwrap_or(StoreError::WriterGone("channel closed".into())));
+        }
+        Ok(())
+    }
+
+    fn join_writer(&mut self) -> Result<(), StoreError> {
+        self.sender = None;
+        match self.writer.take().map(JoinHandle::join) {
+            Some(Ok(r)) => r,
+            Some(Err(_)) => Err(StoreError::WriterGone("the writer thread panicked".into())),
+            None => Ok(()),
+        }
+    }
+
+    fn flush_events(&mut self) -> Result<(), StoreError> {
+        if self.rows.is_empty() {
+            return Ok(());
+        }
+        let b = events_batch(&self.rows).map_err(|source| StoreError::Arrow { table: "events", source })?;
+        self.rows.clear();
+        self.send(Msg::Events(b))
+    }
+
+    fn flush_ticks(&mut self) -> Result<(), StoreError> {
+        if self.agent_rows.is_empty() {
+            return Ok(());
+        }
+        let b = agent_ticks_batch(&self.agent_rows).map_err(|source| StoreError::Arrow { table: "agent_ticks", source })?;
+        self.agent_rows.clear();
+        self.send(Msg::Ticks(b))
+    }
+
+    fn simulations_batch(&self, summary: &RunSummary) -> Result<RecordBatch, StoreError> {
+        let meta = self.meta.as_ref().expect("begin() stores the meta");
+        let config_json = serde_json::to_string(&meta.config).expect("configs serialize");
+        let config_hash: String = Sha256::digest(config_json.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+        let policies: serde_json::Map<String, serde_json::Value> =
+            meta.config.agents.iter().map(|a| (a.id.clone(), serde_json::to_value(&a.policy).expect("policies serialize"))).collect();
+        let s = &summary.stats;
+        let rate = if s.arrivals > 0 { s.settled as f64 / s.arrivals as f64 } else { 1.0 };
+        let total_cost: i64 = summary.costs.iter().map(|c| c.total()).sum();
+        let mut ids = ListBuilder::new(StringBuilder::new());
+        for a in &meta.agent_ids {
+            ids.values().append_value(a);
+        }
+        ids.append(true);
+        let now = (self.opts.clock)();
+        let str1 = |v: &str| -> ArrayRef { Arc::new(StringArray::from(vec![v])) };
+        let utc = |ms: i64| -> ArrayRef { Arc::new(TimestampMillisecondArray::from(vec![ms]).with_timezone("UTC")) };
+        let columns: Vec<ArrayRef> = vec![
+            str1(&self.opts.purpose),
+            str1(&self.opts.scenario),
+            Arc::new(UInt64Array::from(vec![meta.config.rng_seed])),
+            str1(&config_json),
+            str1(&config_hash),
+            str1(&serde_json::Value::Object(policies).to_string()),
+            Arc::new(ids.finish()),
+            Arc::new(UInt32Array::from(vec![meta.config.ticks_per_day])),
+            Arc::new(UInt32Array::from(vec![meta.config.num_days])),
+            Arc::new(UInt32Array::from(vec![summary.ticks])),
+            str1("completed"),
+            Arc::new(UInt64Array::from(vec![s.events])),
+            Arc::new(UInt64Array::from(vec![s.arrivals])),
+            Arc::new(UInt64Array::from(vec![s.settled])),
+            Arc::new(Int64Array::from(vec![s.arrived_value])),
+            Arc::new(Int64Array::from(vec![s.settled_value])),
+            Arc::new(Float64Array::from(vec![rate])),
+            Arc::new(Int64Array::from(vec![total_cost])),
+            str1(env!("CARGO_PKG_VERSION")),
+            str1(SCHEMA_VERSION),
+            utc(self.started_at),
+            utc(now),
+        ];
+        RecordBatch::try_new(SIMULATIONS.clone(), columns).map_err(|source| StoreError::Arrow { table: "simulations", source })
+    }
+
+    fn commit(&self, batch: &RecordBatch) -> Result<(), StoreError> {
+        let path = self.key.file("simulations");
+        let perr = |source| StoreError::Parquet { path: path.to_string(), source };
+        let mut buf = Vec::new();
+        let props = writer_properties(1024, vec![]);
+        let mut w = ArrowWriter::try_new(&mut buf, SIMULATIONS.clone(), Some(props)).map_err(perr)?;
+        w.write(batch).map_err(perr)?;
+        w.close().map_err(perr)?;
+        let opts = PutOptions { mode: if self.opts.overwrite { PutMode::Overwrite } else { PutMode::Create }, ..Default::default() };
+        let store = self.dataset.store.clone();
+        let r = runtime().block_on(store.put_opts(&path, PutPayload::from(buf), opts));
+        match r {
+            Ok(_) => Ok(()),
+            Err(object_store::Error::AlreadyExists { .. }) => Err(self.already_exists()),
+            Err(source) => Err(StoreError::Object { path: path.to_string(), source }),
+        }
+    }
+
+    fn already_exists(&self) -> StoreError {
+        StoreError::AlreadyExists {
+            experiment_id: self.key.experiment_id.clone(),
+            iteration: self.key.iteration,
+            simulation_id: self.key.simulation_id.clone(),
+        }
+    }
+
+    fn begin_inner(&mut self, meta: &SimulationMeta) -> Result<(), StoreError> {
+        let store = self.dataset.store.clone();
+        let marker = self.key.file("simulations");
+        let rt = runtime();
+        let committed = match rt.block_on(store.head(&marker)) {
+            Ok(_) => true,
+            Err(object_store::Error::NotFound { .. }) => false,
+            Err(source) => return Err(StoreError::Object { path: marker.to_string(), source }),
+        };
+        if committed && !self.opts.overwrite {
+            return Err(self.already_exists());
+        }
+        // Replace an overwritten simulation, or clear what a crashed run with this id left.
+        for table in ["simulations", "events", "agent_ticks"] {
+            rt.block_on(delete_dir(&store, &self.key.dir(table)))?;
+        }
+        self.names = meta.agent_ids.iter().map(|s| Arc::from(s.as_str())).collect();
+        self.ticks_per_day = meta.config.ticks_per_day;
+        self.balances = meta.initial_balances.clone();
+        self.meta = Some(meta.clone());
+        self.started_at = (self.opts.clock)();
+        let (tx, rx) = sync_channel(4);
+        let key = self.key.clone();
+        let rows = self.opts.row_group_rows;
+        self.writer = Some(std::thread::spawn(move || write_files(store, key, rows, rx)));
+        self.sender = Some(tx);
+        Ok(())
+    }
+}
+
+fn runtime() -> &'static tokio::runtime::Runtime {
+    static RT: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    RT.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("a tokio runtime starts")
+    })
+}
+
+async fn delete_dir(store: &Arc<dyn ObjectStore>, dir: &object_store::path::Path) -> Result<(), StoreError> {
+    let err = |source| StoreError::Object { path: dir.to_string(), source };
+    let files: Vec<_> = store.list(Some(dir)).map_ok(|m| m.location).try_collect().await.map_err(err)?;
+    for f in files {
+        match store.delete(&f).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+            Err(source) => return Err(StoreError::Object { path: f.to_string(), source }),
+        }
+    }
+    Ok(())
+}
+
+/// The writer thread: encodes batches into the `events` and `agent_ticks` files. Files are
+/// completed only on `Finish`; if the channel closes first, nothing is completed.
+fn write_files(store: Arc<dyn ObjectStore>, key: SimulationKey, row_group_rows: usize, rx: Receiver<Msg>) -> Result<(), StoreError> {
+    let events_path = key.file("events");
+    let ticks_path = key.file("agent_ticks");
+    let perr = |p: &object_store::path::Path| {
+        let p = p.to_string();
+        move |source| StoreError::Parquet { path: p.clone(), source }
+    };
+    let by = |i: usize| SortingColumn { column_idx: i as i32, descending: false, nulls_first: false };
+    let sort = |a: usize, b: usize| vec![by(a), by(b)];
+    let mut events = AsyncArrowWriter::try_new(
+        BufWriter::new(store.clone(), events_path.clone()),
+        EVENTS.clone(),
+        Some(writer_properties(row_group_rows, sort(1, 0))),
+    )
+    .map_err(perr(&events_path))?;
+    let mut ticks = AsyncArrowWriter::try_new(
+        BufWriter::new(store.clone(), ticks_path.clone()),
+        AGENT_TICKS.clone(),
+        Some(writer_properties(row_group_rows, sort(0, 2))),
+    )
+    .map_err(perr(&ticks_path))?;
+    let rt = runtime();
+    loop {
+        match rx.recv() {
+            Ok(Msg::Events(b)) => rt.block_on(events.write(&b)).map_err(perr(&events_path))?,
+            Ok(Msg::Ticks(b)) => rt.block_on(ticks.write(&b)).map_err(perr(&ticks_path))?,
+            Ok(Msg::Finish) => {
+                rt.block_on(events.close()).map_err(perr(&events_path))?;
+                rt.block_on(ticks.close()).map_err(perr(&ticks_path))?;
+                return Ok(());
+            }
+            Err(_) => {
+                // Aborted: drop the writers uncompleted and remove anything already uploaded.
+                drop((events, ticks));
+                for table in ["events", "agent_ticks"] {
+                    rt.block_on(delete_dir(&store, &key.dir(table)))?;
+                }
+                return Ok(());
+            }
+        }
+    }
+}
+
+impl SimulationSink for ParquetSink {
+    fn begin(&mut self, meta: &SimulationMeta) -> Result<(), SinkError> {
+        Ok(self.begin_inner(meta)?)
+    }
+
+    fn tick(&mut self, tick: u32, events: &[Event], _counts: &TickCounts, state: &dyn StateProvider) -> Result<(), SinkError> {
+        let day = tick / self.ticks_per_day;
+        for e in events {
+            self.rows.push(EventRow::from_event(e, self.seq, self.ticks_per_day, &self.names));
+            self.seq += 1;
+        }
+        for (i, name) in self.names.iter().enumerate() {
+            let s = state.agent(i as AgentIdx);
+            let opening_balance = std::mem::replace(&mut self.balances[i], s.balance);
+            self.agent_rows.push(AgentTickRow { tick, day, agent: name.clone(), opening_balance, state: s });
+        }
+        if self.rows.len() >= self.opts.batch_rows {
+            self.flush_events()?;
+        }
+        if self.agent_rows.len() >= self.opts.batch_rows {
+            self.flush_ticks()?;
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, summary: &RunSummary) -> Result<(), SinkError> {
+        self.flush_events()?;
+        self.flush_ticks()?;
+        self.send(Msg::Finish)?;
+        self.join_writer()?;
+        let batch = self.simulations_batch(summary)?;
+        Ok(self.commit(&batch)?)
+    }
+}
+
+impl Drop for ParquetSink {
+    fn drop(&mut self) {
+        // Without `finish` the writer sees the channel close and abandons the files.
+        let _ = self.join_writer();
+    }
+}

@@ -1,0 +1,204 @@
+//! The dataset: `simcash run` persists, the views agree with independent computations from
+//! the JSONL stream, commits are all-or-nothing, and bad input gets clear errors.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::util::{data, simcash, stderr, stdout};
+
+fn run_ok(dir: &Path, args: &[&str]) -> String {
+    let o = simcash(dir, args);
+    assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+    stdout(&o)
+}
+
+/// Runs a query and returns CSV lines without the header.
+fn sql(dir: &Path, q: &str) -> Vec<String> {
+    run_ok(dir, &["sql", "--format", "csv", q]).lines().skip(1).map(str::to_owned).collect()
+}
+
+fn one(dir: &Path, q: &str) -> String {
+    let rows = sql(dir, q);
+    assert_eq!(rows.len(), 1, "{q}: {rows:?}");
+    rows[0].clone()
+}
+
+fn stream(dir: &Path, file: &str) -> Vec<serde_json::Map<String, Value>> {
+    std::fs::read_to_string(dir.join(file)).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+#[test]
+fn a_run_is_saved_and_its_views_match_the_event_stream() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let o = simcash(d, &["run", "--events", "e.jsonl", "--simulation-id", "sim-default"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("saved simulation sim-default (experiment adhoc, iteration 0) to ./simcash-data"), "{}", stderr(&o));
+    let events = stream(d, "e.jsonl");
+    let real: Vec<_> = events.iter().filter(|e| e["event_type"] != "_TickSummary").collect();
+
+    // simulation_events holds every event, in order.
+    assert_eq!(one(d, "SELECT COUNT(*) FROM simulation_events"), real.len().to_string());
+    let types = sql(d, "SELECT event_type FROM simulation_events ORDER BY seq");
+    let expect: Vec<String> = real.iter().map(|e| e["event_type"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(types, expect);
+
+    // transactions: settled count equals the settlements in the stream.
+    let mut settled = 0usize;
+    for e in &real {
+        settled += match e["event_type"].as_str().unwrap() {
+            "RtgsImmediateSettlement" | "Queue2LiquidityRelease" | "LsmQueue2Settlement" => 1,
+            "LsmBilateralOffset" if e["settled"] == true => e["tx_ids"].as_array().unwrap().len(),
+            "LsmBilateralSettlement" | "LsmCycleSettlement" => e["tx_ids"].as_array().unwrap().len(),
+            _ => 0,
+        };
+    }
+    assert_eq!(one(d, "SELECT COUNT(*) FROM transactions WHERE status = 'settled'"), settled.to_string());
+    let arrivals = real.iter().filter(|e| e["event_type"] == "Arrival").count();
+    assert_eq!(one(d, "SELECT COUNT(*) FROM transactions"), arrivals.to_string());
+
+    // daily_agent_metrics: closing balance = the engine's balance at the end of each day.
+    let mut eod: BTreeMap<(u64, String), i64> = BTreeMap::new();
+    for e in events.iter().filter(|e| e["event_type"] == "_TickSummary") {
+        let tick = e["tick"].as_u64().unwrap();
+        if tick % 100 == 99 {
+            for (agent, b) in e["balances"].as_object().unwrap() {
+                eod.insert((tick / 100, agent.clone()), b.as_i64().unwrap());
+            }
+        }
+    }
+    let rows = sql(d, "SELECT day, agent, closing_balance FROM daily_agent_metrics ORDER BY day, agent");
+    let got: BTreeMap<(u64, String), i64> = rows
+        .iter()
+        .map(|r| {
+            let f: Vec<&str> = r.split(',').collect();
+            ((f[0].parse().unwrap(), f[1].to_owned()), f[2].parse().unwrap())
+        })
+        .collect();
+    assert_eq!(got, eod);
+
+    // Costs: the view sums equal the CostAccrual totals in the stream.
+    let total: i64 = real.iter().filter(|e| e["event_type"] == "CostAccrual").map(|e| e["costs"]["total"].as_i64().unwrap()).sum();
+    assert_eq!(one(d, "SELECT SUM(total_cost) FROM agent_costs"), total.to_string());
+    assert_eq!(one(d, "SELECT SUM(total_cost) FROM daily_agent_metrics"), total.to_string());
+    assert_eq!(one(d, "SELECT total_cost FROM simulations"), total.to_string());
+
+    // Every named analysis runs.
+    for a in ["agent_performance", "settlement_rate_by_day", "delay_percentiles", "cost_breakdown", "compare_simulations"] {
+        let out = run_ok(d, &["sql", "--analysis", a]);
+        assert!(out.contains("sim-default"), "{a}: {out}");
+    }
+    let list = run_ok(d, &["list"]);
+    assert!(list.contains("sim-default") && list.contains("adhoc"), "{list}");
+}
+
+#[test]
+fn files_follow_the_partition_layout() {
+    let dir = tempfile::tempdir().unwrap();
+    run_ok(dir.path(), &["run", "--experiment", "exp-a", "--simulation-id", "sim-x"]);
+    for table in ["events", "agent_ticks", "simulations"] {
+        let f = dir.path().join(format!("simcash-data/{table}/experiment_id=exp-a/iteration=0/simulation_id=sim-x/part-0.parquet"));
+        assert!(f.is_file(), "{}", f.display());
+    }
+}
+
+#[test]
+fn reusing_a_simulation_id_is_refused_unless_overwrite() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    run_ok(d, &["run", "--simulation-id", "sim-same"]);
+    let o = simcash(d, &["run", "--simulation-id", "sim-same", "--seed", "9"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("simulation `sim-same` already exists") && stderr(&o).contains("--overwrite"), "{}", stderr(&o));
+    assert_eq!(one(d, "SELECT seed FROM simulations"), "42", "the first run is untouched");
+    run_ok(d, &["run", "--simulation-id", "sim-same", "--seed", "9", "--overwrite"]);
+    assert_eq!(one(d, "SELECT seed FROM simulations"), "9");
+    assert_eq!(one(d, "SELECT COUNT(DISTINCT simulation_id) FROM simulation_events"), "1");
+}
+
+#[test]
+fn no_persist_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    run_ok(dir.path(), &["run", "--no-persist"]);
+    assert!(!dir.path().join("simcash-data").exists());
+}
+
+#[test]
+fn uncommitted_simulations_are_invisible() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    run_ok(d, &["run", "--simulation-id", "sim-kept"]);
+    run_ok(d, &["run", "--simulation-id", "sim-crashed"]);
+    // A crash after the data files but before the commit marker.
+    std::fs::remove_file(d.join("simcash-data/simulations/experiment_id=adhoc/iteration=0/simulation_id=sim-crashed/part-0.parquet")).unwrap();
+    assert_eq!(sql(d, "SELECT DISTINCT simulation_id FROM simulation_events"), vec!["sim-kept"]);
+    assert_eq!(sql(d, "SELECT DISTINCT simulation_id FROM transactions"), vec!["sim-kept"]);
+    assert_eq!(one(d, "SELECT COUNT(DISTINCT simulation_id) FROM raw.events"), "2");
+}
+
+#[test]
+fn bad_input_gets_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // Missing dataset root.
+    let o = simcash(d, &["sql", "--data", "nowhere", "SELECT 1"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("nowhere") && stderr(&o).contains("no such directory"), "{}", stderr(&o));
+    // SQL error: DataFusion's reason, non-zero exit.
+    run_ok(d, &["run", "--simulation-id", "sim-1a"]);
+    let o = simcash(d, &["sql", "SELECT no_such_column FROM simulations"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("no_such_column"), "{}", stderr(&o));
+    // A corrupt Parquet file is named.
+    let f = d.join("simcash-data/events/experiment_id=adhoc/iteration=0/simulation_id=sim-1a/part-0.parquet");
+    std::fs::write(&f, b"not parquet at all").unwrap();
+    let o = simcash(d, &["sql", "SELECT COUNT(*) FROM simulation_events"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("part-0.parquet"), "{}", stderr(&o));
+    // Ids that look numeric are refused before anything runs.
+    let o = simcash(d, &["run", "--simulation-id", "0042"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("looks numeric"), "{}", stderr(&o));
+}
+
+#[test]
+fn schema_lists_views_and_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_ok(dir.path(), &["schema"]);
+    for v in ["simulation_events", "transactions", "daily_agent_metrics", "agent_costs", "raw.events"] {
+        assert!(out.contains(v), "{out}");
+    }
+    let cols = run_ok(dir.path(), &["schema", "transactions"]);
+    assert!(cols.contains("settlement_tick") && cols.contains("delay_ticks"), "{cols}");
+    assert_eq!(simcash(dir.path(), &["schema", "nope"]).status.code(), Some(2));
+}
+
+#[test]
+fn simcash_sql_reads_a_scenario_run_from_the_compat_kit() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = data("simcash/scenarios/exp2_12period.yaml");
+    run_ok(dir.path(), &["run", s.to_str().unwrap(), "--simulation-id", "sim-exp2"]);
+    // exp2's golden stream has 53 arrivals, all settled by RTGS.
+    assert_eq!(one(dir.path(), "SELECT COUNT(*) FROM transactions WHERE settled_by = 'rtgs'"), "53");
+}
+
+#[test]
+fn gc_removes_only_uncommitted_simulations() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    run_ok(d, &["run", "--simulation-id", "sim-keep"]);
+    run_ok(d, &["run", "--simulation-id", "sim-lost"]);
+    let lost = d.join("simcash-data/simulations/experiment_id=adhoc/iteration=0/simulation_id=sim-lost/part-0.parquet");
+    std::fs::remove_file(lost).unwrap();
+    let dry = run_ok(d, &["gc", "--dry-run", "--min-age", "0"]);
+    assert!(dry.contains("would remove simulation sim-lost") && !dry.contains("sim-keep"), "{dry}");
+    assert!(d.join("simcash-data/events/experiment_id=adhoc/iteration=0/simulation_id=sim-lost/part-0.parquet").exists());
+    let young = run_ok(d, &["gc"]);
+    assert!(young.contains("0 uncommitted"), "fresh leftovers may belong to a running simulation: {young}");
+    let out = run_ok(d, &["gc", "--min-age", "0"]);
+    assert!(out.contains("removing simulation sim-lost"), "{out}");
+    assert!(!d.join("simcash-data/events/experiment_id=adhoc/iteration=0/simulation_id=sim-lost/part-0.parquet").exists());
+    assert_eq!(one(d, "SELECT COUNT(DISTINCT simulation_id) FROM raw.events"), "1");
+}
