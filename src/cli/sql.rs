@@ -82,11 +82,29 @@ pub fn cmd_sql(args: SqlArgs) -> anyhow::Result<()> {
     rt.block_on(async {
         let ctx = query::session(&dataset).await?;
         if let Some(sql) = sql {
-            let batches = query::run_sql(&ctx, &sql).await.context("query failed")?;
+            let batches = match query::run_sql(&ctx, &sql).await {
+                Ok(b) => b,
+                Err(e) => return Err(explain(&dataset, e).await),
+            };
             return emit(args.format, args.output.as_ref(), &batches);
         }
         interactive(&ctx, args.format).await
     })
+}
+
+/// Adds the names of unreadable files to a query error caused by one.
+async fn explain(dataset: &Dataset, e: QueryError) -> anyhow::Error {
+    let err = anyhow::Error::new(e).context("query failed");
+    if !format!("{err:#}").contains("Parquet") {
+        return err;
+    }
+    match crate::store::verify::corrupt_files(dataset).await {
+        Ok(bad) if !bad.is_empty() => {
+            let list: Vec<String> = bad.iter().map(|(p, why)| format!("{}/{p}: {why}", dataset.display)).collect();
+            err.context(format!("unreadable Parquet file(s) in the dataset:\n  {}", list.join("\n  ")))
+        }
+        _ => err,
+    }
 }
 
 async fn interactive(ctx: &datafusion::prelude::SessionContext, format: Format) -> anyhow::Result<()> {

@@ -11,6 +11,7 @@ pub mod gc;
 pub mod layout;
 pub mod row;
 pub mod schema;
+pub mod verify;
 mod writer;
 
 pub use layout::{Dataset, SimulationKey};
