@@ -11,7 +11,10 @@ if [ ! -d "$kit" ]; then
     exit 0
 fi
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/simcash/target}"
-cargo build --quiet --bin simcash
+# `cargo test --no-run` builds the binary with the same features as the test suite, so the
+# dependencies `cargo test` compiled are reused (a plain `cargo build` would resolve
+# dev-dependency features differently and rebuild DataFusion).
+cargo test --no-run --quiet
 bin="$CARGO_TARGET_DIR/debug/simcash"
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT

@@ -202,3 +202,44 @@ fn gc_removes_only_uncommitted_simulations() {
     assert!(!d.join("simcash-data/events/experiment_id=adhoc/iteration=0/simulation_id=sim-lost/part-0.parquet").exists());
     assert_eq!(one(d, "SELECT COUNT(DISTINCT simulation_id) FROM raw.events"), "1");
 }
+
+#[test]
+fn sigkill_at_any_moment_leaves_a_readable_dataset_with_no_partial_simulation() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    run_ok(d, &["run", "--simulation-id", "sim-before"]);
+    // The default scenario stretched to 150 days: long enough to be killed mid-run.
+    let long = crate_default_scenario().replace("num_days: 2", "num_days: 150");
+    std::fs::write(d.join("long.yaml"), long).unwrap();
+    for (i, delay_ms) in [5u64, 40, 120, 300, 700].iter().enumerate() {
+        let id = format!("sim-killed-{i}");
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_simcash"))
+            .current_dir(d)
+            .args(["run", "long.yaml", "--simulation-id", &id])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(*delay_ms));
+        let finished = child.try_wait().unwrap().is_some();
+        child.kill().unwrap(); // SIGKILL on Unix
+        child.wait().unwrap();
+        let visible = sql(d, &format!("SELECT COUNT(*) FROM simulations WHERE simulation_id = '{id}'"));
+        let events = one(d, &format!("SELECT COUNT(*) FROM simulation_events WHERE simulation_id = '{id}'"));
+        if finished {
+            assert_eq!(visible, vec!["1"], "a run that finished before the kill is committed");
+        } else {
+            assert_eq!(visible, vec!["0"], "{id} was killed: not visible");
+            assert_eq!(events, "0", "{id} was killed: no events visible");
+        }
+        // Every table still reads.
+        for t in ["raw.events", "raw.agent_ticks", "raw.simulations", "transactions", "daily_agent_metrics"] {
+            sql(d, &format!("SELECT COUNT(*) FROM {t}"));
+        }
+        assert_eq!(one(d, "SELECT COUNT(*) FROM simulations WHERE simulation_id = 'sim-before'"), "1");
+    }
+}
+
+fn crate_default_scenario() -> String {
+    std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/default.yaml")).unwrap()
+}
