@@ -4,6 +4,7 @@
 //! defaults. Keys SimCash ignores are accepted with one [`Warning`] each. Every error names
 //! the file, the key path and the line. Knows nothing of the engine's internals.
 
+pub mod generate;
 mod yaml;
 
 use std::path::Path;
