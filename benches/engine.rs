@@ -6,6 +6,7 @@
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use simcash::engine::config::SimConfig;
 use simcash::run::run_simulation;
+use simcash::sink::NullSink;
 
 fn minimal_eod() -> SimConfig {
     let text = include_str!("../tests/data/simcash/scenarios/test_minimal_eod.yaml");
@@ -13,11 +14,11 @@ fn minimal_eod() -> SimConfig {
 }
 
 fn bench_scenario(c: &mut Criterion, name: &str, cfg: SimConfig) {
-    let events = run_simulation(cfg.clone(), &mut [], |_| {}).unwrap().stats.events;
+    let events = run_simulation(cfg.clone(), &mut [&mut NullSink], |_| {}).unwrap().stats.events;
     let mut g = c.benchmark_group("engine");
     g.throughput(Throughput::Elements(events));
     g.bench_function(format!("{name} ({events} events)"), |b| {
-        b.iter(|| run_simulation(cfg.clone(), &mut [], |_| {}).unwrap())
+        b.iter(|| run_simulation(cfg.clone(), &mut [&mut NullSink], |_| {}).unwrap())
     });
     g.finish();
 }

@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use simcash::run::run_simulation;
+use simcash::sink::NullSink;
 use simcash::scenario::generate;
 use simcash::store::{Dataset, ParquetSink, SimulationKey, WriterOptions};
 
@@ -38,7 +39,7 @@ fn dir_bytes(p: &Path) -> u64 {
 fn persist(c: &mut Criterion) {
     // 100 banks × 2,000 ticks at rate 0.5: about 1.1M events.
     let cfg = generate::uniform(100, 1000, 2, 0.5, 11);
-    let events = run_simulation(cfg.clone(), &mut [], |_| {}).unwrap().stats.events;
+    let events = run_simulation(cfg.clone(), &mut [&mut NullSink], |_| {}).unwrap().stats.events;
     let dir = tempfile::tempdir().unwrap();
     persist_run(dir.path(), &cfg, "sim-size".into());
     let bytes = dir_bytes(dir.path());
@@ -51,7 +52,7 @@ fn persist(c: &mut Criterion) {
     let mut g = c.benchmark_group("persist");
     g.sample_size(10);
     g.throughput(Throughput::Elements(events));
-    g.bench_function("null", |b| b.iter(|| run_simulation(cfg.clone(), &mut [], |_| {}).unwrap()));
+    g.bench_function("null", |b| b.iter(|| run_simulation(cfg.clone(), &mut [&mut NullSink], |_| {}).unwrap()));
     let n = AtomicU64::new(0);
     g.bench_function("parquet", |b| {
         b.iter(|| persist_run(dir.path(), &cfg, format!("sim-{}", n.fetch_add(1, Ordering::Relaxed))))

@@ -21,8 +21,18 @@ pub enum RunError {
 pub fn run_simulation(
     config: SimConfig,
     sinks: &mut [&mut dyn SimulationSink],
-    mut on_tick: impl FnMut(u32),
+    on_tick: impl FnMut(u32),
 ) -> Result<RunSummary, RunError> {
+    let result = drive(config, sinks, on_tick);
+    if result.is_err() {
+        for s in sinks.iter_mut() {
+            s.abort();
+        }
+    }
+    result
+}
+
+fn drive(config: SimConfig, sinks: &mut [&mut dyn SimulationSink], mut on_tick: impl FnMut(u32)) -> Result<RunSummary, RunError> {
     let mut engine = Engine::new(config.clone())?;
     let agent_ids = engine.agent_ids();
     let initial_balances = engine.agents().iter().map(|a| a.balance).collect();

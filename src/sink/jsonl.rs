@@ -75,13 +75,17 @@ impl SimulationSink for JsonlSink {
         }
         std::fs::rename(&self.tmp, &self.path).map_err(|e| self.io(e))
     }
+
+    fn abort(&mut self) {
+        if self.out.take().is_some() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
 }
 
 impl Drop for JsonlSink {
     fn drop(&mut self) {
         // An unfinished stream is removed rather than left half-written.
-        if self.out.take().is_some() {
-            let _ = std::fs::remove_file(&self.tmp);
-        }
+        self.abort();
     }
 }

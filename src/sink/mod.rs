@@ -66,4 +66,24 @@ pub trait SimulationSink {
     fn tick(&mut self, tick: u32, events: &[Event], counts: &TickCounts, state: &dyn StateProvider) -> Result<(), SinkError>;
     /// Called once after the last tick; never after an error.
     fn finish(&mut self, summary: &RunSummary) -> Result<(), SinkError>;
+    /// Called instead of `finish` when the run stops early: nothing may become visible.
+    fn abort(&mut self) {}
+}
+
+/// Keeps nothing: for benchmarks and `--no-persist` runs without other output.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NullSink;
+
+impl SimulationSink for NullSink {
+    fn begin(&mut self, _meta: &SimulationMeta) -> Result<(), SinkError> {
+        Ok(())
+    }
+
+    fn tick(&mut self, _tick: u32, _events: &[Event], _counts: &TickCounts, _state: &dyn StateProvider) -> Result<(), SinkError> {
+        Ok(())
+    }
+
+    fn finish(&mut self, _summary: &RunSummary) -> Result<(), SinkError> {
+        Ok(())
+    }
 }

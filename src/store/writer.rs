@@ -363,11 +363,15 @@ impl SimulationSink for ParquetSink {
         let batch = self.simulations_batch(summary)?;
         Ok(self.commit(&batch)?)
     }
+
+    fn abort(&mut self) {
+        // Closing the channel without `Finish` makes the writer abandon and delete its files.
+        let _ = self.join_writer();
+    }
 }
 
 impl Drop for ParquetSink {
     fn drop(&mut self) {
-        // Without `finish` the writer sees the channel close and abandons the files.
-        let _ = self.join_writer();
+        self.abort();
     }
 }

@@ -211,6 +211,7 @@ fn sigkill_at_any_moment_leaves_a_readable_dataset_with_no_partial_simulation() 
     // The default scenario stretched to 150 days: long enough to be killed mid-run.
     let long = crate_default_scenario().replace("num_days: 2", "num_days: 150");
     std::fs::write(d.join("long.yaml"), long).unwrap();
+    let mut killed = 0;
     for (i, delay_ms) in [5u64, 40, 120, 300, 700].iter().enumerate() {
         let id = format!("sim-killed-{i}");
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_simcash"))
@@ -229,6 +230,7 @@ fn sigkill_at_any_moment_leaves_a_readable_dataset_with_no_partial_simulation() 
         if finished {
             assert_eq!(visible, vec!["1"], "a run that finished before the kill is committed");
         } else {
+            killed += 1;
             assert_eq!(visible, vec!["0"], "{id} was killed: not visible");
             assert_eq!(events, "0", "{id} was killed: no events visible");
         }
@@ -238,6 +240,7 @@ fn sigkill_at_any_moment_leaves_a_readable_dataset_with_no_partial_simulation() 
         }
         assert_eq!(one(d, "SELECT COUNT(*) FROM simulations WHERE simulation_id = 'sim-before'"), "1");
     }
+    assert!(killed >= 2, "the scenario is long enough that runs die mid-way ({killed} of 5 did)");
 }
 
 fn crate_default_scenario() -> String {
