@@ -43,6 +43,7 @@ pub const VIEWS: &[(&str, &str)] = &[
     ("simulations", include_str!("../../queries/views/simulations.sql")),
     ("simulation_events", include_str!("../../queries/views/simulation_events.sql")),
     ("agent_ticks", include_str!("../../queries/views/agent_ticks.sql")),
+    ("ticks", include_str!("../../queries/views/ticks.sql")),
     ("transactions", include_str!("../../queries/views/transactions.sql")),
     ("daily_agent_metrics", include_str!("../../queries/views/daily_agent_metrics.sql")),
     ("agent_costs", include_str!("../../queries/views/agent_costs.sql")),
@@ -92,11 +93,9 @@ pub async fn session(dataset: &Dataset) -> Result<SessionContext, QueryError> {
 
 /// Physical and view names a user can query, for `simcash schema`.
 pub fn table_names() -> Vec<&'static str> {
-    VIEWS.iter().map(|(n, _)| *n).chain(TABLES.iter().map(|t| match *t {
-        "events" => "raw.events",
-        "agent_ticks" => "raw.agent_ticks",
-        _ => "raw.simulations",
-    })).collect()
+    const RAW: &[&str] = &["raw.events", "raw.agent_ticks", "raw.ticks", "raw.simulations"];
+    debug_assert_eq!(RAW.len(), TABLES.len());
+    VIEWS.iter().map(|(n, _)| *n).chain(RAW.iter().copied()).collect()
 }
 
 /// Runs one SQL statement and collects its result.

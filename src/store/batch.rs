@@ -301,6 +301,37 @@ pub fn rows_from_batch(b: &RecordBatch) -> Result<Vec<EventRow>, BatchError> {
     Ok(rows)
 }
 
+/// One `ticks` row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TickRow {
+    /// Tick.
+    pub tick: u32,
+    /// Day.
+    pub day: u32,
+    /// The engine's counters for the tick.
+    pub counts: crate::engine::TickCounts,
+    /// Queue-2 size after the tick.
+    pub queue2_size: u32,
+    /// Events emitted in the tick.
+    pub event_count: u32,
+}
+
+/// Builds a `ticks` batch.
+pub fn ticks_batch(rows: &[TickRow]) -> Result<RecordBatch, ArrowError> {
+    let u32s = |f: fn(&TickRow) -> u32| -> ArrayRef { Arc::new(UInt32Array::from_iter_values(rows.iter().map(f))) };
+    let columns: Vec<ArrayRef> = vec![
+        u32s(|r| r.tick),
+        u32s(|r| r.day),
+        u32s(|r| r.counts.num_arrivals),
+        u32s(|r| r.counts.num_settlements),
+        u32s(|r| r.counts.num_lsm_releases),
+        Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.counts.total_cost))),
+        u32s(|r| r.queue2_size),
+        u32s(|r| r.event_count),
+    ];
+    RecordBatch::try_new(super::schema::TICKS.clone(), columns)
+}
+
 /// One `agent_ticks` row.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AgentTickRow {

@@ -14,7 +14,7 @@ pub const SCHEMA_VERSION: &str = "1";
 pub const SCHEMA_VERSION_KEY: &str = "simcash.schema_version";
 
 /// The physical tables.
-pub const TABLES: &[&str] = &["events", "agent_ticks", "simulations"];
+pub const TABLES: &[&str] = &["events", "agent_ticks", "ticks", "simulations"];
 
 /// Partition columns, in path order; typed in the query layer.
 pub const PARTITION_COLUMNS: &[(&str, DataType)] =
@@ -109,6 +109,22 @@ pub static AGENT_TICKS: LazyLock<SchemaRef> = LazyLock::new(|| {
     ])
 });
 
+/// `ticks`: one row per tick: SimCash's tick counters and the Queue-2 size after the tick.
+pub static TICKS: LazyLock<SchemaRef> = LazyLock::new(|| {
+    use DataType::*;
+    let f = |n: &str, t: DataType| Field::new(n, t, false);
+    with_version(vec![
+        f("tick", UInt32),
+        f("day", UInt32),
+        f("num_arrivals", UInt32),
+        f("num_settlements", UInt32),
+        f("num_lsm_releases", UInt32),
+        f("total_cost", Int64),
+        f("queue2_size", UInt32),
+        f("event_count", UInt32),
+    ])
+});
+
 /// `simulations`: one row per committed simulation; written last, it is the commit marker.
 pub static SIMULATIONS: LazyLock<SchemaRef> = LazyLock::new(|| {
     use DataType::*;
@@ -144,6 +160,7 @@ pub fn table(name: &str) -> Option<SchemaRef> {
     match name {
         "events" => Some(EVENTS.clone()),
         "agent_ticks" => Some(AGENT_TICKS.clone()),
+        "ticks" => Some(TICKS.clone()),
         "simulations" => Some(SIMULATIONS.clone()),
         _ => None,
     }

@@ -21,10 +21,10 @@ use object_store::ObjectStoreExt;
 use object_store::{ObjectStore, PutMode, PutOptions, PutPayload};
 use sha2::{Digest, Sha256};
 
-use super::batch::{AgentTickRow, agent_ticks_batch, events_batch};
+use super::batch::{AgentTickRow, TickRow, agent_ticks_batch, events_batch, ticks_batch};
 use super::layout::{Dataset, SimulationKey};
 use super::row::EventRow;
-use super::schema::{AGENT_TICKS, EVENTS, SCHEMA_VERSION, SCHEMA_VERSION_KEY, SIMULATIONS};
+use super::schema::{AGENT_TICKS, EVENTS, SCHEMA_VERSION, SCHEMA_VERSION_KEY, SIMULATIONS, TICKS};
 use super::StoreError;
 use crate::engine::TickCounts;
 use crate::engine::event::{AgentIdx, Event};
@@ -84,6 +84,7 @@ pub fn writer_properties(row_group_rows: usize, sorting: Vec<SortingColumn>) -> 
 
 enum Msg {
     Events(RecordBatch),
+    AgentTicks(RecordBatch),
     Ticks(RecordBatch),
     Finish,
 }
@@ -98,6 +99,7 @@ pub struct ParquetSink {
     seq: u64,
     rows: Vec<EventRow>,
     agent_rows: Vec<AgentTickRow>,
+    tick_rows: Vec<TickRow>,
     balances: Vec<i64>,
     meta: Option<SimulationMeta>,
     started_at: i64,
@@ -117,6 +119,7 @@ impl ParquetSink {
             seq: 0,
             rows: Vec::new(),
             agent_rows: Vec::new(),
+            tick_rows: Vec::new(),
             balances: Vec::new(),
             meta: None,
             started_at: 0,
@@ -163,6 +166,12 @@ impl ParquetSink {
         }
         let b = agent_ticks_batch(&self.agent_rows).map_err(|source| StoreError::Arrow { table: "agent_ticks", source })?;
         self.agent_rows.clear();
+        self.send(Msg::AgentTicks(b))?;
+        if self.tick_rows.is_empty() {
+            return Ok(());
+        }
+        let b = ticks_batch(&self.tick_rows).map_err(|source| StoreError::Arrow { table: "ticks", source })?;
+        self.tick_rows.clear();
         self.send(Msg::Ticks(b))
     }
 
@@ -249,7 +258,7 @@ impl ParquetSink {
             return Err(self.already_exists());
         }
         // Replace an overwritten simulation, or clear what a crashed run with this id left.
-        for table in ["simulations", "events", "agent_ticks"] {
+        for table in super::schema::TABLES {
             rt.block_on(delete_dir(&store, &self.key.dir(table)))?;
         }
         self.names = meta.agent_ids.iter().map(|s| Arc::from(s.as_str())).collect();
@@ -289,7 +298,8 @@ async fn delete_dir(store: &Arc<dyn ObjectStore>, dir: &object_store::path::Path
 /// completed only on `Finish`; if the channel closes first, nothing is completed.
 fn write_files(store: Arc<dyn ObjectStore>, key: SimulationKey, row_group_rows: usize, rx: Receiver<Msg>) -> Result<(), StoreError> {
     let events_path = key.file("events");
-    let ticks_path = key.file("agent_ticks");
+    let agent_ticks_path = key.file("agent_ticks");
+    let ticks_path = key.file("ticks");
     let perr = |p: &object_store::path::Path| {
         let p = p.to_string();
         move |source| StoreError::Parquet { path: p.clone(), source }
@@ -302,26 +312,34 @@ fn write_files(store: Arc<dyn ObjectStore>, key: SimulationKey, row_group_rows: 
         Some(writer_properties(row_group_rows, sort(1, 0))),
     )
     .map_err(perr(&events_path))?;
-    let mut ticks = AsyncArrowWriter::try_new(
-        BufWriter::new(store.clone(), ticks_path.clone()),
+    let mut agent_ticks = AsyncArrowWriter::try_new(
+        BufWriter::new(store.clone(), agent_ticks_path.clone()),
         AGENT_TICKS.clone(),
         Some(writer_properties(row_group_rows, sort(0, 2))),
+    )
+    .map_err(perr(&agent_ticks_path))?;
+    let mut ticks = AsyncArrowWriter::try_new(
+        BufWriter::new(store.clone(), ticks_path.clone()),
+        TICKS.clone(),
+        Some(writer_properties(row_group_rows, vec![by(0)])),
     )
     .map_err(perr(&ticks_path))?;
     let rt = runtime();
     loop {
         match rx.recv() {
             Ok(Msg::Events(b)) => rt.block_on(events.write(&b)).map_err(perr(&events_path))?,
+            Ok(Msg::AgentTicks(b)) => rt.block_on(agent_ticks.write(&b)).map_err(perr(&agent_ticks_path))?,
             Ok(Msg::Ticks(b)) => rt.block_on(ticks.write(&b)).map_err(perr(&ticks_path))?,
             Ok(Msg::Finish) => {
                 rt.block_on(events.close()).map_err(perr(&events_path))?;
+                rt.block_on(agent_ticks.close()).map_err(perr(&agent_ticks_path))?;
                 rt.block_on(ticks.close()).map_err(perr(&ticks_path))?;
                 return Ok(());
             }
             Err(_) => {
                 // Aborted: drop the writers uncompleted and remove anything already uploaded.
-                drop((events, ticks));
-                for table in ["events", "agent_ticks"] {
+                drop((events, agent_ticks, ticks));
+                for table in ["events", "agent_ticks", "ticks"] {
                     rt.block_on(delete_dir(&store, &key.dir(table)))?;
                 }
                 return Ok(());
@@ -335,8 +353,15 @@ impl SimulationSink for ParquetSink {
         Ok(self.begin_inner(meta)?)
     }
 
-    fn tick(&mut self, tick: u32, events: &[Event], _counts: &TickCounts, state: &dyn StateProvider) -> Result<(), SinkError> {
+    fn tick(&mut self, tick: u32, events: &[Event], counts: &TickCounts, state: &dyn StateProvider) -> Result<(), SinkError> {
         let day = tick / self.ticks_per_day;
+        self.tick_rows.push(TickRow {
+            tick,
+            day,
+            counts: *counts,
+            queue2_size: state.queue2_len() as u32,
+            event_count: events.len() as u32,
+        });
         for e in events {
             self.rows.push(EventRow::from_event(e, self.seq, self.ticks_per_day, &self.names));
             self.seq += 1;

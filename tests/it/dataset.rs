@@ -98,7 +98,7 @@ fn a_run_is_saved_and_its_views_match_the_event_stream() {
 fn files_follow_the_partition_layout() {
     let dir = tempfile::tempdir().unwrap();
     run_ok(dir.path(), &["run", "--experiment", "exp-a", "--simulation-id", "sim-x"]);
-    for table in ["events", "agent_ticks", "simulations"] {
+    for table in ["events", "agent_ticks", "ticks", "simulations"] {
         let f = dir.path().join(format!("simcash-data/{table}/experiment_id=exp-a/iteration=0/simulation_id=sim-x/part-0.parquet"));
         assert!(f.is_file(), "{}", f.display());
     }
