@@ -4,6 +4,8 @@
 mod persist;
 mod run;
 #[cfg(feature = "dataset")]
+mod replay;
+#[cfg(feature = "dataset")]
 mod sql;
 
 pub use persist::{DataArgs, PersistArgs};
@@ -26,6 +28,9 @@ pub struct Cli {
 pub enum Command {
     /// Run one scenario and print a summary (verbose: every tick).
     Run(run::RunArgs),
+    /// Replay a stored simulation, printing what its live run printed.
+    #[cfg(feature = "dataset")]
+    Replay(replay::ReplayArgs),
     /// Run SQL over every stored simulation.
     #[cfg(feature = "dataset")]
     Sql(sql::SqlArgs),
@@ -50,6 +55,8 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => run::cmd_run(args),
+        #[cfg(feature = "dataset")]
+        Command::Replay(args) => replay::cmd_replay(args),
         #[cfg(feature = "dataset")]
         Command::Sql(args) => sql::cmd_sql(args),
         #[cfg(feature = "dataset")]

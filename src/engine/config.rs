@@ -6,7 +6,7 @@ use std::sync::Arc;
 pub type Cents = i64;
 
 /// A complete, validated simulation configuration.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SimConfig {
     /// Ticks in one business day.
     pub ticks_per_day: u32,
@@ -36,7 +36,7 @@ impl SimConfig {
 }
 
 /// One agent (bank).
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AgentConfig {
     /// Unique id.
     pub id: String,
@@ -61,14 +61,14 @@ pub struct AgentConfig {
 }
 
 /// Which policy an agent runs.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum PolicyConfig {
     /// Release every transaction as soon as it is in Queue 1.
     Fifo,
 }
 
 /// Legacy `arrival_config`: Poisson arrivals per tick.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ArrivalConfig {
     /// Poisson mean per tick.
     pub rate_per_tick: f64,
@@ -85,7 +85,7 @@ pub struct ArrivalConfig {
 }
 
 /// Payment amount distributions (cents).
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum AmountDistribution {
     /// Uniform integer in [min, max].
     Uniform {
@@ -116,7 +116,7 @@ pub enum AmountDistribution {
 }
 
 /// How generated priorities are drawn.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum PriorityDistribution {
     /// Always this value (no draw).
     Fixed(u8),
@@ -137,7 +137,7 @@ pub enum PriorityDistribution {
 }
 
 /// A penalty that is a fixed amount or a rate on the amount.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Penalty {
     /// Fixed cents per event.
     Fixed(Cents),
@@ -165,7 +165,7 @@ impl Penalty {
 }
 
 /// Delay-cost multipliers by priority band.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PriorityDelayMultipliers {
     /// Priority 8–10.
     pub urgent: f64,
@@ -176,7 +176,7 @@ pub struct PriorityDelayMultipliers {
 }
 
 /// All cost rates (ENGINE-SPEC §5).
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CostRates {
     /// Overdraft cost in bps per tick on a negative balance.
     pub overdraft_bps_per_tick: f64,
@@ -215,7 +215,7 @@ impl Default for CostRates {
 }
 
 /// Liquidity-saving mechanism settings.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LsmConfig {
     /// Bilateral offsetting on.
     pub enable_bilateral: bool,
@@ -234,7 +234,7 @@ impl Default for LsmConfig {
 }
 
 /// When a scenario event fires.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Schedule {
     /// Exactly at this tick.
     OneTime {
@@ -261,7 +261,7 @@ impl Schedule {
 }
 
 /// A scenario event with its schedule.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ScheduledEvent {
     /// What happens.
     pub event: ScenarioEvent,
@@ -270,7 +270,7 @@ pub struct ScheduledEvent {
 }
 
 /// Scenario event kinds (ENGINE-SPEC §7). Agent ids are validated against the agent list.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum ScenarioEvent {
     /// Move money between two agents without a liquidity check.
     DirectTransfer {

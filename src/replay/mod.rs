@@ -5,6 +5,8 @@
 
 mod render;
 mod state;
+#[cfg(feature = "dataset")]
+pub mod stored;
 
 pub use render::{Renderer, format_cents, render_summary};
 pub use state::{AgentSnapshot, LiveState, StateProvider};

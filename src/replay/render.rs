@@ -5,6 +5,8 @@
 
 use std::io::{self, Write};
 
+use serde_json::Value;
+
 use crate::sink::RunSummary;
 use crate::engine::config::Cents;
 use crate::engine::event::{AgentIdx, CostBreakdown, Event, EventKind, TxId};
@@ -54,13 +56,41 @@ pub struct Renderer {
     names: Vec<String>,
     ticks_per_day: u32,
     day: DayTally,
+    agent_filter: Option<AgentIdx>,
+    type_filter: Vec<String>,
 }
 
 impl Renderer {
     /// A renderer for agents `names` (sorted ids).
     pub fn new(names: Vec<String>, ticks_per_day: u32) -> Self {
         let n = names.len();
-        Renderer { names, ticks_per_day, day: DayTally { costs: vec![CostBreakdown::default(); n], ..Default::default() } }
+        Renderer {
+            names,
+            ticks_per_day,
+            day: DayTally { costs: vec![CostBreakdown::default(); n], ..Default::default() },
+            agent_filter: None,
+            type_filter: Vec::new(),
+        }
+    }
+
+    /// Prints only events involving `agent` (and its state line) and of `event_types`
+    /// (every type when empty). Day tallies still count every event.
+    pub fn set_filter(&mut self, agent: Option<AgentIdx>, event_types: Vec<String>) {
+        self.agent_filter = agent;
+        self.type_filter = event_types;
+    }
+
+    fn shown(&self, e: &Event) -> bool {
+        if !self.type_filter.is_empty() && !self.type_filter.iter().any(|t| t == e.kind.name()) {
+            return false;
+        }
+        let Some(a) = self.agent_filter else { return true };
+        let name = Value::String(self.names[a as usize].clone());
+        let json = e.to_json(&self.names);
+        ["agent_id", "sender", "sender_id", "receiver", "receiver_id", "agent_a", "agent_b"]
+            .iter()
+            .any(|k| json.get(*k) == Some(&name))
+            || json.get("agents").and_then(Value::as_array).is_some_and(|v| v.contains(&name))
     }
 
     fn n(&self, a: AgentIdx) -> &str {
@@ -72,9 +102,16 @@ impl Renderer {
         let tpd = self.ticks_per_day;
         writeln!(out, "── tick {tick} · day {} · {}/{tpd} ──", tick / tpd, tick % tpd + 1)?;
         for e in events {
-            self.render_event(out, e, state)?;
+            if self.shown(e) {
+                self.render_event(out, e, state)?;
+            } else {
+                self.render_event(&mut io::sink(), e, state)?;
+            }
         }
         for (i, name) in state.agent_ids().iter().enumerate() {
+            if self.agent_filter.is_some_and(|a| a as usize != i) {
+                continue;
+            }
             let s = state.agent(i as AgentIdx);
             let mut line = format!(
                 "   {name:<16} balance {:>16}  Q1 {:>4} ({:>14})  Q2 {:>4} ({:>14})",

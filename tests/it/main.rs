@@ -3,6 +3,8 @@
 #[cfg(feature = "dataset")]
 mod dataset;
 mod determinism;
+#[cfg(feature = "dataset")]
+mod replay;
 mod golden;
 mod malformed;
 mod properties;
