@@ -32,4 +32,25 @@ for name in exp1_2period exp2_12period exp3_joint bis_liquidity_delay_tradeoff t
         failed=1
     fi
 done
+
+# Replay identity on every kit scenario simcash runs: `replay -v` must print exactly what
+# `run -v` printed, and write the same event stream.
+data="$out/data"
+for scenario in "$kit"/scenarios/*.yaml; do
+    name="$(basename "$scenario" .yaml)"
+    if ! (cd "$kit" && "$bin" run "scenarios/$name.yaml" -v --data "$data" --simulation-id "sim-$name" \
+            --events "$out/$name.live.jsonl" >"$out/$name.live.txt" 2>"$out/$name.run.err"); then
+        echo "replay: $name: not run by simcash yet: $(grep -m1 '^error' "$out/$name.run.err" || true)"
+        continue
+    fi
+    if "$bin" replay "sim-$name" -v --data "$data" --events "$out/$name.replay.jsonl" >"$out/$name.replay.txt" \
+        && cmp -s "$out/$name.live.txt" "$out/$name.replay.txt" \
+        && cmp -s "$out/$name.live.jsonl" "$out/$name.replay.jsonl"; then
+        echo "replay: $name: identical ($(wc -l <"$out/$name.live.txt") lines)"
+    else
+        echo "replay: $name: DIFFERS"
+        diff "$out/$name.live.txt" "$out/$name.replay.txt" | head -20 || true
+        failed=1
+    fi
+done
 exit $failed
