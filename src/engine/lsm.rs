@@ -8,11 +8,39 @@ use super::config::Cents;
 use super::event::{AgentIdx, EventKind, TxId};
 use super::settle::{Credit, Path};
 
-/// Sum and payments (Queue-2 order) on one directed edge.
-#[derive(Debug, Default, Clone)]
+/// One directed edge of the Queue-2 graph: its sum and its payments (Queue-2 order) as a
+/// range of [`Edges::txs`].
+#[derive(Debug, Clone, Copy)]
 struct Edge {
+    from: AgentIdx,
+    to: AgentIdx,
     sum: Cents,
+    start: usize,
+    end: usize,
+}
+
+/// The aggregated Queue-2 graph, edges sorted by (from, to).
+#[derive(Debug, Default)]
+struct Edges {
+    list: Vec<Edge>,
     txs: Vec<TxId>,
+}
+
+impl Edges {
+    fn get(&self, from: AgentIdx, to: AgentIdx) -> Option<&Edge> {
+        self.list.binary_search_by(|e| (e.from, e.to).cmp(&(from, to))).ok().map(|i| &self.list[i])
+    }
+
+    fn txs(&self, e: &Edge) -> &[TxId] {
+        &self.txs[e.start..e.end]
+    }
+
+    /// Edges leaving `from` (sorted by target).
+    fn out_of(&self, from: AgentIdx) -> &[Edge] {
+        let lo = self.list.partition_point(|e| e.from < from);
+        let hi = self.list.partition_point(|e| e.from <= from);
+        &self.list[lo..hi]
+    }
 }
 
 /// A candidate cycle: closed agent list and the payments on it.
@@ -27,45 +55,71 @@ struct Cycle {
 const DFS_QUEUE_LIMIT: usize = 100;
 
 impl Engine {
-    fn edges(&self) -> BTreeMap<(AgentIdx, AgentIdx), Edge> {
-        let mut edges: BTreeMap<(AgentIdx, AgentIdx), Edge> = BTreeMap::new();
-        for &id in &self.queue2 {
-            let tx = &self.txs[id.0 as usize];
-            let e = edges.entry((tx.sender, tx.receiver)).or_default();
-            e.sum += tx.remaining;
-            e.txs.push(id);
+    fn edges(&self) -> Edges {
+        let mut items: Vec<(AgentIdx, AgentIdx, TxId, Cents)> = self
+            .queue2
+            .iter()
+            .map(|&id| {
+                let tx = &self.txs[id.0 as usize];
+                (tx.sender, tx.receiver, id, tx.remaining)
+            })
+            .collect();
+        // Stable: payments on one edge keep their Queue-2 order.
+        items.sort_by_key(|x| (x.0, x.1));
+        let mut edges = Edges { list: Vec::new(), txs: Vec::with_capacity(items.len()) };
+        for (i, &(from, to, id, amount)) in items.iter().enumerate() {
+            match edges.list.last_mut() {
+                Some(e) if e.from == from && e.to == to => {
+                    e.sum += amount;
+                    e.end = i + 1;
+                }
+                _ => edges.list.push(Edge { from, to, sum: amount, start: i, end: i + 1 }),
+            }
+            edges.txs.push(id);
         }
         edges
     }
 
     /// Step 5: up to three rounds of bilateral offsetting then cycles, while progress is made.
+    /// The Queue-2 graph is rebuilt only after Queue 2 changed.
     pub(crate) fn run_lsm(&mut self) {
         let lsm = self.cfg.lsm;
         let mut seen_pairs = BTreeSet::new();
         let mut settled_value: Cents = 0;
         let mut iterations = 0;
+        let mut graph: Option<Edges> = None;
         while iterations < 3 && !self.queue2.is_empty() {
             iterations += 1;
             let before = settled_value;
             if lsm.enable_bilateral {
-                let (offset_value, settled) = self.bilateral_offset(&mut seen_pairs);
+                let g = graph.get_or_insert_with(|| self.edges());
+                let (offset_value, settled) = self.bilateral_offset(&mut seen_pairs, g);
                 settled_value += offset_value;
                 if settled > 0 {
+                    graph = None;
                     self.queue2_pass_inner(true);
                 }
             }
             if lsm.enable_cycles && !self.queue2.is_empty() {
-                let candidates = self.detect_cycles(lsm.max_cycle_length);
+                let g = graph.get_or_insert_with(|| self.edges());
+                let candidates = self.detect_cycles(g, lsm.max_cycle_length);
+                let mut changed = false;
                 for c in candidates.iter().take(lsm.max_cycles_per_tick as usize) {
                     if self.settle_cycle(c) {
+                        changed = true;
                         settled_value += c.total_value;
                         self.counts.num_lsm_releases += 1;
                         self.counts.num_settlements += 1;
                     }
                 }
-                self.queue2.retain(|id| !self.txs[id.0 as usize].is_settled());
-                if !candidates.is_empty() {
-                    self.queue2_pass_inner(true);
+                if changed {
+                    self.queue2.retain(|id| !self.txs[id.0 as usize].is_settled());
+                }
+                if !candidates.is_empty() && self.queue2_pass_inner(true) > 0 {
+                    changed = true;
+                }
+                if changed {
+                    graph = None;
                 }
             }
             if settled_value == before {
@@ -75,12 +129,12 @@ impl Engine {
     }
 
     /// One bilateral round. Returns (Σ min(sum_ab, sum_ba) over popped pairs, payments settled).
-    fn bilateral_offset(&mut self, seen_pairs: &mut BTreeSet<(AgentIdx, AgentIdx)>) -> (Cents, u32) {
-        let edges = self.edges();
+    fn bilateral_offset(&mut self, seen_pairs: &mut BTreeSet<(AgentIdx, AgentIdx)>, edges: &Edges) -> (Cents, u32) {
         let mut pairs: Vec<(AgentIdx, AgentIdx, Cents)> = edges
+            .list
             .iter()
-            .filter(|((a, b), _)| a < b && edges.contains_key(&(*b, *a)))
-            .map(|((a, b), e)| (*a, *b, e.sum.min(edges[&(*b, *a)].sum)))
+            .filter(|e| e.from < e.to)
+            .filter_map(|e| edges.get(e.to, e.from).map(|back| (e.from, e.to, e.sum.min(back.sum))))
             .collect();
         pairs.sort_by(|x, y| y.2.cmp(&x.2).then(x.0.cmp(&y.0)).then(x.1.cmp(&y.1)));
         let mut offset_value = 0;
@@ -89,19 +143,20 @@ impl Engine {
             self.counts.num_lsm_releases += 1;
             self.counts.num_settlements += 1;
             offset_value += min;
-            let ab = &edges[&(a, b)];
-            let ba = &edges[&(b, a)];
+            let ab = *edges.get(a, b).expect("pair edges exist");
+            let ba = *edges.get(b, a).expect("pair edges exist");
+            let (ab_txs, ba_txs) = (edges.txs(&ab), edges.txs(&ba));
             // The net sender is the side with the larger sum (b→a on a tie, net 0).
             let (net_sender, net) = if ab.sum > ba.sum { (a, ab.sum - ba.sum) } else { (b, ba.sum - ab.sum) };
             let ns = &self.agents[net_sender as usize];
             let feasible = ns.balance - net >= -ns.allowed_overdraft_limit();
             if feasible {
-                for &id in ab.txs.iter().chain(&ba.txs) {
+                for &id in ab_txs.iter().chain(ba_txs) {
                     self.settle_tx(id, Credit::AsConfigured, Path::Lsm);
                     settled += 1;
                 }
             }
-            let tx_ids = ab.txs.iter().chain(&ba.txs).copied().collect();
+            let tx_ids = ab_txs.iter().chain(ba_txs).copied().collect();
             let (amount_a, amount_b) = (ab.sum, ba.sum);
             if seen_pairs.insert((a, b)) {
                 self.emit(EventKind::LsmBilateralOffset { agent_a: a, agent_b: b, amount_a, amount_b, tx_ids, settled: feasible });
@@ -117,22 +172,15 @@ impl Engine {
 
     /// Cycle candidates: triangles u→v→w→u with u<v<w, then per-payment simple cycles
     /// of 4..=max_len edges found by DFS, stable-sorted by value, largest first.
-    fn detect_cycles(&self, max_len: u32) -> Vec<Cycle> {
-        let edges = self.edges();
+    fn detect_cycles(&self, edges: &Edges, max_len: u32) -> Vec<Cycle> {
         let mut out = Vec::new();
-        let mut succ: BTreeMap<AgentIdx, Vec<AgentIdx>> = BTreeMap::new();
-        for &(s, r) in edges.keys() {
-            succ.entry(s).or_default().push(r);
-        }
-        for (&u, vs) in &succ {
-            for &v in vs.iter().filter(|&&v| v > u) {
-                let Some(ws) = succ.get(&v) else { continue };
-                for &w in ws.iter().filter(|&&w| w > v) {
-                    if let Some(wu) = edges.get(&(w, u)) {
-                        let (uv, vw) = (&edges[&(u, v)], &edges[&(v, w)]);
-                        let txs = uv.txs.iter().chain(&vw.txs).chain(&wu.txs).copied().collect();
-                        out.push(Cycle { agents: vec![u, v, w, u], txs, total_value: uv.sum + vw.sum + wu.sum });
-                    }
+        for uv in edges.list.iter().filter(|e| e.to > e.from) {
+            let (u, v) = (uv.from, uv.to);
+            for vw in edges.out_of(v).iter().filter(|e| e.to > v) {
+                let w = vw.to;
+                if let Some(wu) = edges.get(w, u) {
+                    let txs = edges.txs(uv).iter().chain(edges.txs(vw)).chain(edges.txs(wu)).copied().collect();
+                    out.push(Cycle { agents: vec![u, v, w, u], txs, total_value: uv.sum + vw.sum + wu.sum });
                 }
             }
         }
