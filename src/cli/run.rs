@@ -107,5 +107,13 @@ pub struct InputError(pub String);
 
 /// Marks scenario errors as input errors for the exit code.
 pub fn is_input_error(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| c.downcast_ref::<ScenarioError>().is_some() || c.downcast_ref::<InputError>().is_some())
+    e.chain().any(|c| {
+        #[cfg(feature = "dataset")]
+        if let Some(crate::run::RunError::Sink(crate::sink::SinkError::Dataset(crate::store::StoreError::AlreadyExists { .. }))) =
+            c.downcast_ref::<crate::run::RunError>()
+        {
+            return true;
+        }
+        c.downcast_ref::<ScenarioError>().is_some() || c.downcast_ref::<InputError>().is_some()
+    })
 }

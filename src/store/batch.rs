@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, Int64Builder, ListBuilder, PrimitiveArray, RecordBatch,
-    StringArray, StringBuilder, StringDictionaryBuilder, UInt32Array, UInt32Builder, UInt64Array,
+    Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, ListBuilder, PrimitiveArray, PrimitiveBuilder, RecordBatch,
+    StringArray, StringBuilder, StringDictionaryBuilder, UInt32Array, UInt64Array,
 };
 use datafusion::arrow::datatypes::{ArrowPrimitiveType, Int32Type, Int64Type, UInt8Type, UInt32Type, UInt64Type};
 use datafusion::arrow::error::ArrowError;
@@ -30,22 +30,8 @@ fn dict<'a, R: 'a>(rows: &'a [R], f: impl Fn(&'a R) -> Option<&'a str>) -> Array
     Arc::new(b.finish())
 }
 
-fn list_u32(rows: &[EventRow], f: impl Fn(&EventRow) -> Option<&Vec<u32>>) -> ArrayRef {
-    let mut b = ListBuilder::new(UInt32Builder::new());
-    for r in rows {
-        match f(r) {
-            Some(v) => {
-                b.values().append_slice(v);
-                b.append(true);
-            }
-            None => b.append(false),
-        }
-    }
-    Arc::new(b.finish())
-}
-
-fn list_i64(rows: &[EventRow], f: impl Fn(&EventRow) -> Option<&Vec<i64>>) -> ArrayRef {
-    let mut b = ListBuilder::new(Int64Builder::new());
+fn list_prim<T: ArrowPrimitiveType>(rows: &[EventRow], f: impl Fn(&EventRow) -> Option<&Vec<T::Native>>) -> ArrayRef {
+    let mut b = ListBuilder::new(PrimitiveBuilder::<T>::new());
     for r in rows {
         match f(r) {
             Some(v) => {
@@ -113,10 +99,10 @@ pub fn events_batch(rows: &[EventRow]) -> Result<RecordBatch, ArrowError> {
         prim::<Int64Type>(rows, |r| r.liquidity_opportunity_cost),
         dict(rows, |r| r.scenario_event_type),
         Arc::new(rows.iter().map(|r| r.details_json.as_deref()).collect::<StringArray>()),
-        list_u32(rows, |r| r.tx_ids.as_ref()),
+        list_prim::<UInt32Type>(rows, |r| r.tx_ids.as_ref()),
         Arc::new(agents.finish()),
-        list_i64(rows, |r| r.amounts.as_ref()),
-        list_i64(rows, |r| r.net_positions.as_ref()),
+        list_prim::<Int64Type>(rows, |r| r.amounts.as_ref()),
+        list_prim::<Int64Type>(rows, |r| r.net_positions.as_ref()),
     ];
     RecordBatch::try_new(EVENTS.clone(), columns)
 }

@@ -110,7 +110,7 @@ fn reusing_a_simulation_id_is_refused_unless_overwrite() {
     let d = dir.path();
     run_ok(d, &["run", "--simulation-id", "sim-same"]);
     let o = simcash(d, &["run", "--simulation-id", "sim-same", "--seed", "9"]);
-    assert!(!o.status.success());
+    assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("simulation `sim-same` already exists") && stderr(&o).contains("--overwrite"), "{}", stderr(&o));
     assert_eq!(one(d, "SELECT seed FROM simulations"), "42", "the first run is untouched");
     run_ok(d, &["run", "--simulation-id", "sim-same", "--seed", "9", "--overwrite"]);
