@@ -54,7 +54,13 @@ pub enum ReplayError {
 /// Locates a committed simulation by id (and optionally experiment and iteration).
 pub async fn find(dataset: &Dataset, id: &str, experiment: Option<&str>, iteration: Option<u32>) -> Result<SimulationKey, ReplayError> {
     let matching = |table: &'static str| async move {
-        let prefix = object_store::path::Path::from(table);
+        // With experiment and iteration known, only that simulation's directory is listed.
+        let prefix = match (experiment, iteration) {
+            (Some(e), Some(i)) => {
+                SimulationKey { experiment_id: e.to_owned(), iteration: i, simulation_id: id.to_owned() }.dir(table)
+            }
+            _ => object_store::path::Path::from(table),
+        };
         let metas: Vec<_> = dataset
             .store
             .list(Some(&prefix))

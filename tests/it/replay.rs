@@ -32,6 +32,8 @@ fn replay_equals_the_live_run_for_every_test_scenario() {
         assert!(o.status.success(), "{s:?}: {}", stderr(&o));
         assert_eq!(stdout(&o), out, "{s:?}: replay -v differs from run -v");
         assert_eq!(std::fs::read(dir.path().join("replay.jsonl")).unwrap(), events, "{s:?}: event files differ");
+        let narrowed = simcash(dir.path(), &["replay", &id, "-v", "--experiment", "adhoc", "--iteration", "0"]);
+        assert_eq!(stdout(&narrowed), out, "{s:?}: found by experiment and iteration too");
         // Without -v both print just the summary.
         let quiet = simcash(dir.path(), &["replay", &id]);
         assert!(out.ends_with(&stdout(&quiet)) && stdout(&quiet).starts_with("═══ summary"), "{s:?}");
