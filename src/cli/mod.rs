@@ -27,11 +27,27 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run one scenario and print a summary (verbose: every tick).
+    ///
+    /// Reads SimCash scenario YAML (or runs the embedded default), saves the simulation to
+    /// the dataset (unless --no-persist) and prints the settlement rate, the costs per agent
+    /// and the event count. Wall time, warnings and where it was saved go to stderr, so
+    /// stdout is the same for the same scenario and seed.
     Run(run::RunArgs),
     /// Replay a stored simulation, printing what its live run printed.
+    ///
+    /// Reads the simulation's Parquet files only (no re-simulation). `-v` prints every tick
+    /// exactly as `simcash run -v` did, then the same summary. --from-tick/--to-tick print
+    /// exactly those ticks' lines of the full output (no summary); --agent keeps the events
+    /// naming the agent and its state line; --event-type keeps events of those types.
+    /// End-of-day summaries always count every event.
     #[cfg(feature = "dataset")]
     Replay(replay::ReplayArgs),
     /// Run SQL over every stored simulation.
+    ///
+    /// Views: simulations, simulation_events, transactions, daily_agent_metrics,
+    /// agent_costs, agent_ticks, ticks (committed simulations only); physical tables:
+    /// raw.events, raw.agent_ticks, raw.ticks, raw.simulations. With no query, reads
+    /// statements from standard input (a prompt on a terminal; end each with `;`).
     #[cfg(feature = "dataset")]
     Sql(sql::SqlArgs),
     /// List stored simulations and experiments, newest first.

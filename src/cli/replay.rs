@@ -12,11 +12,7 @@ use crate::replay::stored::{self, ReplayError, Stored};
 use crate::sink::{JsonlSink, RenderSink, SimulationSink};
 use crate::store::Dataset;
 
-/// Replay a stored simulation from the dataset (no re-simulation). `-v` prints every tick
-/// exactly as `simcash run -v` printed it; the final summary is printed when the whole run
-/// is replayed. Filters: `--from-tick`/`--to-tick` print exactly those ticks' lines of the
-/// full output; `--agent` keeps the events that involve the agent and its state line;
-/// `--event-type` keeps events of those types (end-of-day summaries count every event).
+/// Arguments of `simcash replay` (the help text is on `Command::Replay`).
 #[derive(Debug, Args)]
 pub struct ReplayArgs {
     /// The simulation id (`simcash list` shows them).

@@ -12,10 +12,7 @@ use crate::query::output::{self, Format};
 use crate::query::{self, QueryError};
 use crate::store::Dataset;
 
-/// Run SQL over every stored simulation. Views: simulations, simulation_events,
-/// transactions, daily_agent_metrics, agent_costs, agent_ticks; physical tables:
-/// raw.events, raw.agent_ticks, raw.simulations. With no query, reads SQL from standard
-/// input (a `simcash>` prompt on a terminal; statements end with `;`).
+/// Arguments of `simcash sql` (the help text is on `Command::Sql`).
 #[derive(Debug, Args)]
 pub struct SqlArgs {
     /// The SQL statement.
