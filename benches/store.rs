@@ -37,8 +37,8 @@ fn dir_bytes(p: &Path) -> u64 {
 }
 
 fn persist(c: &mut Criterion) {
-    // 100 banks × 2,000 ticks at rate 0.5: about 1.1M events.
-    let cfg = generate::uniform(100, 1000, 2, 0.5, 11);
+    // 100 banks × 3,000 ticks at rate 0.5: about 1.0M events.
+    let cfg = generate::uniform(100, 1000, 3, 0.5, 11);
     let events = run_simulation(cfg.clone(), &mut [&mut NullSink], |_| {}).unwrap().stats.events;
     let dir = tempfile::tempdir().unwrap();
     persist_run(dir.path(), &cfg, "sim-size".into());
