@@ -34,7 +34,9 @@ pub struct RunArgs {
     pub persist: super::PersistArgs,
 }
 
-fn load(args: &RunArgs) -> anyhow::Result<Scenario> {
+/// Loads the scenario (or the embedded default) and prints its warnings; returns it with
+/// its name.
+fn load(args: &RunArgs) -> anyhow::Result<(Scenario, String)> {
     let scenario = match &args.scenario {
         Some(path) => scenario::load_file(path)?,
         None => scenario::load_str(EMBEDDED, crate::DEFAULT_SCENARIO)?,
@@ -43,18 +45,17 @@ fn load(args: &RunArgs) -> anyhow::Result<Scenario> {
     for w in &scenario.warnings {
         eprintln!("warning: {file}:{}: `{}` is ignored: {}", w.line, w.key, w.reason);
     }
-    Ok(scenario)
+    Ok((scenario, file))
 }
 
 const EMBEDDED: &str = "<embedded default scenario>";
 
 /// Runs the command.
 pub fn cmd_run(args: RunArgs) -> anyhow::Result<()> {
-    let mut scenario = load(&args)?;
+    let (mut scenario, scenario_name) = load(&args)?;
     if let Some(seed) = args.seed {
         scenario.config.rng_seed = seed;
     }
-    let scenario_name = args.scenario.as_ref().map_or_else(|| EMBEDDED.to_owned(), |p| p.display().to_string());
     let mut dataset = args.persist.sink(&scenario_name).map_err(|e| anyhow::Error::new(InputError(e)))?;
     let config = scenario.config;
     let total = config.total_ticks();

@@ -621,18 +621,6 @@ impl Engine {
             self.emit(EventKind::LiquidityReturn { agent_id: i as AgentIdx, amount, balance_after });
         }
     }
-
-    /// Runs every remaining tick, calling `on_tick` after each with the engine.
-    pub fn run<E>(&mut self, mut on_tick: impl FnMut(&Engine) -> Result<(), E>) -> Result<(), E>
-    where
-        E: From<EngineError>,
-    {
-        while !self.is_finished() {
-            self.step()?;
-            on_tick(self)?;
-        }
-        Ok(())
-    }
 }
 
 #[cfg(test)]
