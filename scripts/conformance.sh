@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs simcash on SimCash's example scenarios and compares each event stream with the stream
 # SimCash itself recorded, using the kit's compare_events.py. Needs ../shared/simcash (the
-# compatibility kit); skipped with a message where it is absent. The same five comparisons
+# compatibility kit); skipped with a message where it is absent. The same comparisons
 # also run inside `cargo test` on copies under tests/data/simcash.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,9 +20,8 @@ out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
 kit="$(cd "$kit" && pwd)"
 failed=0
-# Scenarios whose golden streams simcash must reproduce today (issue 2). The policy-tree
-# scenarios (advanced_policy_crisis) join when decision-tree policies land.
-for name in exp1_2period exp2_12period exp3_joint bis_liquidity_delay_tradeoff test_minimal_eod; do
+# Every golden stream of the kit: simcash must reproduce each one.
+for name in exp1_2period exp2_12period exp3_joint bis_liquidity_delay_tradeoff test_minimal_eod advanced_policy_crisis; do
     if (cd "$kit" && "$bin" run "scenarios/$name.yaml" --events "$out/$name.jsonl" >/dev/null 2>"$out/$name.err") \
         && python3 "$kit/compare_events.py" "$kit/golden/$name.jsonl" "$out/$name.jsonl" >"$out/$name.cmp"; then
         echo "conformance: $name: $(cat "$out/$name.cmp")"
@@ -40,7 +39,7 @@ for scenario in "$kit"/scenarios/*.yaml; do
     name="$(basename "$scenario" .yaml)"
     if ! (cd "$kit" && "$bin" run "scenarios/$name.yaml" -v --data "$data" --simulation-id "sim-$name" \
             --events "$out/$name.live.jsonl" >"$out/$name.live.txt" 2>"$out/$name.run.err"); then
-        echo "replay: $name: not run by simcash yet: $(grep -m1 '^error' "$out/$name.run.err" || true)"
+        echo "replay: $name: the run stops with an error (as SimCash's does): $(grep -m1 '^error' "$out/$name.run.err" || true)"
         continue
     fi
     if "$bin" replay "sim-$name" -v --data "$data" --events "$out/$name.replay.jsonl" >"$out/$name.replay.txt" \

@@ -65,6 +65,17 @@ pub struct AgentConfig {
 pub enum PolicyConfig {
     /// Release every transaction as soon as it is in Queue 1.
     Fifo,
+    /// A decision-tree policy: a built-in, `FromJson`, `Inline` or `InlineJson`.
+    Tree {
+        /// The YAML `type` (e.g. `FromJson`, `Deadline`).
+        kind: String,
+        /// Where the document came from: the resolved file, or `inline` / `built-in`.
+        source: String,
+        /// The tree document (ENGINE-SPEC §6.2).
+        document: serde_json::Value,
+        /// Parameter overrides (a built-in's YAML keys), applied over `document.parameters`.
+        params: std::collections::BTreeMap<String, f64>,
+    },
 }
 
 /// Legacy `arrival_config`: Poisson arrivals per tick.

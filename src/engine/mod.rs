@@ -7,7 +7,9 @@
 
 pub mod arrivals;
 pub mod config;
+mod context;
 pub mod costs;
+mod decide;
 pub mod event;
 mod lsm;
 pub mod model;
@@ -18,22 +20,47 @@ mod settle;
 
 use std::collections::BTreeMap;
 
-use config::{Cents, PolicyConfig, SimConfig};
+use config::{Cents, SimConfig};
 use event::{AgentIdx, CostBreakdown, Event, EventKind, RtgsPriority, TxId};
-use model::{Agent, ArrivalState, Transaction};
-use policy::{Decision, Fifo, Policy, PolicyError, PolicyView};
+use model::{Agent, ArrivalState, ReleaseBudget, Transaction};
+use policy::Policy;
+use policy::tree::TreeKind;
 use rng::Rng;
 
 /// Errors that stop a run (SimCash aborts in the same situations, Q-20).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum EngineError {
-    /// A policy failed to evaluate.
-    #[error("tick {tick}: {source}")]
+    /// A policy document is invalid.
+    #[error("agent {agent}: {source}")]
+    InvalidPolicy {
+        /// Agent id.
+        agent: String,
+        /// What is wrong with the document.
+        source: policy::tree::TreeError,
+    },
+    /// A policy failed to evaluate (SimCash aborts the run too, Q-20).
+    #[error("tick {tick}: policy `{policy}` of agent {agent}: {message}")]
     Policy {
         /// Tick of the failure.
         tick: u32,
-        /// The policy error.
-        source: PolicyError,
+        /// Agent id.
+        agent: String,
+        /// Policy id.
+        policy: String,
+        /// The failure, naming the node.
+        message: String,
+    },
+    /// A collateral tree posted more than the agent's remaining capacity.
+    #[error("tick {tick}: agent {agent} posts {amount} of collateral but only {remaining} of capacity remains")]
+    CollateralCapacity {
+        /// Tick.
+        tick: u32,
+        /// Agent id.
+        agent: String,
+        /// Amount posted.
+        amount: Cents,
+        /// Remaining capacity.
+        remaining: Cents,
     },
     /// A CollateralAdjustment would make an unsecured cap negative.
     #[error("tick {tick}: CollateralAdjustment of {delta} makes agent {agent}'s unsecured_cap negative ({result})")]
@@ -102,12 +129,6 @@ pub struct Engine {
     external_flow: Cents,
 }
 
-fn build_policy(p: &PolicyConfig) -> Box<dyn Policy> {
-    match p {
-        PolicyConfig::Fifo => Box::new(Fifo),
-    }
-}
-
 impl Engine {
     /// Builds an engine at tick 0 from a validated configuration.
     pub fn new(cfg: SimConfig) -> Result<Engine, EngineError> {
@@ -153,7 +174,12 @@ impl Engine {
                 day_costs: CostBreakdown::default(),
                 total_costs: CostBreakdown::default(),
                 arrivals,
-                policy: build_policy(&a.policy),
+                policy: Policy::build(&a.policy).map_err(|source| EngineError::InvalidPolicy { agent: a.id.clone(), source })?,
+                budget: ReleaseBudget::default(),
+                collateral_timers: BTreeMap::new(),
+                registers: Vec::new(),
+                sent_value: 0,
+                sent_settled_value: 0,
             });
         }
         let initial_total_balance = agents.iter().map(|a| a.balance).sum();
@@ -267,8 +293,16 @@ impl Engine {
         self.run_scenario_events()?;
         // 1: generated arrivals.
         self.generate_arrivals();
+        // 1.5: strategic collateral trees.
+        self.evaluate_collateral_trees(TreeKind::StrategicCollateral)?;
+        // 1.75: bank trees (release budgets, registers).
+        self.evaluate_bank_trees()?;
+        // 1.8: collateral auto-withdrawals due now.
+        self.run_collateral_timers();
         // 2: policies decide on Queue 1 against one snapshot per agent.
         self.evaluate_queue1()?;
+        // 2b: payment trees re-evaluate Queue-2 payments (withdraw / resubmit only).
+        self.evaluate_queue2();
         // 3: released payments settle now or join Queue 2.
         self.submit_pending();
         // 4: one FIFO pass over Queue 2 with the liquidity released so far.
@@ -277,6 +311,8 @@ impl Engine {
         self.run_lsm();
         // 5.5: per-sender Queue-2 index, read by costs and by next tick's policies.
         self.rebuild_queue2_index();
+        // 5.6: end-of-tick collateral trees.
+        self.evaluate_collateral_trees(TreeKind::EndOfTickCollateral)?;
         // 5.7: deferred credits become usable only now.
         self.apply_deferred_credits();
         // 6: overdue marking and cost accrual.
@@ -295,7 +331,7 @@ impl Engine {
         for i in 0..self.agents.len() {
             let a = &mut self.agents[i];
             let Some(pool) = a.liquidity_pool else { continue };
-            let fraction = a.policy.initial_liquidity_fraction().unwrap_or(1.0);
+            let fraction = a.policy.initial_liquidity_fraction();
             let amount = (pool as f64 * fraction).floor() as Cents;
             a.balance += amount;
             a.allocated_liquidity = amount;
@@ -326,7 +362,9 @@ impl Engine {
             overdue_since: None,
             dropped: false,
         });
-        self.agents[sender as usize].queue1.push(id);
+        let s = &mut self.agents[sender as usize];
+        s.queue1.push(id);
+        s.sent_value += amount;
         self.stats.arrivals += 1;
         self.stats.arrived_value += amount;
         id
@@ -370,68 +408,6 @@ impl Engine {
         }
     }
 
-    fn evaluate_queue1(&mut self) -> Result<(), EngineError> {
-        let active: Vec<usize> = (0..self.agents.len()).filter(|&i| !self.agents[i].queue1.is_empty()).collect();
-        let mut decisions = Vec::new();
-        for i in active {
-            decisions.clear();
-            {
-                let agent = &self.agents[i];
-                let view = PolicyView { tick: self.tick, ticks_per_day: self.cfg.ticks_per_day, agent };
-                for &id in &agent.queue1 {
-                    let d = agent
-                        .policy
-                        .decide(&view, &self.txs[id.0 as usize])
-                        .map_err(|source| EngineError::Policy { tick: self.tick, source })?;
-                    decisions.push((id, d));
-                }
-            }
-            let mut keep = Vec::with_capacity(decisions.len());
-            for (id, d) in decisions.drain(..) {
-                if !self.apply_decision(i as AgentIdx, id, d) {
-                    keep.push(id);
-                }
-            }
-            self.agents[i].queue1 = keep;
-        }
-        Ok(())
-    }
-
-    /// Applies one Queue-1 decision; returns whether the payment left Queue 1.
-    fn apply_decision(&mut self, agent: AgentIdx, id: TxId, d: Decision) -> bool {
-        match d {
-            Decision::Release => {
-                self.release_to_rtgs(id);
-                self.emit(EventKind::PolicySubmit { agent_id: agent, tx_id: id });
-                true
-            }
-            Decision::Hold(reason) => {
-                self.emit(EventKind::PolicyHold { agent_id: agent, tx_id: id, reason });
-                false
-            }
-            Decision::Drop => {
-                let t = self.tick;
-                let tx = &mut self.txs[id.0 as usize];
-                tx.dropped = true;
-                tx.overdue_since.get_or_insert(t);
-                self.emit(EventKind::PolicyDrop { agent_id: agent, tx_id: id, reason: "Expired deadline".into() });
-                true
-            }
-            Decision::Split { num_splits } => {
-                self.split(agent, id, num_splits.max(2));
-                true
-            }
-            Decision::Reprioritize { new_priority } => {
-                let tx = &mut self.txs[id.0 as usize];
-                let old = tx.priority;
-                tx.priority = new_priority.min(10);
-                let new = tx.priority;
-                self.emit(EventKind::TransactionReprioritized { agent_id: agent, tx_id: id, old_priority: old, new_priority: new });
-                false
-            }
-        }
-    }
-
     /// Marks a payment submitted to RTGS and queues it for step 3.
     fn release_to_rtgs(&mut self, id: TxId) {
         let t = self.tick;
@@ -451,11 +427,15 @@ impl Engine {
         self.emit(kind);
     }
 
-    /// Splits a Queue-1 payment into children that go straight to RTGS (ENGINE-SPEC §1.3).
-    fn split(&mut self, agent: AgentIdx, parent: TxId, n: u32) {
-        let p = self.txs[parent.0 as usize].clone();
+    /// Splits a Queue-1 payment into `n` children (ENGINE-SPEC §1.3, §6.5): the first
+    /// `release_now` go straight to RTGS, the rest join Queue 1 through `appended`
+    /// (StaggerSplit); `boost` raises the children's priority (capped at 10).
+    fn split(&mut self, agent: AgentIdx, parent: TxId, n: u32, release_now: u32, boost: u8, appended: &mut Vec<TxId>) {
+        let mut p = self.txs[parent.0 as usize].clone();
+        p.priority = p.priority.saturating_add(boost).min(10);
         let base = p.amount / n as Cents;
         let mut children = Vec::with_capacity(n as usize);
+        self.agents[p.sender as usize].sent_value += p.amount;
         for k in 0..n {
             let amount = if k == n - 1 { p.amount - base * (n as Cents - 1) } else { base };
             let id = TxId(self.txs.len() as u32);
@@ -483,7 +463,11 @@ impl Engine {
                 priority: p.priority,
                 is_divisible: false,
             });
-            self.release_to_rtgs(id);
+            if k < release_now {
+                self.release_to_rtgs(id);
+            } else {
+                appended.push(id);
+            }
             children.push(id);
         }
         let friction = self.cfg.costs.split_friction_cost * (n as Cents - 1);
@@ -606,6 +590,7 @@ impl Engine {
                 self.emit(EventKind::CostAccrual { agent_id: i as AgentIdx, costs: c });
             }
         }
+        self.reset_registers();
         let unsettled = self.queue2.len() + self.agents.iter().map(|a| a.queue1.len()).sum::<usize>();
         self.emit(EventKind::EndOfDay { day, unsettled_count: unsettled as u32, total_penalties });
         for i in 0..self.agents.len() {

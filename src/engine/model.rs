@@ -1,5 +1,8 @@
 //! Engine state: agents and transactions.
 
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
 use super::config::{ArrivalConfig, Cents};
 use super::event::{AgentIdx, CostBreakdown, RtgsPriority, TxId};
 use super::policy::Policy;
@@ -93,7 +96,63 @@ pub struct Agent {
     /// Generated arrivals.
     pub arrivals: Option<ArrivalState>,
     /// Payment policy.
-    pub policy: Box<dyn Policy>,
+    pub policy: Policy,
+    /// Release budget set by the bank tree this tick.
+    pub budget: ReleaseBudget,
+    /// Collateral auto-withdrawal timers: tick → timers due then, in posting order.
+    pub collateral_timers: BTreeMap<u32, Vec<CollateralTimer>>,
+    /// `bank_state_*` registers in order of first use (at most 10); reset at end of day.
+    pub registers: Vec<(Arc<str>, f64)>,
+    /// Σ amount of every payment this agent ever sent (split children included, as SimCash).
+    pub sent_value: Cents,
+    /// Σ settled amount of those payments.
+    pub sent_settled_value: Cents,
+}
+
+/// The per-tick release budget (`SetReleaseBudget`); unlimited unless the bank tree set one.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReleaseBudget {
+    /// Value that may still be released this tick; `None` is unlimited.
+    pub remaining: Option<Cents>,
+    /// Only payments to these counterparties may be released.
+    pub focus: Option<Vec<AgentIdx>>,
+    /// Cap per counterparty, with what each has used: (cap, used by counterparty).
+    pub per_counterparty: Option<(Cents, BTreeMap<AgentIdx, Cents>)>,
+}
+
+impl ReleaseBudget {
+    /// Consumes budget for releasing `amount` to `receiver`; false when the budget forbids it.
+    pub fn take(&mut self, receiver: AgentIdx, amount: Cents) -> bool {
+        if self.focus.as_ref().is_some_and(|f| !f.contains(&receiver)) {
+            return false;
+        }
+        if self.remaining.is_some_and(|r| amount > r) {
+            return false;
+        }
+        if let Some((cap, used)) = &self.per_counterparty {
+            if used.get(&receiver).copied().unwrap_or(0) + amount > *cap {
+                return false;
+            }
+        }
+        if let Some(r) = &mut self.remaining {
+            *r -= amount;
+        }
+        if let Some((_, used)) = &mut self.per_counterparty {
+            *used.entry(receiver).or_default() += amount;
+        }
+        true
+    }
+}
+
+/// A scheduled automatic collateral withdrawal.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CollateralTimer {
+    /// Amount to withdraw.
+    pub amount: Cents,
+    /// The posting's reason.
+    pub reason: Arc<str>,
+    /// Tick of the posting.
+    pub posted_at_tick: u32,
 }
 
 impl Agent {
@@ -120,6 +179,16 @@ impl Agent {
     /// The RTGS liquidity test.
     pub fn can_pay(&self, amount: Cents) -> bool {
         amount <= self.available_liquidity()
+    }
+
+    /// `max_collateral_capacity − posted_collateral` (may be negative).
+    pub fn remaining_collateral_capacity(&self) -> Cents {
+        self.max_collateral_capacity() - self.posted_collateral
+    }
+
+    /// A register's value (0 until set).
+    pub fn register(&self, key: &str) -> f64 {
+        self.registers.iter().find(|(k, _)| &**k == key).map_or(0.0, |(_, v)| *v)
     }
 
     /// Effective collateral capacity bound (defaults to 10 × unsecured cap).

@@ -34,6 +34,7 @@ impl Engine {
         tx.rtgs_priority = None;
         let s = &mut self.agents[sender as usize];
         s.balance -= amount;
+        s.sent_settled_value += amount;
         let after = s.balance;
         if self.cfg.deferred_crediting && credit == Credit::AsConfigured {
             let d = &mut self.deferred[receiver as usize];
@@ -46,6 +47,7 @@ impl Engine {
         match parent {
             None => self.stats.settled += 1,
             Some(p) if path == Path::Rtgs => {
+                self.agents[sender as usize].sent_settled_value += amount;
                 let ptx = &mut self.txs[p.0 as usize];
                 ptx.remaining -= amount;
                 if ptx.remaining <= 0 && ptx.settled_tick.is_none() {

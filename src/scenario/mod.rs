@@ -5,6 +5,7 @@
 //! the file, the key path and the line. Knows nothing of the engine's internals.
 
 pub mod generate;
+mod policy;
 mod yaml;
 
 use std::path::Path;
@@ -330,29 +331,6 @@ impl<'f> Loader<'f> {
             policy,
             arrivals,
         })
-    }
-
-    fn policy(&mut self, n: Node<'_>) -> Result<PolicyConfig, ScenarioError> {
-        let entries = n.entries(self.file)?;
-        let Some((_, t)) = entries.iter().find(|(k, _)| k == "type") else { return Err(self.err(n, Problem::Missing("type"))) };
-        let t = t.node();
-        match t.str(self.file)? {
-            "Fifo" => {
-                self.fields(n, &["type"], &[])?;
-                Ok(PolicyConfig::Fifo)
-            }
-            k @ ("Deadline" | "LiquidityAware" | "LiquiditySplitting" | "MockSplitting" | "FromJson" | "Inline" | "InlineJson") => {
-                Err(self.invalid(t, format!("policy type `{k}` is not supported by this version yet (supported: Fifo)")))
-            }
-            other => Err(self.err(
-                t,
-                Problem::UnknownKind {
-                    what: "policy type",
-                    name: other.to_owned(),
-                    expected: "Fifo, Deadline, LiquidityAware, LiquiditySplitting, MockSplitting, FromJson, Inline, InlineJson",
-                },
-            )),
-        }
     }
 
     fn arrival_config(&mut self, n: Node<'_>, me: &str, ids: &[String]) -> Result<ArrivalConfig, ScenarioError> {

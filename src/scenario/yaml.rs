@@ -144,6 +144,29 @@ impl<'a> Node<'a> {
         }
     }
 
+    /// The subtree as JSON (for inline policy trees).
+    pub fn to_json(&self, file: &str) -> Result<serde_json::Value, ScenarioError> {
+        use serde_json::Value as J;
+        Ok(match &self.node.data {
+            YamlDataOwned::Value(ScalarOwned::Null) => J::Null,
+            YamlDataOwned::Value(ScalarOwned::Boolean(b)) => J::Bool(*b),
+            YamlDataOwned::Value(ScalarOwned::Integer(i)) => J::from(*i),
+            YamlDataOwned::Value(ScalarOwned::FloatingPoint(f)) => {
+                serde_json::Number::from_f64(f.into_inner()).map(J::Number).ok_or_else(|| self.wrong(file, "a finite number"))?
+            }
+            YamlDataOwned::Value(ScalarOwned::String(s)) => J::String(s.clone()),
+            YamlDataOwned::Sequence(_) => J::Array(self.items(file)?.iter().map(|c| c.node().to_json(file)).collect::<Result<_, _>>()?),
+            YamlDataOwned::Mapping(_) => {
+                let mut m = serde_json::Map::new();
+                for (k, c) in self.entries(file)? {
+                    m.insert(k, c.node().to_json(file)?);
+                }
+                J::Object(m)
+            }
+            _ => return Err(self.wrong(file, "plain YAML data")),
+        })
+    }
+
     /// A number (integer or float).
     pub fn f64(&self, file: &str) -> Result<f64, ScenarioError> {
         match &self.node.data {

@@ -147,3 +147,9 @@ fn the_comparison_detects_a_changed_field_and_a_missing_event() {
     let renamed = golden.replace("T1\"", "tx-x\"").replace("T1\\\"", "tx-x\\\"") + "{\"event_type\":\"LsmQueue2Settlement\",\"tick\":1}\n";
     assert!(compare(&golden, &renamed).is_ok());
 }
+
+#[test]
+fn advanced_policy_crisis_agrees_with_simcash() {
+    // Decision trees (payment and collateral), collateral posting, LSM cycles, scenario events.
+    check("advanced_policy_crisis");
+}
