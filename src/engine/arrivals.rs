@@ -158,6 +158,7 @@ mod tests {
                 deadline_range: (1, 2),
                 priority: PriorityDistribution::Fixed(5),
                 divisible: false,
+                band: false,
             },
             rate: 1.0,
             base_rate: 1.0,

@@ -56,8 +56,11 @@ pub struct AgentConfig {
     pub collateral_haircut: f64,
     /// The agent's policy.
     pub policy: PolicyConfig,
-    /// Generated arrivals, if any.
+    /// Generated arrivals (legacy `arrival_config`), if any.
     pub arrivals: Option<ArrivalConfig>,
+    /// Generated arrivals by priority band (`arrival_bands`: urgent, normal, low).
+    #[serde(default)]
+    pub arrival_bands: Vec<ArrivalConfig>,
 }
 
 /// Which policy an agent runs.
@@ -93,6 +96,9 @@ pub struct ArrivalConfig {
     pub priority: PriorityDistribution,
     /// Echoed `divisible` flag (no effect, Q-12).
     pub divisible: bool,
+    /// A priority band of `arrival_bands`: a drawn priority 0 stays 0 (legacy configs make it 5).
+    #[serde(default)]
+    pub band: bool,
 }
 
 /// Payment amount distributions (cents).

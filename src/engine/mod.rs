@@ -139,7 +139,7 @@ impl Engine {
         let mut agents = Vec::with_capacity(order.len());
         for &c in &order {
             let a = &cfg.agents[c];
-            let arrivals = a.arrivals.as_ref().map(|arr| {
+            let arrivals = a.arrivals.iter().chain(&a.arrival_bands).map(|arr| {
                 let candidates = cfg
                     .agents
                     .iter()
@@ -156,7 +156,7 @@ impl Engine {
                     candidates,
                     weighted: !arr.counterparty_weights.is_empty(),
                 }
-            });
+            }).collect();
             let allocation = a
                 .liquidity_pool
                 .map_or(0, |pool| (pool as f64 * a.liquidity_allocation_fraction).floor() as Cents);
@@ -384,15 +384,22 @@ impl Engine {
     fn generate_arrivals(&mut self) {
         let mut drawn = Vec::new();
         for i in 0..self.agents.len() {
-            let Some(state) = &self.agents[i].arrivals else { continue };
             drawn.clear();
-            arrivals::draw(&mut self.rng, state, &mut drawn);
-            let divisible = state.config.divisible;
-            let _ = divisible; // generated arrivals always log is_divisible: false
+            for state in &self.agents[i].arrivals {
+                let band = state.config.band;
+                let start = drawn.len();
+                arrivals::draw(&mut self.rng, state, &mut drawn);
+                // Legacy configs turn a generated priority 0 into the default 5.
+                for p in &mut drawn[start..] {
+                    if p.priority == 0 && !band {
+                        p.priority = 5;
+                    }
+                }
+            }
+            // Generated arrivals always log is_divisible: false.
             for p in drawn.iter().copied() {
                 let deadline = self.cap_deadline(self.tick + p.deadline_offset, false);
-                // Generated priority 0 keeps the default 5.
-                let priority = if p.priority == 0 { 5 } else { p.priority };
+                let priority = p.priority;
                 let id = self.create_transaction(i as AgentIdx, p.receiver, p.amount, deadline, priority);
                 self.counts.num_arrivals += 1;
                 self.emit(EventKind::Arrival {

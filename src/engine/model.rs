@@ -93,8 +93,8 @@ pub struct Agent {
     pub day_costs: CostBreakdown,
     /// Costs accrued over the whole run.
     pub total_costs: CostBreakdown,
-    /// Generated arrivals.
-    pub arrivals: Option<ArrivalState>,
+    /// Generated arrival streams: the legacy config, or one per priority band.
+    pub arrivals: Vec<ArrivalState>,
     /// Payment policy.
     pub policy: Policy,
     /// Release budget set by the bank tree this tick.

@@ -85,7 +85,7 @@ impl Engine {
             ScenarioEvent::GlobalArrivalRateChange { multiplier } => {
                 let mut any = false;
                 for a in &mut self.agents {
-                    if let Some(s) = &mut a.arrivals {
+                    for s in &mut a.arrivals {
                         s.rate = s.base_rate * multiplier;
                         any = true;
                     }
@@ -97,11 +97,13 @@ impl Engine {
             }
             ScenarioEvent::AgentArrivalRateChange { agent, multiplier } => {
                 let i = self.agent_index(&agent);
-                let Some(s) = &mut self.agents[i as usize].arrivals else { return Ok(()) };
-                let old_rate = s.rate;
-                s.rate *= multiplier;
-                s.base_rate = s.rate;
-                let new_rate = s.rate;
+                let streams = &mut self.agents[i as usize].arrivals;
+                let Some(old_rate) = streams.first().map(|s| s.rate) else { return Ok(()) };
+                for s in streams.iter_mut() {
+                    s.rate *= multiplier;
+                    s.base_rate = s.rate;
+                }
+                let new_rate = streams[0].rate;
                 (
                     "agent_arrival_rate_change",
                     details(vec![
@@ -115,7 +117,7 @@ impl Engine {
             ScenarioEvent::CounterpartyWeightChange { agent, counterparty, new_weight } => {
                 let i = self.agent_index(&agent);
                 let c = self.agent_index(&counterparty);
-                if let Some(s) = &mut self.agents[i as usize].arrivals {
+                for s in &mut self.agents[i as usize].arrivals {
                     if let Some(entry) = s.candidates.iter_mut().find(|(idx, _)| *idx == c) {
                         entry.1 = new_weight;
                     }
@@ -128,7 +130,7 @@ impl Engine {
             }
             ScenarioEvent::DeadlineWindowChange { min_ticks_multiplier, max_ticks_multiplier } => {
                 for a in &mut self.agents {
-                    if let Some(s) = &mut a.arrivals {
+                    for s in &mut a.arrivals {
                         let (lo, hi) = s.config.deadline_range;
                         let scale = |v: u32, m: Option<f64>| m.map_or(v, |m| ((v as f64 * m).round() as u32).max(1));
                         let (lo, hi) = (scale(lo, min_ticks_multiplier), scale(hi, max_ticks_multiplier));

@@ -25,7 +25,9 @@ pub fn uniform(agents: usize, ticks_per_day: u32, days: u32, rate: f64, seed: u6
                 deadline_range: (10, 50),
                 priority: PriorityDistribution::Fixed(5),
                 divisible: false,
+                band: false,
             }),
+            arrival_bands: Vec::new(),
         })
         .collect();
     SimConfig {

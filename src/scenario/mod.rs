@@ -315,10 +315,12 @@ impl<'f> Loader<'f> {
             Some(p) => self.policy(p)?,
             None => PolicyConfig::Fifo,
         };
-        if let Some(b) = f.get("arrival_bands") {
-            return Err(self.invalid(b, "`arrival_bands` is not supported by this version yet; use `arrival_config`"));
-        }
         let arrivals = f.get("arrival_config").map(|a| self.arrival_config(a, id, ids)).transpose()?;
+        let arrival_bands = match f.get("arrival_bands") {
+            Some(b) if arrivals.is_some() => return Err(self.invalid(b, "give either `arrival_config` or `arrival_bands`, not both")),
+            Some(b) => self.arrival_bands(b, id, ids)?,
+            None => Vec::new(),
+        };
         Ok(AgentConfig {
             id: id.to_owned(),
             opening_balance,
@@ -330,6 +332,7 @@ impl<'f> Loader<'f> {
             collateral_haircut: 0.02,
             policy,
             arrivals,
+            arrival_bands,
         })
     }
 
@@ -346,18 +349,7 @@ impl<'f> Loader<'f> {
         }
         let amount = self.amount_distribution(self.req(&f, "amount_distribution")?)?;
         let w = self.req(&f, "counterparty_weights")?;
-        let mut counterparty_weights = Vec::new();
-        for (k, c) in w.entries(self.file)? {
-            let c = c.node();
-            if !ids.contains(&k) {
-                return Err(self.err(c, Problem::UnknownAgent { name: k, known: ids.join(", ") }));
-            }
-            let weight = c.f64(self.file)?;
-            if weight < 0.0 {
-                return Err(self.invalid(c, format!("weight must not be negative, got {weight}")));
-            }
-            counterparty_weights.push((k, weight));
-        }
+        let counterparty_weights = self.weights(w, ids)?;
         if counterparty_weights.is_empty() {
             return Err(self.invalid(w, "at least one counterparty weight is required"));
         }
@@ -381,7 +373,68 @@ impl<'f> Loader<'f> {
             (None, None) => PriorityDistribution::Fixed(5),
         };
         let divisible = f.get("divisible").map(|n| n.bool(self.file)).transpose()?.unwrap_or(false);
-        Ok(ArrivalConfig { rate_per_tick, amount, counterparty_weights, deadline_range: (lo, hi), priority, divisible })
+        Ok(ArrivalConfig { rate_per_tick, amount, counterparty_weights, deadline_range: (lo, hi), priority, divisible, band: false })
+    }
+
+    /// `arrival_bands`: up to three streams (urgent, normal, low) with fixed priority ranges.
+    fn arrival_bands(&mut self, n: Node<'_>, me: &str, ids: &[String]) -> Result<Vec<ArrivalConfig>, ScenarioError> {
+        let f = self.fields(n, &["urgent", "normal", "low"], &[])?;
+        let mut out = Vec::new();
+        for (band, lo_p, hi_p) in [("urgent", 8, 10), ("normal", 4, 7), ("low", 0, 3)] {
+            let Some(b) = f.get(band) else { continue };
+            let bf = self.fields(
+                b,
+                &["rate_per_tick", "amount_distribution", "deadline_offset_min", "deadline_offset_max", "counterparty_weights", "divisible"],
+                &[],
+            )?;
+            let rate_node = self.req(&bf, "rate_per_tick")?;
+            let rate_per_tick = rate_node.f64(self.file)?;
+            if rate_per_tick < 0.0 {
+                return Err(self.invalid(rate_node, format!("must not be negative, got {rate_per_tick}")));
+            }
+            let amount = self.amount_distribution(self.req(&bf, "amount_distribution")?)?;
+            let lo = self.positive_u32(self.req(&bf, "deadline_offset_min")?)?;
+            let hi_node = self.req(&bf, "deadline_offset_max")?;
+            let hi = self.positive_u32(hi_node)?;
+            if hi < lo {
+                return Err(self.invalid(hi_node, format!("deadline_offset_max ({hi}) is below deadline_offset_min ({lo})")));
+            }
+            let counterparty_weights = match bf.get("counterparty_weights") {
+                Some(w) => self.weights(w, ids)?,
+                None => Vec::new(),
+            };
+            if ids.len() < 2 {
+                return Err(self.invalid(b, format!("agent `{me}` has no counterparty other than itself")));
+            }
+            let divisible = bf.get("divisible").map(|n| n.bool(self.file)).transpose()?.unwrap_or(false);
+            out.push(ArrivalConfig {
+                rate_per_tick,
+                amount,
+                counterparty_weights,
+                deadline_range: (lo, hi),
+                priority: PriorityDistribution::Uniform { min: lo_p, max: hi_p },
+                divisible,
+                band: true,
+            });
+        }
+        Ok(out)
+    }
+
+    /// A counterparty weight map: known agents, non-negative weights, in document order.
+    fn weights(&mut self, w: Node<'_>, ids: &[String]) -> Result<Vec<(String, f64)>, ScenarioError> {
+        let mut counterparty_weights = Vec::new();
+        for (k, c) in w.entries(self.file)? {
+            let c = c.node();
+            if !ids.contains(&k) {
+                return Err(self.err(c, Problem::UnknownAgent { name: k, known: ids.join(", ") }));
+            }
+            let weight = c.f64(self.file)?;
+            if weight < 0.0 {
+                return Err(self.invalid(c, format!("weight must not be negative, got {weight}")));
+            }
+            counterparty_weights.push((k, weight));
+        }
+        Ok(counterparty_weights)
     }
 
     fn amount_distribution(&mut self, n: Node<'_>) -> Result<AmountDistribution, ScenarioError> {

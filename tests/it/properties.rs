@@ -61,7 +61,9 @@ fn config() -> impl Strategy<Value = SimConfig> {
                         deadline_range: (lo, lo + span),
                         priority,
                         divisible: false,
+                        band: false,
                     }),
+                    arrival_bands: Vec::new(),
                 })
         };
         let agents: Vec<_> = ids.iter().map(|id| agent(id.clone(), ids.clone())).collect();
