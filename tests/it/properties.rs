@@ -1,9 +1,11 @@
 //! Property tests over generated scenarios: balance conservation (ENGINE-SPEC INV-4),
-//! determinism, queue validity (INV-7) and deadline > arrival.
+//! determinism, queue validity (INV-7) and deadline > arrival, with banks running `Fifo` or
+//! random decision trees drawn from a small grammar (payment, bank and collateral trees).
 
 use std::collections::BTreeSet;
 
 use proptest::prelude::*;
+use serde_json::{Value, json};
 use simcash::engine::Engine;
 use simcash::engine::config::*;
 
@@ -27,6 +29,123 @@ fn priority_dist() -> impl Strategy<Value = PriorityDistribution> {
     ]
 }
 
+const FIELDS: &[&str] = &[
+    "balance",
+    "effective_liquidity",
+    "ticks_to_deadline",
+    "remaining_amount",
+    "queue1_liquidity_gap",
+    "day_progress_fraction",
+    "priority",
+    "is_in_queue2",
+    "posted_collateral",
+    "credit_headroom",
+    "bank_state_count",
+];
+const BANK_FIELDS: &[&str] = &["balance", "queue1_total_value", "day_progress_fraction", "bank_state_count"];
+
+fn condition(fields: &'static [&'static str]) -> impl Strategy<Value = Value> {
+    let cmp = (0..fields.len(), 0usize..6, -200_000f64..200_000.0).prop_map(move |(f, op, x)| {
+        let op = ["<", "<=", "==", "!=", ">", ">="][op];
+        json!({"op": op, "left": {"field": fields[f]}, "right": {"value": (x / 1000.0).round() * 1000.0}})
+    });
+    cmp.prop_recursive(2, 6, 2, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 1..3).prop_map(|c| json!({"op": "and", "conditions": c})),
+            prop::collection::vec(inner.clone(), 1..3).prop_map(|c| json!({"op": "or", "conditions": c})),
+            inner.prop_map(|c| json!({"op": "not", "condition": c})),
+        ]
+    })
+}
+
+fn tree(leaf: BoxedStrategy<Value>, fields: &'static [&'static str]) -> impl Strategy<Value = Value> {
+    leaf.prop_recursive(3, 8, 2, move |inner| {
+        (condition(fields), inner.clone(), inner)
+            .prop_map(|(c, t, f)| json!({"type": "condition", "condition": c, "on_true": t, "on_false": f}))
+    })
+}
+
+fn action(name: &str, parameters: Value) -> Value {
+    json!({"type": "action", "action": name, "parameters": parameters})
+}
+
+fn payment_action() -> BoxedStrategy<Value> {
+    prop_oneof![
+        4 => Just(action("Release", json!({}))),
+        1 => Just(action("ReleaseWithCredit", json!({"priority_flag": {"value": "HIGH"}}))),
+        2 => Just(action("Hold", json!({"reason": {"value": "InsufficientLiquidity"}}))),
+        1 => Just(action("Hold", json!({}))),
+        1 => Just(action("Drop", json!({}))),
+        1 => (2u32..5).prop_map(|n| action("Split", json!({"num_splits": {"value": n}}))),
+        1 => (2u32..4, 0u32..3, 0u32..4).prop_map(|(n, k, b)| action(
+            "StaggerSplit",
+            json!({"num_splits": {"value": n}, "stagger_first_now": {"value": k.min(n)}, "stagger_gap_ticks": {"value": 1}, "priority_boost_children": {"value": b}})
+        )),
+        1 => (0u32..12).prop_map(|p| action("Reprioritize", json!({"new_priority": {"value": p}}))),
+        1 => Just(action("ResubmitToRtgs", json!({"rtgs_priority": {"value": "Urgent"}}))),
+        1 => Just(action("WithdrawFromRtgs", json!({}))),
+    ]
+    .boxed()
+}
+
+fn collateral_action() -> BoxedStrategy<Value> {
+    prop_oneof![
+        (0u32..4).prop_map(|k| action("PostCollateral", json!({
+            "amount": {"compute": {"op": "min", "values": [{"field": "queue1_liquidity_gap"}, {"field": "remaining_collateral_capacity"}]}},
+            "reason": {"value": "UrgentLiquidityNeed"},
+            "auto_withdraw_after_ticks": {"value": k}
+        }))),
+        Just(action("WithdrawCollateral", json!({"amount": {"field": "posted_collateral"}, "reason": {"value": "EndOfDayCleanup"}}))),
+        Just(action("HoldCollateral", json!({}))),
+    ]
+    .boxed()
+}
+
+fn bank_action() -> BoxedStrategy<Value> {
+    prop_oneof![
+        (0i64..400_000).prop_map(|v| action("SetReleaseBudget", json!({"max_value_to_release": {"value": v}}))),
+        (0i64..5).prop_map(|v| action("AddState", json!({"key": {"value": "bank_state_count"}, "value": {"value": v}}))),
+        Just(action("SetState", json!({"key": {"value": "bank_state_count"}, "value": {"field": "day_progress_fraction"}}))),
+        Just(action("NoAction", json!({}))),
+    ]
+    .boxed()
+}
+
+/// Gives every node a unique id.
+fn number(node: &mut Value, next: &mut u32) {
+    *next += 1;
+    node["node_id"] = json!(format!("N{next}"));
+    if node["type"] == "condition" {
+        number(&mut node["on_true"], next);
+        number(&mut node["on_false"], next);
+    }
+}
+
+fn policy() -> impl Strategy<Value = PolicyConfig> {
+    let doc = (
+        tree(payment_action(), FIELDS),
+        prop::option::of(tree(bank_action(), BANK_FIELDS)),
+        prop::option::of(tree(collateral_action(), FIELDS)),
+        prop::option::of(tree(collateral_action(), FIELDS)),
+    )
+        .prop_map(|(payment, bank, strategic, end_of_tick)| {
+            let mut doc = json!({"version": "1.0", "policy_id": "random", "payment_tree": payment});
+            let mut next = 0;
+            for (key, t) in [("bank_tree", bank), ("strategic_collateral_tree", strategic), ("end_of_tick_collateral_tree", end_of_tick)] {
+                if let Some(t) = t {
+                    doc[key] = t;
+                }
+            }
+            for key in ["payment_tree", "bank_tree", "strategic_collateral_tree", "end_of_tick_collateral_tree"] {
+                if !doc[key].is_null() {
+                    number(&mut doc[key], &mut next);
+                }
+            }
+            PolicyConfig::Tree { kind: "InlineJson".into(), source: "inline".into(), document: doc, params: Default::default() }
+        });
+    prop_oneof![Just(PolicyConfig::Fifo), doc]
+}
+
 fn config() -> impl Strategy<Value = SimConfig> {
     (2usize..6, 1u32..15, 1u32..4).prop_flat_map(|(n, tpd, days)| {
         // Configuration order is the reverse of sorted order, so both orders are exercised.
@@ -39,8 +158,9 @@ fn config() -> impl Strategy<Value = SimConfig> {
                 prop::option::of((0i64..500_000, 0.0f64..=1.0)),
                 prop::option::of((0.0f64..2.5, amount_dist(), 1u32..20, 0u32..20, priority_dist(), any::<bool>())),
                 prop::collection::vec(0.0f64..3.0, ids.len()),
+                policy(),
             )
-                .prop_map(move |(opening, cap, pool, arr, weights)| AgentConfig {
+                .prop_map(move |(opening, cap, pool, arr, weights, policy)| AgentConfig {
                     id: id.clone(),
                     opening_balance: opening,
                     unsecured_cap: cap,
@@ -49,7 +169,7 @@ fn config() -> impl Strategy<Value = SimConfig> {
                     max_collateral_capacity: None,
                     posted_collateral: 0,
                     collateral_haircut: 0.02,
-                    policy: PolicyConfig::Fifo,
+                    policy,
                     arrivals: arr.map(|(rate, amount, lo, span, priority, uniform)| ArrivalConfig {
                         rate_per_tick: rate,
                         amount,
