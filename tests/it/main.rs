@@ -7,6 +7,7 @@ mod determinism;
 mod replay;
 mod golden;
 mod malformed;
+mod policies;
 mod properties;
 mod run;
 mod util;
