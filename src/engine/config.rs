@@ -26,6 +26,47 @@ pub struct SimConfig {
     pub deferred_crediting: bool,
     /// Deadlines never span midnight.
     pub deadline_cap_at_eod: bool,
+    /// Engine features SimCash's YAML cannot reach, turned on in the `simcash:` section.
+    #[serde(default)]
+    pub extensions: Extensions,
+}
+
+/// Engine features that SimCash has but its YAML loader drops (ENGINE-SPEC §9.4). The
+/// defaults are what every SimCash run gets; a scenario's `simcash:` section changes them.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Extensions {
+    /// Day progress from which `is_eod_rush` is 1.
+    pub eod_rush_threshold: f64,
+    /// Pools are returned at end of day and re-allocated at the next start of day.
+    pub daily_liquidity_reallocation: bool,
+    /// Queue 1 is evaluated in (priority desc, deadline asc) order instead of arrival order.
+    pub queue1_priority_deadline: bool,
+    /// Queue 2 is ordered by RTGS priority, then submission tick, before each pass.
+    pub priority_mode: bool,
+    /// Priorities of queued payments rise as deadlines approach.
+    pub priority_escalation: Option<PriorityEscalation>,
+}
+
+impl Default for Extensions {
+    fn default() -> Self {
+        Extensions {
+            eod_rush_threshold: 0.8,
+            daily_liquidity_reallocation: true,
+            queue1_priority_deadline: false,
+            priority_mode: false,
+            priority_escalation: None,
+        }
+    }
+}
+
+/// Linear priority escalation: `boost = round(max_boost × (1 − ticks_left / start))` once
+/// `ticks_left ≤ start`.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PriorityEscalation {
+    /// Ticks before the deadline at which escalation starts.
+    pub start_escalating_at_ticks: u32,
+    /// Largest boost.
+    pub max_boost: u8,
 }
 
 impl SimConfig {

@@ -12,9 +12,6 @@ use super::model::{Agent, Transaction};
 use super::policy::eval::Context;
 use super::policy::field::{Field, id_hash};
 
-/// SimCash's default end-of-day rush threshold (not configurable from its YAML).
-const EOD_RUSH_THRESHOLD: f64 = 0.8;
-
 /// Receiver of the dummy payment collateral trees are evaluated on.
 const DUMMY_RECEIVER: AgentIdx = AgentIdx::MAX;
 
@@ -224,7 +221,7 @@ impl PolicyContext<'_> {
             Field::SystemTickInDay => (t % tpd) as f64,
             Field::TicksRemainingInDay => tpd.saturating_sub(t % tpd).saturating_sub(1) as f64,
             Field::DayProgressFraction | Field::ExpectedThroughputFractionByNow => progress,
-            Field::IsEodRush => flag(progress >= EOD_RUSH_THRESHOLD),
+            Field::IsEodRush => flag(progress >= e.cfg.extensions.eod_rush_threshold),
             Field::TotalAgents => e.agents.len() as f64,
             Field::SystemQueue2PressureIndex => {
                 let (q, n) = (e.queue2.len(), e.agents.len());

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use super::config::Cents;
+use super::config::{Cents, PriorityEscalation};
 use super::context::{AgentCache, PolicyContext, SystemCache, dummy_tx};
 use super::event::{AgentIdx, EventKind, HoldReason, RtgsPriority, TxId};
 use super::model::{CollateralTimer, ReleaseBudget};
@@ -139,6 +139,18 @@ impl Engine {
     /// decisions in queue order.
     pub(crate) fn evaluate_queue1(&mut self) -> Result<(), EngineError> {
         let active: Vec<usize> = (0..self.agents.len()).filter(|&i| !self.agents[i].queue1.is_empty()).collect();
+        if let Some(esc) = self.cfg.extensions.priority_escalation {
+            self.escalate_priorities(esc);
+        }
+        if self.cfg.extensions.queue1_priority_deadline {
+            let txs = &self.txs;
+            for a in &mut self.agents {
+                a.queue1.sort_by_key(|id| {
+                    let tx = &txs[id.0 as usize];
+                    (std::cmp::Reverse(tx.priority), tx.deadline)
+                });
+            }
+        }
         for i in active {
             let decisions: Vec<(TxId, Decision)> = match self.tree_of(i) {
                 None => self.agents[i].queue1.iter().map(|&id| (id, Decision::Release { priority: None, timed_for_tick: None })).collect(),
@@ -181,7 +193,7 @@ impl Engine {
                 if let Some(p) = priority {
                     self.txs[id.0 as usize].priority = p;
                 }
-                self.release_to_rtgs(id);
+                self.release_to_rtgs(id, true);
                 self.emit(EventKind::PolicySubmit { agent_id: agent, tx_id: id });
                 true
             }
@@ -198,11 +210,11 @@ impl Engine {
                 true
             }
             Decision::Split(n) => {
-                self.split(agent, id, n, n, 0, appended);
+                self.split(agent, id, n, None, appended);
                 true
             }
             Decision::StaggerSplit { n, first_now, priority_boost } => {
-                self.split(agent, id, n, first_now, priority_boost, appended);
+                self.split(agent, id, n, Some((first_now, priority_boost)), appended);
                 true
             }
             Decision::Reprioritize(p) => {
@@ -224,6 +236,36 @@ impl Engine {
                 self.declare_rtgs_priority(id, p);
                 false
             }
+        }
+    }
+
+    /// Raises the priority of every queued payment as its deadline nears (ENGINE-SPEC §9.4),
+    /// in transaction order (SimCash's order there is a hash map's).
+    fn escalate_priorities(&mut self, esc: PriorityEscalation) {
+        let t = self.tick;
+        let mut ids: Vec<TxId> = self.agents.iter().flat_map(|a| a.queue1.iter().copied()).chain(self.queue2.iter().copied()).collect();
+        ids.sort();
+        for id in ids {
+            let tx = &mut self.txs[id.0 as usize];
+            let left = tx.deadline.saturating_sub(t);
+            if left > esc.start_escalating_at_ticks || esc.start_escalating_at_ticks == 0 {
+                continue;
+            }
+            let boost = (esc.max_boost as f64 * (1.0 - left as f64 / esc.start_escalating_at_ticks as f64)).round() as u8;
+            let escalated = tx.original_priority.saturating_add(boost).min(10);
+            if escalated <= tx.priority {
+                continue;
+            }
+            tx.priority = escalated;
+            let kind = EventKind::PriorityEscalated {
+                tx_id: id,
+                sender_id: tx.sender,
+                original_priority: tx.original_priority,
+                escalated_priority: escalated,
+                ticks_until_deadline: left as i64,
+                boost_applied: boost,
+            };
+            self.emit(kind);
         }
     }
 

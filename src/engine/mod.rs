@@ -287,7 +287,9 @@ impl Engine {
             for a in &mut self.agents {
                 a.day_costs = CostBreakdown::default();
             }
-            self.start_of_day_allocation();
+            if self.cfg.extensions.daily_liquidity_reallocation {
+                self.start_of_day_allocation();
+            }
         }
         // 0.5: scripted events come before generated arrivals, so they join Queue 1 first.
         self.run_scenario_events()?;
@@ -416,7 +418,9 @@ impl Engine {
     }
 
     /// Marks a payment submitted to RTGS and queues it for step 3.
-    fn release_to_rtgs(&mut self, id: TxId) {
+    /// `announce: false` submits without the RtgsSubmission event (StaggerSplit's children, as
+    /// in SimCash; their QueuedRtgs or settlement event still follows in step 3).
+    fn release_to_rtgs(&mut self, id: TxId, announce: bool) {
         let t = self.tick;
         let tx = &mut self.txs[id.0 as usize];
         let prio = tx.declared_rtgs_priority.unwrap_or(RtgsPriority::Normal);
@@ -431,13 +435,17 @@ impl Engine {
             rtgs_priority: prio,
         };
         self.pending.push(id);
-        self.emit(kind);
+        if announce {
+            self.emit(kind);
+        }
     }
 
-    /// Splits a Queue-1 payment into `n` children (ENGINE-SPEC §1.3, §6.5): the first
-    /// `release_now` go straight to RTGS, the rest join Queue 1 through `appended`
-    /// (StaggerSplit); `boost` raises the children's priority (capped at 10).
-    fn split(&mut self, agent: AgentIdx, parent: TxId, n: u32, release_now: u32, boost: u8, appended: &mut Vec<TxId>) {
+    /// Splits a Queue-1 payment into `n` children (ENGINE-SPEC §1.3, §6.5). `Split` sends all
+    /// of them to RTGS; `Some((release_now, boost))` is StaggerSplit: the first `release_now`
+    /// go to RTGS unannounced, the rest join Queue 1 through `appended`, all with priority
+    /// raised by `boost` (capped at 10).
+    fn split(&mut self, agent: AgentIdx, parent: TxId, n: u32, stagger: Option<(u32, u8)>, appended: &mut Vec<TxId>) {
+        let (release_now, boost) = stagger.unwrap_or((n, 0));
         let mut p = self.txs[parent.0 as usize].clone();
         p.priority = p.priority.saturating_add(boost).min(10);
         let base = p.amount / n as Cents;
@@ -471,7 +479,7 @@ impl Engine {
                 is_divisible: false,
             });
             if k < release_now {
-                self.release_to_rtgs(id);
+                self.release_to_rtgs(id, stagger.is_none());
             } else {
                 appended.push(id);
             }
@@ -602,7 +610,7 @@ impl Engine {
         self.emit(EventKind::EndOfDay { day, unsettled_count: unsettled as u32, total_penalties });
         for i in 0..self.agents.len() {
             let a = &mut self.agents[i];
-            if a.liquidity_pool.is_none() || a.allocated_liquidity == 0 {
+            if !self.cfg.extensions.daily_liquidity_reallocation || a.liquidity_pool.is_none() || a.allocated_liquidity == 0 {
                 continue;
             }
             let amount = a.allocated_liquidity;

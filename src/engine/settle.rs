@@ -150,6 +150,13 @@ impl Engine {
 
     /// Step 4.
     pub(crate) fn queue2_pass(&mut self) {
+        if self.cfg.extensions.priority_mode {
+            let txs = &self.txs;
+            self.queue2.sort_by_key(|id| {
+                let tx = &txs[id.0 as usize];
+                (tx.rtgs_priority, tx.rtgs_submission_tick)
+            });
+        }
         let n = self.queue2_pass_inner(false);
         self.counts.num_settlements += n;
     }

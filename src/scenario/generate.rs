@@ -40,5 +40,6 @@ pub fn uniform(agents: usize, ticks_per_day: u32, days: u32, rate: f64, seed: u6
         scenario_events: Vec::new(),
         deferred_crediting: false,
         deadline_cap_at_eod: false,
+        extensions: Default::default(),
     }
 }

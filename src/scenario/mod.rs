@@ -11,7 +11,7 @@ mod yaml;
 use std::path::Path;
 
 use crate::engine::config::{
-    AgentConfig, AmountDistribution, ArrivalConfig, CostRates, LsmConfig, Penalty, PolicyConfig, PriorityDelayMultipliers,
+    AgentConfig, AmountDistribution, ArrivalConfig, CostRates, Extensions, LsmConfig, Penalty, PolicyConfig, PriorityDelayMultipliers, PriorityEscalation,
     PriorityDistribution, ScenarioEvent, Schedule, ScheduledEvent, SimConfig,
 };
 use yaml::Node;
@@ -105,17 +105,20 @@ pub fn load_file(path: &Path) -> Result<Scenario, ScenarioError> {
 /// Validates scenario YAML text; `file` names it in errors.
 pub fn load_str(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
     let doc = yaml::parse(file, text)?;
-    let mut l = Loader { file, warnings: Vec::new() };
+    let mut l = Loader { file, warnings: Vec::new(), agent_collateral: false };
     let config = l.scenario(Node::root(&doc))?;
     Ok(Scenario { config, warnings: l.warnings })
 }
 
 const IGNORED: &str = "SimCash's loader does not pass it to the engine";
 const ENGINE_ONLY: &str = "an engine-only SimCash feature that its YAML loader drops";
+const AGENT_COLLATERAL: &str = "an engine-only SimCash feature that its YAML loader drops (honoured with `simcash: {agent_collateral: true}`)";
 
 struct Loader<'f> {
     file: &'f str,
     warnings: Vec<Warning>,
+    /// `simcash.agent_collateral`: agents' `posted_collateral` and `collateral_haircut` apply.
+    agent_collateral: bool,
 }
 
 /// Mapping entries looked up by key, tracking which were used.
@@ -209,6 +212,7 @@ impl<'f> Loader<'f> {
                 "deadline_cap_at_eod",
                 "policy_feature_toggles",
                 "cost_feature_toggles",
+                "simcash",
             ],
             &[
                 ("cost_model", "SimCash ignores `cost_model`; use `cost_rates`"),
@@ -228,6 +232,10 @@ impl<'f> Loader<'f> {
             return Err(self.invalid(sim.node, "ticks_per_day × num_days is too large"));
         }
         let rng_seed = self.non_negative_i64(self.req(&sim, "rng_seed")?)? as u64;
+        let extensions = match f.get("simcash") {
+            Some(n) => self.extensions(n)?,
+            None => Extensions::default(),
+        };
 
         let agents_node = self.req(&f, "agents")?;
         let items = agents_node.items(self.file)?;
@@ -279,7 +287,57 @@ impl<'f> Loader<'f> {
             scenario_events,
             deferred_crediting: flag("deferred_crediting")?,
             deadline_cap_at_eod: flag("deadline_cap_at_eod")?,
+            extensions,
         })
+    }
+
+    /// The `simcash:` section: engine features SimCash's own loader drops (ENGINE-SPEC §9.4),
+    /// honoured only when turned on here.
+    fn extensions(&mut self, n: Node<'_>) -> Result<Extensions, ScenarioError> {
+        let f = self.fields(
+            n,
+            &["eod_rush_threshold", "daily_liquidity_reallocation", "queue1_ordering", "priority_mode", "priority_escalation", "agent_collateral"],
+            &[],
+        )?;
+        let mut x = Extensions::default();
+        if let Some(v) = f.get("eod_rush_threshold") {
+            x.eod_rush_threshold = self.fraction(v)?;
+        }
+        if let Some(v) = f.get("daily_liquidity_reallocation") {
+            x.daily_liquidity_reallocation = v.bool(self.file)?;
+        }
+        if let Some(v) = f.get("queue1_ordering") {
+            x.queue1_priority_deadline = match v.str(self.file)? {
+                "fifo" => false,
+                "priority_deadline" => true,
+                other => {
+                    return Err(self.err(v, Problem::UnknownKind { what: "queue1_ordering", name: other.to_owned(), expected: "fifo, priority_deadline" }));
+                }
+            };
+        }
+        if let Some(v) = f.get("priority_mode") {
+            x.priority_mode = v.bool(self.file)?;
+        }
+        if let Some(v) = f.get("priority_escalation") {
+            let pf = self.fields(v, &["enabled", "curve", "start_escalating_at_ticks", "max_boost"], &[])?;
+            if pf.get("enabled").map(|e| e.bool(self.file)).transpose()?.unwrap_or(false) {
+                if let Some(c) = pf.get("curve") {
+                    if c.str(self.file)? != "linear" {
+                        return Err(self.invalid(c, "only the `linear` curve exists"));
+                    }
+                }
+                let start = pf.get("start_escalating_at_ticks").map(|n| self.positive_u32(n)).transpose()?.unwrap_or(20);
+                let max_boost = match pf.get("max_boost") {
+                    Some(n) => self.priority(n)?,
+                    None => 3,
+                };
+                x.priority_escalation = Some(PriorityEscalation { start_escalating_at_ticks: start, max_boost });
+            }
+        }
+        if let Some(v) = f.get("agent_collateral") {
+            self.agent_collateral = v.bool(self.file)?;
+        }
+        Ok(x)
     }
 
     fn agent_ref(&self, n: Node<'_>, ids: &[String]) -> Result<String, ScenarioError> {
@@ -304,8 +362,17 @@ impl<'f> Loader<'f> {
                 "liquidity_allocation_fraction",
                 "max_collateral_capacity",
             ],
-            &[("posted_collateral", ENGINE_ONLY), ("collateral_haircut", ENGINE_ONLY), ("limits", ENGINE_ONLY)],
+            &[("posted_collateral", AGENT_COLLATERAL), ("collateral_haircut", AGENT_COLLATERAL), ("limits", ENGINE_ONLY)],
         )?;
+        let (mut posted_collateral, mut collateral_haircut) = (0, 0.02);
+        if self.agent_collateral {
+            if let Some(n) = f.get("posted_collateral") {
+                posted_collateral = self.non_negative_i64(n)?;
+            }
+            if let Some(n) = f.get("collateral_haircut") {
+                collateral_haircut = self.fraction(n)?;
+            }
+        }
         let opening_balance = self.req(&f, "opening_balance")?.i64(self.file)?;
         let unsecured_cap = f.get("unsecured_cap").map(|n| self.non_negative_i64(n)).transpose()?.unwrap_or(0);
         let liquidity_pool = f.get("liquidity_pool").map(|n| self.non_negative_i64(n)).transpose()?;
@@ -328,8 +395,8 @@ impl<'f> Loader<'f> {
             liquidity_pool,
             liquidity_allocation_fraction,
             max_collateral_capacity,
-            posted_collateral: 0,
-            collateral_haircut: 0.02,
+            posted_collateral,
+            collateral_haircut,
             policy,
             arrivals,
             arrival_bands,

@@ -476,7 +476,6 @@ fn stagger_split_releases_the_first_children_and_queues_the_rest() {
 }
 
 #[test]
-#[ignore = "bug: StaggerSplit's first children emit RtgsSubmission; SPEC §6.5 says they go to step 3 with no RtgsSubmission event"]
 fn stagger_split_first_children_have_no_rtgs_submission_event() {
     let mut e = Sc::new(10, 1).agent("A", 5000, &inline(&doc(stagger_tree()))).agent("B", 0, "").pay(0, "A", "B", 1000, 8, 9).engine();
     let evs = step(&mut e);

@@ -77,10 +77,14 @@ fn payment_action() -> BoxedStrategy<Value> {
         1 => Just(action("Hold", json!({}))),
         1 => Just(action("Drop", json!({}))),
         1 => (2u32..5).prop_map(|n| action("Split", json!({"num_splits": {"value": n}}))),
-        1 => (2u32..4, 0u32..3, 0u32..4).prop_map(|(n, k, b)| action(
-            "StaggerSplit",
-            json!({"num_splits": {"value": n}, "stagger_first_now": {"value": k.min(n)}, "stagger_gap_ticks": {"value": 1}, "priority_boost_children": {"value": b}})
-        )),
+        // Guarded so that children are not split again (that would grow exponentially).
+        1 => (2u32..4, 0u32..3, 0u32..4).prop_map(|(n, k, b)| json!({
+            "type": "condition",
+            "condition": {"op": "==", "left": {"field": "is_split"}, "right": {"value": 0}},
+            "on_true": action("StaggerSplit", json!({"num_splits": {"value": n}, "stagger_first_now": {"value": k.min(n)},
+                "stagger_gap_ticks": {"value": 1}, "priority_boost_children": {"value": b}})),
+            "on_false": action("Release", json!({})),
+        })),
         1 => (0u32..12).prop_map(|p| action("Reprioritize", json!({"new_priority": {"value": p}}))),
         1 => Just(action("ResubmitToRtgs", json!({"rtgs_priority": {"value": "Urgent"}}))),
         1 => Just(action("WithdrawFromRtgs", json!({}))),
@@ -146,6 +150,17 @@ fn policy() -> impl Strategy<Value = PolicyConfig> {
     prop_oneof![Just(PolicyConfig::Fifo), doc]
 }
 
+/// The `simcash:` section's engine features, each on or off.
+fn extensions() -> impl Strategy<Value = Extensions> {
+    (0.0f64..=1.0, any::<[bool; 3]>(), prop::option::of((1u32..30, 0u8..=10))).prop_map(|(eod, flags, esc)| Extensions {
+        eod_rush_threshold: eod,
+        daily_liquidity_reallocation: flags[0],
+        queue1_priority_deadline: flags[1],
+        priority_mode: flags[2],
+        priority_escalation: esc.map(|(start_escalating_at_ticks, max_boost)| PriorityEscalation { start_escalating_at_ticks, max_boost }),
+    })
+}
+
 fn config() -> impl Strategy<Value = SimConfig> {
     (2usize..6, 1u32..15, 1u32..4).prop_flat_map(|(n, tpd, days)| {
         // Configuration order is the reverse of sorted order, so both orders are exercised.
@@ -207,8 +222,8 @@ fn config() -> impl Strategy<Value = SimConfig> {
                 ScheduledEvent { event, schedule: Schedule::OneTime { tick } }
             })
         };
-        (agents, prop::collection::vec(event, 0..6), any::<u64>(), any::<[bool; 4]>(), 3u32..6, 1u32..12)
-            .prop_map(move |(agents, scenario_events, seed, flags, max_cycle_length, max_cycles_per_tick)| SimConfig {
+        (agents, prop::collection::vec(event, 0..6), any::<u64>(), any::<[bool; 4]>(), 3u32..6, 1u32..12, extensions())
+            .prop_map(move |(agents, scenario_events, seed, flags, max_cycle_length, max_cycles_per_tick, extensions)| SimConfig {
                 ticks_per_day: tpd,
                 num_days: days,
                 rng_seed: seed,
@@ -218,6 +233,7 @@ fn config() -> impl Strategy<Value = SimConfig> {
                 scenario_events,
                 deferred_crediting: flags[2],
                 deadline_cap_at_eod: flags[3],
+                extensions,
             })
     })
 }
