@@ -1,6 +1,6 @@
 -- view: agent_ticks
 -- grain: one row per agent per tick of a committed simulation: the state after the tick
--- sources: raw.agent_ticks, raw.simulations (commit marker)
+-- sources: committed.agent_ticks (raw.agent_ticks restricted to simulations whose commit marker exists)
 -- money: opening_balance (start of tick), balance, queue values, collateral, costs: i64 cents;
 --        cost columns are cumulative since the start of the run
 -- keys: experiment_id, iteration, simulation_id, tick, agent
@@ -10,8 +10,4 @@ SELECT t.experiment_id, t.iteration, t.simulation_id, t.tick, t.day, t.agent,
        t.queue1_count, t.queue1_value, t.queue2_count, t.queue2_value,
        t.liquidity_cost, t.delay_cost, t.collateral_cost, t.penalty_cost,
        t.split_friction_cost, t.liquidity_opportunity_cost, t.total_cost
-FROM raw.agent_ticks t
-WHERE EXISTS (
-    SELECT 1 FROM raw.simulations s
-    WHERE s.experiment_id = t.experiment_id AND s.iteration = t.iteration AND s.simulation_id = t.simulation_id
-)
+FROM committed.agent_ticks t

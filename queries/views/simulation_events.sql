@@ -1,6 +1,6 @@
 -- view: simulation_events
 -- grain: one row per event of a committed simulation, in (tick, seq) order within it
--- sources: raw.events, raw.simulations (commit marker)
+-- sources: committed.events (raw.events restricted to simulations whose commit marker exists)
 -- money: amount, amount_b, remaining_amount, balance_*, new_total, *_cost are i64 cents
 -- keys: experiment_id, iteration, simulation_id, seq; tx_id renders tx as 'tx-00000001'
 -- nulls: every column after event_type is NULL where the event type has no such field
@@ -14,8 +14,4 @@ SELECT e.experiment_id, e.iteration, e.simulation_id, e.seq, e.tick, e.day, e.ev
        e.liquidity_cost, e.delay_cost, e.collateral_cost, e.penalty_cost, e.split_friction_cost,
        e.liquidity_opportunity_cost, e.scenario_event_type, e.details_json,
        e.tx_ids, e.agents, e.amounts, e.net_positions
-FROM raw.events e
-WHERE EXISTS (
-    SELECT 1 FROM raw.simulations s
-    WHERE s.experiment_id = e.experiment_id AND s.iteration = e.iteration AND s.simulation_id = e.simulation_id
-)
+FROM committed.events e

@@ -1,8 +1,11 @@
 //! The query layer: a DataFusion [`SessionContext`] over the dataset. Physical tables are
 //! registered in schema `raw` as listing tables with explicit schemas and typed partition
-//! columns; the user-facing views (`queries/views/*.sql`) are registered on top. The only
-//! module that imports DataFusion's SQL engine.
+//! columns (every file, committed or not); schema `committed` holds the same tables restricted
+//! to committed simulations ([`committed::CommittedTable`]), and the user-facing views
+//! (`queries/views/*.sql`) are registered on top of those. The only module that imports
+//! DataFusion's SQL engine.
 
+pub mod committed;
 pub mod output;
 
 use std::sync::Arc;
@@ -17,6 +20,7 @@ use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext, col};
 
 use crate::store::Dataset;
+use committed::CommittedTable;
 use crate::store::schema::{PARTITION_COLUMNS, TABLES, table};
 
 /// A query failure.
@@ -79,11 +83,20 @@ pub async fn session(dataset: &Dataset) -> Result<SessionContext, QueryError> {
     let ctx = SessionContext::new_with_config_rt(config, runtime);
     let catalog = ctx.catalog("datafusion").expect("the default catalog exists");
     catalog.register_schema("raw", Arc::new(MemorySchemaProvider::new()))?;
+    catalog.register_schema("committed", Arc::new(MemorySchemaProvider::new()))?;
+    // Per-file statistics are cached keyed by path and checked against the file's size and
+    // modification time, so a replaced file is read again; listings are never cached.
+    let stats_cache = ctx.runtime_env().cache_manager.get_file_statistic_cache();
     for name in TABLES {
         let url = ListingTableUrl::parse(format!("{}/{name}/", dir.display()))?;
         let schema: SchemaRef = table(name).expect("known table");
         let cfg = ListingTableConfig::new(url).with_listing_options(listing_options(name)).with_schema(schema);
-        ctx.register_table(format!("raw.{name}"), Arc::new(ListingTable::try_new(cfg)?))?;
+        let listing = Arc::new(ListingTable::try_new(cfg)?.with_cache(stats_cache.clone()));
+        ctx.register_table(format!("raw.{name}"), listing.clone())?;
+        if *name != "simulations" {
+            let committed = CommittedTable::new(listing, dataset.store.clone());
+            ctx.register_table(format!("committed.{name}"), Arc::new(committed))?;
+        }
     }
     for (view, sql) in VIEWS {
         ctx.sql(&format!("CREATE VIEW {view} AS\n{sql}")).await.map_err(|source| QueryError::View { view, source })?;

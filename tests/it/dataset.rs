@@ -246,3 +246,23 @@ fn sigkill_at_any_moment_leaves_a_readable_dataset_with_no_partial_simulation() 
 fn crate_default_scenario() -> String {
     std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/default.yaml")).unwrap()
 }
+
+/// A simulation whose commit marker is missing is invisible in every view, including when
+/// the query names it.
+#[test]
+fn an_uncommitted_simulation_is_invisible_in_every_view() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    run_ok(d, &["run", "--simulation-id", "sim-kept"]);
+    run_ok(d, &["run", "--simulation-id", "sim-crashed", "--experiment", "exp-other"]);
+    std::fs::remove_file(d.join("simcash-data/simulations/experiment_id=exp-other/iteration=0/simulation_id=sim-crashed/part-0.parquet"))
+        .unwrap();
+    for v in ["simulations", "simulation_events", "agent_ticks", "ticks", "transactions", "daily_agent_metrics", "agent_costs"] {
+        assert_eq!(sql(d, &format!("SELECT DISTINCT simulation_id FROM {v}")), vec!["sim-kept"], "{v}");
+        assert_eq!(one(d, &format!("SELECT COUNT(*) FROM {v} WHERE simulation_id = 'sim-crashed'")), "0", "{v}");
+        assert_eq!(one(d, &format!("SELECT COUNT(*) FROM {v} WHERE experiment_id = 'exp-other'")), "0", "{v}");
+    }
+    for t in ["raw.events", "raw.agent_ticks", "raw.ticks"] {
+        assert_eq!(one(d, &format!("SELECT COUNT(DISTINCT simulation_id) FROM {t}")), "2", "{t} holds every file");
+    }
+}
