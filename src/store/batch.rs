@@ -331,6 +331,26 @@ pub struct AgentTickRow {
     pub opening_balance: i64,
     /// State after the tick.
     pub state: AgentSnapshot,
+    /// Counters since the start of the run, after the tick.
+    pub counters: AgentCounters,
+}
+
+/// An agent's event counters since the start of the run (the `cum_*` columns of
+/// `agent_ticks`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AgentCounters {
+    /// Arrivals the agent sent.
+    pub arrivals: u32,
+    /// Settled transactions the agent sent.
+    pub sent: u32,
+    /// Settled transactions the agent received.
+    pub received: u32,
+    /// Transactions the agent's policy dropped.
+    pub dropped: u32,
+    /// Collateral posts.
+    pub collateral_posts: u32,
+    /// Collateral withdrawals.
+    pub collateral_withdrawals: u32,
 }
 
 /// Builds an `agent_ticks` batch.
@@ -356,6 +376,12 @@ pub fn agent_ticks_batch(rows: &[AgentTickRow]) -> Result<RecordBatch, ArrowErro
         i64s(|r| r.state.total_costs.split_friction_cost),
         i64s(|r| r.state.total_costs.liquidity_opportunity_cost),
         i64s(|r| r.state.total_costs.total()),
+        u32s(|r| r.counters.arrivals),
+        u32s(|r| r.counters.sent),
+        u32s(|r| r.counters.received),
+        u32s(|r| r.counters.dropped),
+        u32s(|r| r.counters.collateral_posts),
+        u32s(|r| r.counters.collateral_withdrawals),
     ];
     RecordBatch::try_new(AGENT_TICKS.clone(), columns)
 }

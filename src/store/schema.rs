@@ -8,7 +8,9 @@ use std::sync::{Arc, LazyLock};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 
 /// Version of the dataset schemas, recorded in every file's metadata.
-pub const SCHEMA_VERSION: &str = "1";
+///
+/// 2: `agent_ticks` gains the `cum_*` counters.
+pub const SCHEMA_VERSION: &str = "2";
 
 /// Key of the schema version in Parquet/Arrow metadata.
 pub const SCHEMA_VERSION_KEY: &str = "simcash.schema_version";
@@ -83,10 +85,15 @@ pub static EVENTS: LazyLock<SchemaRef> = LazyLock::new(|| {
     ])
 });
 
-/// `agent_ticks`: one row per agent per tick, the state after the tick.
+/// `agent_ticks`: one row per agent per tick, the state after the tick. The `cum_*` counters
+/// (schema 2; NULL in files written before) count since the start of the run, as the cost
+/// columns do: arrivals sent by the agent, settled transactions it sent and received (a
+/// transaction counts once, in the tick its settlement event names it), policy drops,
+/// collateral posts and withdrawals. `daily_agent_metrics` is an aggregate over them.
 pub static AGENT_TICKS: LazyLock<SchemaRef> = LazyLock::new(|| {
     use DataType::*;
     let f = |n: &str, t: DataType| Field::new(n, t, false);
+    let cum = |n: &str| Field::new(n, UInt32, true);
     with_version(vec![
         f("tick", UInt32),
         f("day", UInt32),
@@ -106,6 +113,12 @@ pub static AGENT_TICKS: LazyLock<SchemaRef> = LazyLock::new(|| {
         f("split_friction_cost", Int64),
         f("liquidity_opportunity_cost", Int64),
         f("total_cost", Int64),
+        cum("cum_arrivals"),
+        cum("cum_sent"),
+        cum("cum_received"),
+        cum("cum_dropped"),
+        cum("cum_collateral_posts"),
+        cum("cum_collateral_withdrawals"),
     ])
 });
 

@@ -21,13 +21,13 @@ use object_store::ObjectStoreExt;
 use object_store::{ObjectStore, PutMode, PutOptions, PutPayload};
 use sha2::{Digest, Sha256};
 
-use super::batch::{AgentTickRow, TickRow, agent_ticks_batch, events_batch, ticks_batch};
+use super::batch::{AgentCounters, AgentTickRow, TickRow, agent_ticks_batch, events_batch, ticks_batch};
 use super::layout::{Dataset, SimulationKey};
 use super::row::EventRow;
 use super::schema::{AGENT_TICKS, EVENTS, SCHEMA_VERSION, SCHEMA_VERSION_KEY, SIMULATIONS, TICKS};
 use super::StoreError;
 use crate::engine::TickCounts;
-use crate::engine::event::{AgentIdx, Event};
+use crate::engine::event::{AgentIdx, Event, EventKind, TxId};
 use crate::replay::StateProvider;
 use crate::sink::{RunSummary, SimulationMeta, SimulationSink, SinkError};
 
@@ -101,6 +101,10 @@ pub struct ParquetSink {
     agent_rows: Vec<AgentTickRow>,
     tick_rows: Vec<TickRow>,
     balances: Vec<i64>,
+    counters: Vec<AgentCounters>,
+    /// Sender and receiver of each arrived transaction not yet settled or dropped (for the
+    /// sent/received counters).
+    parties: std::collections::HashMap<TxId, (AgentIdx, AgentIdx)>,
     meta: Option<SimulationMeta>,
     started_at: i64,
     sender: Option<SyncSender<Msg>>,
@@ -121,6 +125,8 @@ impl ParquetSink {
             agent_rows: Vec::new(),
             tick_rows: Vec::new(),
             balances: Vec::new(),
+            counters: Vec::new(),
+            parties: std::collections::HashMap::new(),
             meta: None,
             started_at: 0,
             sender: None,
@@ -173,6 +179,37 @@ impl ParquetSink {
         let b = ticks_batch(&self.tick_rows).map_err(|source| StoreError::Arrow { table: "ticks", source })?;
         self.tick_rows.clear();
         self.send(Msg::Ticks(b))
+    }
+
+    /// Updates the `cum_*` counters with one event: the same events the `transactions` view
+    /// and `simulation_events` count.
+    fn count(&mut self, e: &Event) {
+        let settled = |c: &mut Vec<AgentCounters>, parties: &mut std::collections::HashMap<TxId, (AgentIdx, AgentIdx)>, tx: &TxId| {
+            if let Some((s, r)) = parties.remove(tx) {
+                c[s as usize].sent += 1;
+                c[r as usize].received += 1;
+            }
+        };
+        let (c, parties) = (&mut self.counters, &mut self.parties);
+        match &e.kind {
+            EventKind::Arrival { tx_id, sender_id, receiver_id, .. } => {
+                c[*sender_id as usize].arrivals += 1;
+                parties.insert(*tx_id, (*sender_id, *receiver_id));
+            }
+            EventKind::PolicyDrop { agent_id, tx_id, .. } => {
+                c[*agent_id as usize].dropped += 1;
+                parties.remove(tx_id);
+            }
+            EventKind::CollateralPost { agent_id, .. } => c[*agent_id as usize].collateral_posts += 1,
+            EventKind::CollateralWithdraw { agent_id, .. } => c[*agent_id as usize].collateral_withdrawals += 1,
+            EventKind::RtgsImmediateSettlement { tx_id: Some(tx), .. }
+            | EventKind::Queue2LiquidityRelease { tx_id: tx, .. }
+            | EventKind::LsmQueue2Settlement { tx_id: tx, .. } => settled(c, parties, tx),
+            EventKind::LsmBilateralOffset { tx_ids, settled: true, .. }
+            | EventKind::LsmBilateralSettlement { tx_ids, .. }
+            | EventKind::LsmCycleSettlement { tx_ids, .. } => tx_ids.iter().for_each(|tx| settled(c, parties, tx)),
+            _ => {}
+        }
     }
 
     fn simulations_batch(&self, summary: &RunSummary) -> Result<RecordBatch, StoreError> {
@@ -264,6 +301,8 @@ impl ParquetSink {
         self.names = meta.agent_ids.iter().map(|s| Arc::from(s.as_str())).collect();
         self.ticks_per_day = meta.config.ticks_per_day;
         self.balances = meta.initial_balances.clone();
+        self.counters = vec![AgentCounters::default(); meta.agent_ids.len()];
+        self.parties.clear();
         self.meta = Some(meta.clone());
         self.started_at = (self.opts.clock)();
         let (tx, rx) = sync_channel(4);
@@ -365,11 +404,13 @@ impl SimulationSink for ParquetSink {
         for e in events {
             self.rows.push(EventRow::from_event(e, self.seq, self.ticks_per_day, &self.names));
             self.seq += 1;
+            self.count(e);
         }
         for (i, name) in self.names.iter().enumerate() {
             let s = state.agent(i as AgentIdx);
             let opening_balance = std::mem::replace(&mut self.balances[i], s.balance);
-            self.agent_rows.push(AgentTickRow { tick, day, agent: name.clone(), opening_balance, state: s });
+            let counters = self.counters[i];
+            self.agent_rows.push(AgentTickRow { tick, day, agent: name.clone(), opening_balance, state: s, counters });
         }
         if self.rows.len() >= self.opts.batch_rows {
             self.flush_events()?;

@@ -247,6 +247,31 @@ fn crate_default_scenario() -> String {
     std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/default.yaml")).unwrap()
 }
 
+/// `daily_agent_metrics` (an aggregate of agent_ticks' cumulative counters) equals the
+/// event-based computation it replaced, on runs with LSM offsets, Queue-2 releases and
+/// collateral moves.
+#[test]
+fn daily_agent_metrics_equals_the_event_based_computation() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for name in ["crisis_resolution_10day", "target2_crisis_25day", "exp1_2period"] {
+        let s = data(&format!("simcash/scenarios/{name}.yaml"));
+        run_ok(d, &["run", s.to_str().unwrap(), "--simulation-id", &format!("sim-{name}")]);
+    }
+    let reference = include_str!("daily_agent_metrics_from_events.sql");
+    let order = "ORDER BY experiment_id, iteration, simulation_id, agent, day";
+    let want = sql(d, &format!("SELECT * FROM ({reference}) {order}"));
+    let got = sql(d, &format!("SELECT * FROM daily_agent_metrics {order}"));
+    assert!(want.len() > 100, "{} rows", want.len());
+    assert_eq!(got, want);
+    // The runs exercise what the counters count.
+    let kinds = sql(d, "SELECT DISTINCT event_type FROM simulation_events ORDER BY event_type").join(",");
+    for k in ["LsmBilateralOffset", "Queue2LiquidityRelease", "CollateralPost", "CollateralWithdraw"] {
+        assert!(kinds.contains(k), "{k} in {kinds}");
+    }
+    assert_ne!(one(d, "SELECT SUM(num_received) FROM daily_agent_metrics"), "0");
+}
+
 /// A simulation whose commit marker is missing is invisible in every view, including when
 /// the query names it.
 #[test]
