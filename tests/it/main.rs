@@ -3,6 +3,7 @@
 #[cfg(feature = "dataset")]
 mod dataset;
 mod determinism;
+mod extensions;
 #[cfg(feature = "dataset")]
 mod replay;
 mod golden;
