@@ -7,6 +7,7 @@ mod extensions;
 #[cfg(feature = "dataset")]
 mod replay;
 mod golden;
+mod lsm;
 mod malformed;
 mod policies;
 mod properties;
