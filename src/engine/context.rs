@@ -52,24 +52,7 @@ pub(crate) struct PolicyContext<'a> {
 
 /// The payment collateral trees are evaluated on: amount 1 to "DUMMY", due next tick.
 pub(crate) fn dummy_tx(sender: AgentIdx, tick: u32) -> Transaction {
-    Transaction {
-        id: super::event::TxId(u32::MAX),
-        sender,
-        receiver: DUMMY_RECEIVER,
-        amount: 1,
-        remaining: 1,
-        arrival_tick: tick,
-        deadline: tick + 1,
-        priority: 5,
-        original_priority: 5,
-        rtgs_priority: None,
-        rtgs_submission_tick: None,
-        declared_rtgs_priority: None,
-        parent: None,
-        settled_tick: None,
-        overdue_since: None,
-        dropped: false,
-    }
+    Transaction::new(super::event::TxId(u32::MAX), sender, DUMMY_RECEIVER, 1, tick, tick + 1, 5)
 }
 
 fn flag(b: bool) -> f64 {

@@ -346,24 +346,7 @@ impl Engine {
     /// Creates a transaction and appends it to the sender's Queue 1.
     fn create_transaction(&mut self, sender: AgentIdx, receiver: AgentIdx, amount: Cents, deadline: u32, priority: u8) -> TxId {
         let id = TxId(self.txs.len() as u32);
-        self.txs.push(Transaction {
-            id,
-            sender,
-            receiver,
-            amount,
-            remaining: amount,
-            arrival_tick: self.tick,
-            deadline,
-            priority,
-            original_priority: priority,
-            rtgs_priority: None,
-            rtgs_submission_tick: None,
-            declared_rtgs_priority: None,
-            parent: None,
-            settled_tick: None,
-            overdue_since: None,
-            dropped: false,
-        });
+        self.txs.push(Transaction::new(id, sender, receiver, amount, self.tick, deadline, priority));
         let s = &mut self.agents[sender as usize];
         s.queue1.push(id);
         s.sent_value += amount;
@@ -454,21 +437,7 @@ impl Engine {
         for k in 0..n {
             let amount = if k == n - 1 { p.amount - base * (n as Cents - 1) } else { base };
             let id = TxId(self.txs.len() as u32);
-            self.txs.push(Transaction {
-                id,
-                amount,
-                remaining: amount,
-                arrival_tick: p.arrival_tick,
-                parent: Some(parent),
-                rtgs_priority: None,
-                rtgs_submission_tick: None,
-                declared_rtgs_priority: None,
-                settled_tick: None,
-                overdue_since: None,
-                dropped: false,
-                original_priority: p.priority,
-                ..p.clone()
-            });
+            self.txs.push(Transaction { parent: Some(parent), ..Transaction::new(id, p.sender, p.receiver, amount, p.arrival_tick, p.deadline, p.priority) });
             self.emit(EventKind::Arrival {
                 tx_id: id,
                 sender_id: p.sender,

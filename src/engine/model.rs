@@ -45,6 +45,28 @@ pub struct Transaction {
 }
 
 impl Transaction {
+    /// A new, unsubmitted payment.
+    pub fn new(id: TxId, sender: AgentIdx, receiver: AgentIdx, amount: Cents, arrival_tick: u32, deadline: u32, priority: u8) -> Self {
+        Transaction {
+            id,
+            sender,
+            receiver,
+            amount,
+            remaining: amount,
+            arrival_tick,
+            deadline,
+            priority,
+            original_priority: priority,
+            rtgs_priority: None,
+            rtgs_submission_tick: None,
+            declared_rtgs_priority: None,
+            parent: None,
+            settled_tick: None,
+            overdue_since: None,
+            dropped: false,
+        }
+    }
+
     /// Whether the transaction is fully settled.
     pub fn is_settled(&self) -> bool {
         self.settled_tick.is_some()

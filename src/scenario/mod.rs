@@ -175,6 +175,14 @@ impl<'f> Loader<'f> {
         Ok(v)
     }
 
+    fn non_negative_f64(&self, n: Node<'_>) -> Result<f64, ScenarioError> {
+        let v = n.f64(self.file)?;
+        if v < 0.0 {
+            return Err(self.invalid(n, format!("must not be negative, got {v}")));
+        }
+        Ok(v)
+    }
+
     fn positive_i64(&self, n: Node<'_>) -> Result<i64, ScenarioError> {
         let v = n.i64(self.file)?;
         if v <= 0 {
@@ -409,11 +417,7 @@ impl<'f> Loader<'f> {
             &["rate_per_tick", "amount_distribution", "counterparty_weights", "deadline_range", "priority", "priority_distribution", "divisible"],
             &[],
         )?;
-        let rate_node = self.req(&f, "rate_per_tick")?;
-        let rate_per_tick = rate_node.f64(self.file)?;
-        if rate_per_tick < 0.0 {
-            return Err(self.invalid(rate_node, format!("must not be negative, got {rate_per_tick}")));
-        }
+        let rate_per_tick = self.non_negative_f64(self.req(&f, "rate_per_tick")?)?;
         let amount = self.amount_distribution(self.req(&f, "amount_distribution")?)?;
         let w = self.req(&f, "counterparty_weights")?;
         let counterparty_weights = self.weights(w, ids)?;
@@ -454,11 +458,7 @@ impl<'f> Loader<'f> {
                 &["rate_per_tick", "amount_distribution", "deadline_offset_min", "deadline_offset_max", "counterparty_weights", "divisible"],
                 &[],
             )?;
-            let rate_node = self.req(&bf, "rate_per_tick")?;
-            let rate_per_tick = rate_node.f64(self.file)?;
-            if rate_per_tick < 0.0 {
-                return Err(self.invalid(rate_node, format!("must not be negative, got {rate_per_tick}")));
-            }
+            let rate_per_tick = self.non_negative_f64(self.req(&bf, "rate_per_tick")?)?;
             let amount = self.amount_distribution(self.req(&bf, "amount_distribution")?)?;
             let lo = self.positive_u32(self.req(&bf, "deadline_offset_min")?)?;
             let hi_node = self.req(&bf, "deadline_offset_max")?;
