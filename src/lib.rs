@@ -11,6 +11,8 @@
 
 pub mod cli;
 pub mod engine;
+#[cfg(feature = "dataset")]
+pub mod experiment;
 pub mod replay;
 #[cfg(feature = "dataset")]
 pub mod query;

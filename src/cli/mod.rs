@@ -1,6 +1,8 @@
 //! The `simcash` command line: parses arguments, calls the library, prints. No simulation
 //! logic lives here.
 
+#[cfg(feature = "dataset")]
+mod experiment;
 mod persist;
 mod run;
 #[cfg(feature = "dataset")]
@@ -59,6 +61,10 @@ pub enum Command {
     /// Remove what crashed runs left (uncommitted simulations).
     #[cfg(feature = "dataset")]
     Gc(sql::GcArgs),
+    /// Policy-optimisation experiments (SimCash experiment files).
+    #[cfg(feature = "dataset")]
+    #[command(subcommand)]
+    Experiment(experiment::ExperimentCommand),
 }
 
 /// Exit code for bad input (scenario, arguments).
@@ -81,6 +87,8 @@ pub fn main() -> ExitCode {
         Command::Schema(args) => sql::cmd_schema(args),
         #[cfg(feature = "dataset")]
         Command::Gc(args) => sql::cmd_gc(args),
+        #[cfg(feature = "dataset")]
+        Command::Experiment(cmd) => experiment::cmd_experiment(cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

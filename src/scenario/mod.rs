@@ -6,7 +6,7 @@
 
 pub mod generate;
 mod policy;
-mod yaml;
+pub(crate) mod yaml;
 
 use std::path::Path;
 

@@ -165,6 +165,9 @@ pub static SIMULATIONS: LazyLock<SchemaRef> = LazyLock::new(|| {
         Field::new("schema_version", Utf8, false),
         Field::new("started_at", ts.clone(), false),
         Field::new("finished_at", ts, false),
+        // Experiment simulations: the agent whose proposal ran and the sample index.
+        Field::new("agent", Utf8, true),
+        Field::new("sample", UInt32, true),
     ])
 });
 

@@ -44,6 +44,10 @@ pub struct WriterOptions {
     pub purpose: String,
     /// Scenario name or path, for humans.
     pub scenario: String,
+    /// Experiment simulations: the agent whose proposal is evaluated.
+    pub agent: Option<String>,
+    /// Experiment simulations: the sample index.
+    pub sample: Option<u32>,
     /// Wall clock in milliseconds since the epoch (injected so tests can fix it).
     pub clock: Arc<dyn Fn() -> i64 + Send + Sync>,
 }
@@ -62,6 +66,8 @@ impl Default for WriterOptions {
             overwrite: false,
             purpose: "run".into(),
             scenario: String::new(),
+            agent: None,
+            sample: None,
             clock: Arc::new(|| {
                 std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
             }),
@@ -252,6 +258,8 @@ impl ParquetSink {
             str1(SCHEMA_VERSION),
             utc(self.started_at),
             utc(now),
+            Arc::new(StringArray::from(vec![self.opts.agent.clone()])),
+            Arc::new(UInt32Array::from(vec![self.opts.sample])),
         ];
         RecordBatch::try_new(SIMULATIONS.clone(), columns).map_err(|source| StoreError::Arrow { table: "simulations", source })
     }
@@ -314,7 +322,7 @@ impl ParquetSink {
     }
 }
 
-fn runtime() -> &'static tokio::runtime::Runtime {
+pub(crate) fn runtime() -> &'static tokio::runtime::Runtime {
     static RT: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
     RT.get_or_init(|| {
         tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("a tokio runtime starts")

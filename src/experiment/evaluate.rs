@@ -1,0 +1,88 @@
+//! Running an experiment's simulations: each through the one [`run_simulation`] path, into the
+//! dataset when one is given, on up to `jobs` threads, results in job order.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crate::engine::config::SimConfig;
+use crate::run::{RunError, run_simulation};
+use crate::sink::{NullSink, SimulationSink};
+use crate::store::{Dataset, ParquetSink, SimulationKey, WriterOptions};
+
+/// One simulation to run, and where (if anywhere) to store it.
+#[derive(Debug, Clone)]
+pub struct Job {
+    /// The complete configuration, seed and policies included.
+    pub config: SimConfig,
+    /// Dataset location; `None` runs it unstored (the optimiser's own search).
+    pub key: Option<SimulationKey>,
+    /// Why it runs: `evaluation` or `candidate`.
+    pub purpose: &'static str,
+    /// The agent whose proposal it evaluates.
+    pub agent: Option<String>,
+    /// Sample index within the iteration.
+    pub sample: u32,
+}
+
+/// Total cost per agent (sorted-id order) and the settlement rate of one simulation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    /// Costs per agent over the run, in sorted agent-id order.
+    pub costs: Vec<i64>,
+    /// Settled ÷ arrived payments.
+    pub settlement_rate: f64,
+}
+
+/// Runs every job; the first failure stops the rest and is returned.
+pub fn run_jobs(jobs: &[Job], threads: usize, dataset: Option<&Dataset>, scenario: &str, done: &(dyn Fn() + Sync)) -> Result<Vec<Outcome>, RunError> {
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<Outcome>>> = Mutex::new(vec![None; jobs.len()]);
+    let failure: Mutex<Option<RunError>> = Mutex::new(None);
+    std::thread::scope(|s| {
+        for _ in 0..threads.max(1).min(jobs.len().max(1)) {
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= jobs.len() || failure.lock().expect("not poisoned").is_some() {
+                        return;
+                    }
+                    match run_job(&jobs[i], dataset, scenario) {
+                        Ok(o) => results.lock().expect("not poisoned")[i] = Some(o),
+                        Err(e) => {
+                            failure.lock().expect("not poisoned").get_or_insert(e);
+                            return;
+                        }
+                    }
+                    done();
+                }
+            });
+        }
+    });
+    if let Some(e) = failure.into_inner().expect("not poisoned") {
+        return Err(e);
+    }
+    Ok(results.into_inner().expect("not poisoned").into_iter().map(|o| o.expect("every job ran")).collect())
+}
+
+fn run_job(job: &Job, dataset: Option<&Dataset>, scenario: &str) -> Result<Outcome, RunError> {
+    let summary = match (&job.key, dataset) {
+        (Some(key), Some(ds)) => {
+            let opts = WriterOptions {
+                overwrite: true,
+                purpose: job.purpose.into(),
+                scenario: scenario.into(),
+                agent: job.agent.clone(),
+                sample: Some(job.sample),
+                ..WriterOptions::default()
+            };
+            let mut sink = ParquetSink::new(ds.clone(), key.clone(), opts);
+            run_simulation(job.config.clone(), &mut [&mut sink as &mut dyn SimulationSink], |_| {})?
+        }
+        _ => run_simulation(job.config.clone(), &mut [&mut NullSink as &mut dyn SimulationSink], |_| {})?,
+    };
+    let s = summary.stats;
+    Ok(Outcome {
+        costs: summary.costs.iter().map(|c| c.total()).collect(),
+        settlement_rate: if s.arrivals > 0 { s.settled as f64 / s.arrivals as f64 } else { 1.0 },
+    })
+}

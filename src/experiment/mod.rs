@@ -1,0 +1,9 @@
+//! Experiments: policy optimisation over iterations of seeded simulations (SimCash's
+//! experiment files), every simulation stored through the same sink as `simcash run`.
+
+pub mod config;
+pub mod evaluate;
+pub mod policy;
+pub mod proposer;
+pub mod runner;
+pub mod seeds;
