@@ -21,6 +21,7 @@ use datafusion::prelude::{SessionConfig, SessionContext, col};
 
 use crate::store::Dataset;
 use committed::CommittedTable;
+use crate::store::experiment as experiment_tables;
 use crate::store::schema::{PARTITION_COLUMNS, TABLES, table};
 
 /// A query failure.
@@ -51,6 +52,12 @@ pub const VIEWS: &[(&str, &str)] = &[
     ("transactions", include_str!("../../queries/views/transactions.sql")),
     ("daily_agent_metrics", include_str!("../../queries/views/daily_agent_metrics.sql")),
     ("agent_costs", include_str!("../../queries/views/agent_costs.sql")),
+    ("experiments", include_str!("../../queries/views/experiments.sql")),
+    ("experiment_iterations", include_str!("../../queries/views/experiment_iterations.sql")),
+    ("policy_evaluations", include_str!("../../queries/views/policy_evaluations.sql")),
+    ("experiment_convergence", include_str!("../../queries/views/experiment_convergence.sql")),
+    ("policy_evolution", include_str!("../../queries/views/policy_evolution.sql")),
+    ("experiment_comparison", include_str!("../../queries/views/experiment_comparison.sql")),
 ];
 
 /// Named analyses (`queries/analyses/*.sql`).
@@ -98,6 +105,14 @@ pub async fn session(dataset: &Dataset) -> Result<SessionContext, QueryError> {
             ctx.register_table(format!("committed.{name}"), Arc::new(committed))?;
         }
     }
+    // Experiment-level tables: each `iterations` file is its iteration's commit marker.
+    for name in experiment_tables::TABLES {
+        let url = ListingTableUrl::parse(format!("{}/{name}/", dir.display()))?;
+        let cols = experiment_tables::partition_columns(name).iter().map(|(n, t)| ((*n).to_owned(), t.clone())).collect();
+        let opts = ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet").with_table_partition_cols(cols);
+        let cfg = ListingTableConfig::new(url).with_listing_options(opts).with_schema(experiment_tables::table(name).expect("known table"));
+        ctx.register_table(format!("raw.{name}"), Arc::new(ListingTable::try_new(cfg)?.with_cache(stats_cache.clone())))?;
+    }
     for (view, sql) in VIEWS {
         ctx.sql(&format!("CREATE VIEW {view} AS\n{sql}")).await.map_err(|source| QueryError::View { view, source })?;
     }
@@ -106,8 +121,16 @@ pub async fn session(dataset: &Dataset) -> Result<SessionContext, QueryError> {
 
 /// Physical and view names a user can query, for `simcash schema`.
 pub fn table_names() -> Vec<&'static str> {
-    const RAW: &[&str] = &["raw.events", "raw.agent_ticks", "raw.ticks", "raw.simulations"];
-    debug_assert_eq!(RAW.len(), TABLES.len());
+    const RAW: &[&str] = &[
+        "raw.events",
+        "raw.agent_ticks",
+        "raw.ticks",
+        "raw.simulations",
+        "raw.experiments",
+        "raw.iterations",
+        "raw.policy_evaluations",
+    ];
+    debug_assert_eq!(RAW.len(), TABLES.len() + experiment_tables::TABLES.len());
     VIEWS.iter().map(|(n, _)| *n).chain(RAW.iter().copied()).collect()
 }
 
