@@ -11,7 +11,6 @@
 
 pub mod cli;
 pub mod engine;
-#[cfg(feature = "dataset")]
 pub mod experiment;
 pub mod replay;
 #[cfg(feature = "dataset")]
@@ -19,6 +18,8 @@ pub mod query;
 pub mod run;
 pub mod scenario;
 pub mod sink;
+#[cfg(feature = "dataset")]
+pub mod sweep;
 #[cfg(feature = "dataset")]
 pub mod store;
 

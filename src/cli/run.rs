@@ -30,6 +30,12 @@ pub struct RunArgs {
     /// costs, queues and balances, and an end-of-day summary.
     #[arg(short, long)]
     pub verbose: bool,
+    /// Give AGENT the decision-tree policy in FILE (JSON), as an experiment does: the tree
+    /// runs as an InlineJson policy and its `initial_liquidity_fraction` parameter becomes
+    /// the agent's liquidity_allocation_fraction. Repeatable. With the seed an experiment
+    /// recorded, this re-runs any experiment simulation alone.
+    #[arg(long, value_name = "AGENT=FILE")]
+    pub policy: Vec<String>,
     #[command(flatten)]
     pub persist: super::PersistArgs,
 }
@@ -50,11 +56,28 @@ fn load(args: &RunArgs) -> anyhow::Result<(Scenario, String)> {
 
 const EMBEDDED: &str = "<embedded default scenario>";
 
+/// `--policy AGENT=FILE`: errors are input errors naming the file.
+fn apply_policy(config: &mut crate::engine::config::SimConfig, spec: &str) -> Result<(), InputError> {
+    let (agent, file) = spec.split_once('=').ok_or_else(|| InputError(format!("--policy `{spec}`: expected AGENT=FILE")))?;
+    if !config.agents.iter().any(|a| a.id == agent) {
+        let known: Vec<&str> = config.agents.iter().map(|a| a.id.as_str()).collect();
+        return Err(InputError(format!("--policy: unknown agent `{agent}` (agents: {})", known.join(", "))));
+    }
+    let text = std::fs::read_to_string(file).map_err(|e| InputError(format!("--policy: cannot read {file}: {e}")))?;
+    let doc: serde_json::Value = serde_json::from_str(&text).map_err(|e| InputError(format!("--policy: {file} is not valid JSON: {e}")))?;
+    crate::engine::policy::tree::TreePolicy::parse(&doc, &Default::default()).map_err(|e| InputError(format!("--policy: {file}: {e}")))?;
+    crate::experiment::policy::apply(config, agent, &doc);
+    Ok(())
+}
+
 /// Runs the command.
 pub fn cmd_run(args: RunArgs) -> anyhow::Result<()> {
     let (mut scenario, scenario_name) = load(&args)?;
     if let Some(seed) = args.seed {
         scenario.config.rng_seed = seed;
+    }
+    for spec in &args.policy {
+        apply_policy(&mut scenario.config, spec)?;
     }
     let mut dataset = args.persist.sink(&scenario_name).map_err(|e| anyhow::Error::new(InputError(e)))?;
     let config = scenario.config;

@@ -2,8 +2,10 @@
 //! experiment files), every simulation stored through the same sink as `simcash run`.
 
 pub mod config;
+#[cfg(feature = "dataset")]
 pub mod evaluate;
 pub mod policy;
 pub mod proposer;
+#[cfg(feature = "dataset")]
 pub mod runner;
 pub mod seeds;

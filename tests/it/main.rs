@@ -5,6 +5,8 @@ mod dataset;
 mod determinism;
 mod extensions;
 #[cfg(feature = "dataset")]
+mod experiment;
+#[cfg(feature = "dataset")]
 mod replay;
 mod golden;
 mod lsm;
