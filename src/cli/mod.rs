@@ -9,6 +9,8 @@ mod run;
 mod replay;
 #[cfg(feature = "dataset")]
 mod sql;
+#[cfg(feature = "dataset")]
+mod sweep;
 
 pub use persist::{DataArgs, PersistArgs};
 
@@ -65,6 +67,17 @@ pub enum Command {
     #[cfg(feature = "dataset")]
     #[command(subcommand)]
     Experiment(experiment::ExperimentCommand),
+    /// Run a parameter sweep: a grid of scenario parameters × policy files × seeds.
+    ///
+    /// The sweep file names a scenario and lists values for dotted parameter paths
+    /// (`cost_rates.delay_cost_per_tick_per_cent`, `agents[BANK_A].liquidity_pool`, …), policy
+    /// files per agent and seeds; every combination is one simulation, saved under experiment
+    /// `sweep-<name>-<hash>` (iteration 0, simulation `sim-p<configuration>-s<seed>`) and
+    /// recorded in the `sweep_points` table once committed. Every point is checked before
+    /// anything runs. --shard K/N runs a disjoint slice, so several processes or machines fill
+    /// one dataset; running the same command again skips committed points. See docs/sweeps.md.
+    #[cfg(feature = "dataset")]
+    Sweep(sweep::SweepArgs),
 }
 
 /// Exit code for bad input (scenario, arguments).
@@ -89,6 +102,8 @@ pub fn main() -> ExitCode {
         Command::Gc(args) => sql::cmd_gc(args),
         #[cfg(feature = "dataset")]
         Command::Experiment(cmd) => experiment::cmd_experiment(cmd),
+        #[cfg(feature = "dataset")]
+        Command::Sweep(args) => sweep::cmd_sweep(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -58,6 +58,7 @@ pub const VIEWS: &[(&str, &str)] = &[
     ("experiment_convergence", include_str!("../../queries/views/experiment_convergence.sql")),
     ("policy_evolution", include_str!("../../queries/views/policy_evolution.sql")),
     ("experiment_comparison", include_str!("../../queries/views/experiment_comparison.sql")),
+    ("sweep_points", include_str!("../../queries/views/sweep_points.sql")),
 ];
 
 /// Named analyses (`queries/analyses/*.sql`).
@@ -113,6 +114,15 @@ pub async fn session(dataset: &Dataset) -> Result<SessionContext, QueryError> {
         let cfg = ListingTableConfig::new(url).with_listing_options(opts).with_schema(experiment_tables::table(name).expect("known table"));
         ctx.register_table(format!("raw.{name}"), Arc::new(ListingTable::try_new(cfg)?.with_cache(stats_cache.clone())))?;
     }
+    // Sweep points: each file is written after its point's simulation is committed.
+    {
+        let name = crate::store::sweep::TABLE;
+        let url = ListingTableUrl::parse(format!("{}/{name}/", dir.display()))?;
+        let cols = crate::store::sweep::PARTITION_COLUMNS.iter().map(|(n, t)| ((*n).to_owned(), t.clone())).collect();
+        let opts = ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet").with_table_partition_cols(cols);
+        let cfg = ListingTableConfig::new(url).with_listing_options(opts).with_schema(crate::store::sweep::SWEEP_POINTS.clone());
+        ctx.register_table(format!("raw.{name}"), Arc::new(ListingTable::try_new(cfg)?.with_cache(stats_cache.clone())))?;
+    }
     for (view, sql) in VIEWS {
         ctx.sql(&format!("CREATE VIEW {view} AS\n{sql}")).await.map_err(|source| QueryError::View { view, source })?;
     }
@@ -129,8 +139,9 @@ pub fn table_names() -> Vec<&'static str> {
         "raw.experiments",
         "raw.iterations",
         "raw.policy_evaluations",
+        "raw.sweep_points",
     ];
-    debug_assert_eq!(RAW.len(), TABLES.len() + experiment_tables::TABLES.len());
+    debug_assert_eq!(RAW.len(), TABLES.len() + experiment_tables::TABLES.len() + 1);
     VIEWS.iter().map(|(n, _)| *n).chain(RAW.iter().copied()).collect()
 }
 

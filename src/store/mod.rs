@@ -12,6 +12,7 @@ pub mod gc;
 pub mod layout;
 pub mod row;
 pub mod schema;
+pub mod sweep;
 pub mod verify;
 mod writer;
 

@@ -14,4 +14,6 @@ mod malformed;
 mod policies;
 mod properties;
 mod run;
+#[cfg(feature = "dataset")]
+mod sweep;
 mod util;

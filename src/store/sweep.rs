@@ -1,0 +1,170 @@
+//! The `sweep_points` table: one row per committed point of a parameter sweep (which
+//! simulation, which seed, which parameter values and policy files).
+//! Layout: `<root>/sweep_points/experiment_id=<e>/point-<index>.parquet`, one file per point,
+//! written after the point's simulation is committed, so a point is visible only once its
+//! simulation is. Several processes (shards) write disjoint points of one sweep.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, LazyLock};
+
+use datafusion::arrow::array::{ArrayRef, ListBuilder, RecordBatch, StringArray, StringBuilder, UInt32Array, UInt64Array};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::parquet::arrow::ArrowWriter;
+use futures::TryStreamExt;
+use object_store::path::Path;
+use object_store::{ObjectStore, PutMode, PutOptions, PutPayload};
+
+use super::StoreError;
+use super::layout::Dataset;
+use super::writer::{runtime, writer_properties};
+
+/// The table's name.
+pub const TABLE: &str = "sweep_points";
+
+/// Partition columns.
+pub const PARTITION_COLUMNS: &[(&str, DataType)] = &[("experiment_id", DataType::Utf8)];
+
+fn f(name: &str, t: DataType, nullable: bool) -> Field {
+    Field::new(name, t, nullable)
+}
+
+fn list(t: DataType) -> DataType {
+    DataType::List(Arc::new(Field::new("item", t, true)))
+}
+
+/// One row per committed sweep point.
+pub static SWEEP_POINTS: LazyLock<SchemaRef> = LazyLock::new(|| {
+    Arc::new(Schema::new(vec![
+        f("point", DataType::UInt32, false),
+        f("configuration", DataType::UInt32, false),
+        f("seed_index", DataType::UInt32, false),
+        f("seed", DataType::UInt64, false),
+        f("iteration", DataType::UInt32, false),
+        f("simulation_id", DataType::Utf8, false),
+        f("sweep_name", DataType::Utf8, false),
+        f("scenario", DataType::Utf8, false),
+        f("parameter_names", list(DataType::Utf8), false),
+        f("parameter_values", list(DataType::Utf8), false),
+        f("parameters_json", DataType::Utf8, false),
+        f("policy_agents", list(DataType::Utf8), false),
+        f("policy_files", list(DataType::Utf8), false),
+    ]))
+});
+
+/// One point; fields are the columns of [`SWEEP_POINTS`].
+#[allow(missing_docs)]
+#[derive(Debug, Clone, PartialEq)]
+pub struct PointRow {
+    pub point: u32,
+    pub configuration: u32,
+    pub seed_index: u32,
+    pub seed: u64,
+    pub iteration: u32,
+    pub simulation_id: String,
+    pub sweep_name: String,
+    pub scenario: String,
+    /// (name as written in the sweep file, value as JSON text).
+    pub parameters: Vec<(String, String)>,
+    /// (agent, policy file as written).
+    pub policies: Vec<(String, String)>,
+}
+
+fn batch(r: &PointRow) -> Result<RecordBatch, StoreError> {
+    let pairs = |v: &[(String, String)], first: bool| {
+        let mut b = ListBuilder::new(StringBuilder::new());
+        for (a, x) in v {
+            b.values().append_value(if first { a } else { x });
+        }
+        b.append(true);
+        Arc::new(b.finish()) as ArrayRef
+    };
+    let obj: serde_json::Map<String, serde_json::Value> = r
+        .parameters
+        .iter()
+        .map(|(k, v)| (k.clone(), serde_json::from_str(v).unwrap_or_else(|_| serde_json::Value::String(v.clone()))))
+        .collect();
+    let s = |x: &str| Arc::new(StringArray::from_iter_values([x])) as ArrayRef;
+    let cols: Vec<ArrayRef> = vec![
+        Arc::new(UInt32Array::from(vec![r.point])),
+        Arc::new(UInt32Array::from(vec![r.configuration])),
+        Arc::new(UInt32Array::from(vec![r.seed_index])),
+        Arc::new(UInt64Array::from(vec![r.seed])),
+        Arc::new(UInt32Array::from(vec![r.iteration])),
+        s(&r.simulation_id),
+        s(&r.sweep_name),
+        s(&r.scenario),
+        pairs(&r.parameters, true),
+        pairs(&r.parameters, false),
+        s(&serde_json::Value::Object(obj).to_string()),
+        pairs(&r.policies, true),
+        pairs(&r.policies, false),
+    ];
+    RecordBatch::try_new(SWEEP_POINTS.clone(), cols).map_err(|source| StoreError::Arrow { table: TABLE, source })
+}
+
+fn dir(experiment_id: &str) -> Path {
+    Path::from(format!("{TABLE}/experiment_id={experiment_id}"))
+}
+
+/// The file of one point.
+pub fn file(experiment_id: &str, point: u32) -> Path {
+    Path::from(format!("{}/point-{point:08}.parquet", dir(experiment_id)))
+}
+
+/// Records a point. Call only after its simulation is committed. Replaces an earlier file of
+/// the same point (the same sweep id and index always describe the same simulation).
+pub fn write_point(ds: &Dataset, experiment_id: &str, row: &PointRow) -> Result<(), StoreError> {
+    let path = file(experiment_id, row.point);
+    let b = batch(row)?;
+    let perr = |source| StoreError::Parquet { path: path.to_string(), source };
+    let mut buf = Vec::new();
+    let mut w = ArrowWriter::try_new(&mut buf, b.schema(), Some(writer_properties(64 * 1024, vec![]))).map_err(perr)?;
+    w.write(&b).map_err(perr)?;
+    w.close().map_err(perr)?;
+    let opts = PutOptions { mode: PutMode::Overwrite, ..Default::default() };
+    runtime()
+        .block_on(ds.store.put_opts(&path, PutPayload::from(buf), opts))
+        .map(|_| ())
+        .map_err(|source| StoreError::Object { path: path.to_string(), source })
+}
+
+/// The indices of the points of `experiment_id` already recorded (one listing).
+pub fn committed_points(ds: &Dataset, experiment_id: &str) -> Result<BTreeSet<u32>, StoreError> {
+    let prefix = dir(experiment_id);
+    let metas: Vec<_> = runtime()
+        .block_on(ds.store.list(Some(&prefix)).try_collect::<Vec<_>>())
+        .map_err(|source| StoreError::Object { path: prefix.to_string(), source })?;
+    Ok(metas
+        .iter()
+        .filter_map(|m| m.location.filename()?.strip_prefix("point-")?.strip_suffix(".parquet")?.parse::<u32>().ok())
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn points_are_listed_once_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let ds = Dataset::open(dir.path().to_str().unwrap(), true).unwrap();
+        assert!(committed_points(&ds, "sweep-x-1").unwrap().is_empty());
+        let row = PointRow {
+            point: 3,
+            configuration: 1,
+            seed_index: 1,
+            seed: 9,
+            iteration: 0,
+            simulation_id: "sim-p0001-s0001".into(),
+            sweep_name: "x".into(),
+            scenario: "s".into(),
+            parameters: vec![("lsm_config.enable_cycles".into(), "true".into())],
+            policies: vec![("BANK_A".into(), "a.json".into())],
+        };
+        write_point(&ds, "sweep-x-1", &row).unwrap();
+        write_point(&ds, "sweep-x-1", &PointRow { point: 12, ..row.clone() }).unwrap();
+        write_point(&ds, "sweep-x-1", &row).unwrap();
+        assert_eq!(committed_points(&ds, "sweep-x-1").unwrap().into_iter().collect::<Vec<_>>(), vec![3, 12]);
+        assert!(committed_points(&ds, "sweep-y-1").unwrap().is_empty());
+    }
+}

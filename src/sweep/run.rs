@@ -1,0 +1,136 @@
+//! Running a sweep: the points of one shard that are not yet recorded, each through
+//! [`run_jobs`] (the experiment runner's path into the dataset, purpose `sweep`), on up to
+//! `jobs` threads; a point's `sweep_points` row is written once its simulation is committed.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use super::{Point, Shard, SweepConfig};
+use crate::experiment::evaluate::{Job, run_jobs};
+use crate::run::RunError;
+use crate::store::sweep::{PointRow, committed_points, write_point};
+use crate::store::{Dataset, SimulationKey, StoreError};
+
+/// Why a sweep stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum SweepError {
+    /// A point's simulation failed.
+    #[error("point {point} ({simulation_id}): {source}")]
+    Run {
+        /// Point index.
+        point: u32,
+        /// Its simulation id.
+        simulation_id: String,
+        /// The cause.
+        source: RunError,
+    },
+    /// The dataset failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// How to run.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// Simulations at once.
+    pub jobs: usize,
+    /// Which slice of the grid.
+    pub shard: Shard,
+}
+
+/// Progress callbacks (the CLI draws a bar).
+pub trait Progress: Sync {
+    /// This many points will run now.
+    fn start(&self, points: u64);
+    /// One point was committed.
+    fn point_done(&self, point: &Point);
+}
+
+/// No progress output.
+pub struct Silent;
+
+impl Progress for Silent {
+    fn start(&self, _: u64) {}
+    fn point_done(&self, _: &Point) {}
+}
+
+/// What a sweep invocation did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary {
+    /// Experiment id of the sweep.
+    pub experiment_id: String,
+    /// Points in the whole grid.
+    pub total: u32,
+    /// Points in this shard.
+    pub in_shard: u32,
+    /// Points of this shard already recorded, not run again.
+    pub skipped: u32,
+    /// Points run now.
+    pub ran: u32,
+}
+
+/// The `sweep_points` row of a point.
+pub fn row(cfg: &SweepConfig, p: &Point) -> PointRow {
+    PointRow {
+        point: p.index,
+        configuration: p.configuration,
+        seed_index: p.seed_index,
+        seed: p.seed,
+        iteration: 0,
+        simulation_id: p.simulation_id.clone(),
+        sweep_name: cfg.name.clone(),
+        scenario: cfg.scenario_path.display().to_string(),
+        parameters: p.assignments.iter().map(|(k, v)| (k.clone(), v.to_string())).collect(),
+        policies: p.policies.clone(),
+    }
+}
+
+/// Runs the shard's points that are not yet recorded. `points` is [`SweepConfig::points`].
+pub fn run(cfg: &SweepConfig, points: &[Point], dataset: &Dataset, opts: Options, progress: &dyn Progress) -> Result<Summary, SweepError> {
+    let id = cfg.experiment_id();
+    let done = committed_points(dataset, &id)?;
+    let mine: Vec<&Point> = points.iter().filter(|p| opts.shard.contains(p.index)).collect();
+    let todo: Vec<&Point> = mine.iter().copied().filter(|p| !done.contains(&p.index)).collect();
+    let skipped = (mine.len() - todo.len()) as u32;
+    progress.start(todo.len() as u64);
+    let scenario = cfg.scenario_name();
+    let next = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let failure: Mutex<Option<SweepError>> = Mutex::new(None);
+    let ran = AtomicUsize::new(0);
+    std::thread::scope(|s| {
+        for _ in 0..opts.jobs.max(1).min(todo.len().max(1)) {
+            s.spawn(|| {
+                while !stop.load(Ordering::Relaxed) {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(p) = todo.get(i) else { return };
+                    let job = Job {
+                        config: p.config.clone(),
+                        key: Some(SimulationKey { experiment_id: id.clone(), iteration: 0, simulation_id: p.simulation_id.clone() }),
+                        purpose: "sweep",
+                        agent: None,
+                        sample: p.index,
+                    };
+                    let result = run_jobs(std::slice::from_ref(&job), 1, Some(dataset), &scenario, &|| {})
+                        .map_err(|source| SweepError::Run { point: p.index, simulation_id: p.simulation_id.clone(), source })
+                        .and_then(|_| write_point(dataset, &id, &row(cfg, p)).map_err(SweepError::from));
+                    match result {
+                        Ok(()) => {
+                            ran.fetch_add(1, Ordering::Relaxed);
+                            progress.point_done(p);
+                        }
+                        Err(e) => {
+                            stop.store(true, Ordering::Relaxed);
+                            failure.lock().expect("not poisoned").get_or_insert(e);
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    if let Some(e) = failure.into_inner().expect("not poisoned") {
+        return Err(e);
+    }
+    Ok(Summary { experiment_id: id, total: points.len() as u32, in_shard: mine.len() as u32, skipped, ran: ran.into_inner() as u32 })
+}
