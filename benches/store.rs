@@ -2,7 +2,10 @@
 //!
 //! - `persist/null` vs `persist/parquet`: the same ≥1M-event run with no sink and with the
 //!   Parquet dataset sink; the ratio of their times is the cost of persistence.
-//! - bytes per event on disk, printed once.
+//! - bytes per event on disk, and the CPU cost of persistence (process CPU time with the
+//!   Parquet sink minus without it, over the same runs) as events per CPU-second, printed once.
+//! - `experiment/exp2_iteration`: one exp2-style bootstrap iteration (50 samples, both banks'
+//!   proposals searched and evaluated, every evaluation stored), on one thread.
 //! - `query/*`: latency on a dataset of 1,000 simulations and ≥20M events (built once under
 //!   the target directory and reused): one simulation (partition-pruned), a full GROUP BY,
 //!   and `daily_agent_metrics` over everything.
@@ -36,6 +39,15 @@ fn dir_bytes(p: &Path) -> u64 {
         .unwrap_or(0)
 }
 
+/// User + system CPU seconds of this process so far (Linux `/proc/self/stat`).
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let after = &stat[stat.rfind(')')? + 2..];
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let ticks: f64 = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
+}
+
 fn persist(c: &mut Criterion) {
     // 100 banks × 3,000 ticks at rate 0.5: about 1.0M events.
     let cfg = generate::uniform(100, 1000, 3, 0.5, 11);
@@ -49,6 +61,24 @@ fn persist(c: &mut Criterion) {
         bytes as f64 / events as f64,
         events_bytes as f64 / events as f64
     );
+    if let Some(t0) = cpu_seconds() {
+        const RUNS: u64 = 3;
+        for _ in 0..RUNS {
+            run_simulation(cfg.clone(), &mut [&mut NullSink], |_| {}).unwrap();
+        }
+        let t1 = cpu_seconds().unwrap();
+        for k in 0..RUNS {
+            persist_run(dir.path(), &cfg, format!("sim-cpu-{k}"));
+        }
+        let t2 = cpu_seconds().unwrap();
+        let (null, parquet) = (t1 - t0, t2 - t1);
+        eprintln!(
+            "persist: CPU {null:.2} s without the sink, {parquet:.2} s with it, over {RUNS} runs: persistence costs {:.2} s \
+             = {:.0} events per CPU-second",
+            parquet - null,
+            (events * RUNS) as f64 / (parquet - null).max(1e-9)
+        );
+    }
     let mut g = c.benchmark_group("persist");
     g.sample_size(10);
     g.throughput(Throughput::Elements(events));
@@ -103,5 +133,61 @@ fn query(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, persist, query);
+/// One exp2-style iteration: 50 samples, the built-in best response for both banks, every
+/// evaluation stored; reported as simulations per second on one thread (`--jobs 1`).
+fn experiment(c: &mut Criterion) {
+    use std::sync::Arc;
+
+    use simcash::experiment::proposer::{BestResponse, Evaluate, Proposal, ProposalContext, Proposer};
+    use simcash::experiment::{config, runner};
+
+    /// The built-in proposer, counting the candidate policies it scores.
+    struct Counting(BestResponse, Arc<AtomicU64>);
+    impl Proposer for Counting {
+        fn describe(&self) -> String {
+            self.0.describe()
+        }
+        fn propose(&self, ctx: &ProposalContext<'_>, evaluate: &Evaluate<'_>) -> Proposal {
+            self.0.propose(ctx, &|p| {
+                self.1.fetch_add(1, Ordering::Relaxed);
+                evaluate(p)
+            })
+        }
+    }
+    struct Count(AtomicU64);
+    impl runner::Progress for Count {
+        fn iteration(&self, _: u32, _: u64) {}
+        fn simulation_done(&self) {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+        fn committed(&self, _: u32, _: f64, _: &[(String, bool)]) {}
+    }
+
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/experiments/exp2.yaml");
+    let cfg = config::load_file(&file).unwrap();
+    let candidates = Arc::new(AtomicU64::new(0));
+    let opts = |proposer: Counting| runner::Options { jobs: 1, max_iterations: Some(1), seed: None, proposer: Box::new(proposer) };
+    // Count one iteration's simulations: stored ones, and the search's (50 per candidate).
+    let stored = Count(AtomicU64::new(0));
+    let dir = tempfile::tempdir().unwrap();
+    let ds = Dataset::open(dir.path().to_str().unwrap(), true).unwrap();
+    runner::run(&cfg, &ds, &opts(Counting(BestResponse::default(), candidates.clone())), &stored).unwrap();
+    let stored = stored.0.load(Ordering::Relaxed);
+    let searched = candidates.load(Ordering::Relaxed) * cfg.num_samples as u64;
+    eprintln!("experiment: one exp2 iteration runs {stored} stored simulations and {searched} unstored search simulations");
+    let mut g = c.benchmark_group("experiment");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(stored + searched));
+    g.bench_function("exp2_iteration_jobs1", |b| {
+        b.iter(|| {
+            let dir = tempfile::tempdir().unwrap();
+            let ds = Dataset::open(dir.path().to_str().unwrap(), true).unwrap();
+            let o = opts(Counting(BestResponse::default(), Arc::new(AtomicU64::new(0))));
+            runner::run(&cfg, &ds, &o, &runner::Silent).unwrap()
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, persist, query, experiment);
 criterion_main!(benches);
