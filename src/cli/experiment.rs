@@ -34,6 +34,29 @@ pub enum ExperimentCommand {
         /// The experiment file (SimCash format).
         file: PathBuf,
     },
+    /// Replay one stored simulation of an experiment (as `simcash replay` does).
+    ///
+    /// By default the last committed iteration's evaluation of sample 0; --iteration,
+    /// --sample and --candidate AGENT pick another (a candidate simulation scores AGENT's
+    /// proposal).
+    Replay {
+        /// Experiment id.
+        experiment_id: String,
+        /// Iteration (default: the last committed one).
+        #[arg(long, value_name = "N")]
+        iteration: Option<u32>,
+        /// Sample index.
+        #[arg(long, value_name = "K", default_value_t = 0)]
+        sample: u32,
+        /// The candidate simulation of this agent's proposal instead of the evaluation.
+        #[arg(long, value_name = "AGENT")]
+        candidate: Option<String>,
+        /// Print every tick.
+        #[arg(short, long)]
+        verbose: bool,
+        #[command(flatten)]
+        data: DataArgs,
+    },
     /// Per iteration and agent: cost, policy parameters, proposal and whether it was accepted.
     Results {
         /// Experiment id (`simcash experiment run` prints it).
@@ -94,6 +117,27 @@ pub fn cmd_experiment(cmd: ExperimentCommand) -> anyhow::Result<()> {
             Ok(())
         }
         ExperimentCommand::Results { experiment_id, data } => cmd_results(&experiment_id, &data),
+        ExperimentCommand::Replay { experiment_id, iteration, sample, candidate, verbose, data } => {
+            let dataset = Dataset::open(&data.data, false).map_err(|e| InputError(e.to_string()))?;
+            let committed = read_iterations(&dataset, &experiment_id)?;
+            let Some((last, _)) = committed.last() else {
+                return Err(InputError(format!("no committed iteration of experiment `{experiment_id}` in {}", data.data)).into());
+            };
+            let i = iteration.unwrap_or(*last);
+            let who = candidate.as_deref().unwrap_or("eval");
+            super::replay::cmd_replay(super::replay::ReplayArgs {
+                simulation_id: format!("sim-{i:03}-{who}-{sample:03}"),
+                verbose,
+                from_tick: None,
+                to_tick: None,
+                agent: None,
+                event_type: Vec::new(),
+                events: None,
+                experiment: Some(experiment_id),
+                iteration: Some(i),
+                data,
+            })
+        }
     }
 }
 

@@ -162,8 +162,10 @@ pub fn cmd_list(args: ListArgs) -> anyhow::Result<()> {
         let ctx = query::session(&dataset).await?;
         let experiments = query::run_sql(
             &ctx,
-            "SELECT experiment_id, COUNT(*) AS simulations, MAX(finished_at) AS last_finished \
-             FROM simulations GROUP BY experiment_id ORDER BY last_finished DESC, experiment_id",
+            "SELECT s.experiment_id, e.name, e.status, MAX(s.iteration) + 1 AS iterations, COUNT(*) AS simulations, \
+             MAX(s.finished_at) AS last_finished \
+             FROM simulations s LEFT JOIN experiments e ON e.experiment_id = s.experiment_id \
+             GROUP BY s.experiment_id, e.name, e.status ORDER BY last_finished DESC, s.experiment_id",
         )
         .await?;
         let sims = query::run_sql(

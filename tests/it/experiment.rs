@@ -44,6 +44,16 @@ fn exp1_reaches_castros_equilibrium_a_0_b_20_percent() {
         "SELECT agent, value FROM policy_evolution WHERE iteration = (SELECT MAX(iteration) FROM experiment_iterations) ORDER BY agent",
     );
     assert_eq!(values, "agent,value\nBANK_A,0.0\nBANK_B,0.2\n");
+    // `experiment replay` prints the last iteration's evaluation as `replay -v` does.
+    let id = sql(dir.path(), "d", "SELECT experiment_id FROM experiments");
+    let id = id.lines().nth(1).unwrap();
+    let last = sql(dir.path(), "d", "SELECT MAX(iteration) FROM experiment_iterations");
+    let last: u32 = last.lines().nth(1).unwrap().parse().unwrap();
+    let a = simcash(dir.path(), &["experiment", "replay", id, "-v", "--data", "d"]);
+    let b = simcash(dir.path(), &["replay", &format!("sim-{last:03}-eval-000"), "-v", "--data", "d", "--experiment", id]);
+    assert!(a.status.success() && b.status.success(), "{}{}", stderr(&a), stderr(&b));
+    assert!(stdout(&a).contains("── tick 1 · day 0"));
+    assert_eq!(stdout(&a), stdout(&b));
     // Every stored simulation is committed and filed under the experiment.
     let sims = sql(dir.path(), "d", "SELECT purpose, COUNT(*) AS n FROM simulations GROUP BY purpose ORDER BY purpose");
     assert!(sims.starts_with("purpose,n\ncandidate,"), "{sims}");
