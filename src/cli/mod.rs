@@ -3,6 +3,8 @@
 
 #[cfg(feature = "dataset")]
 mod experiment;
+#[cfg(feature = "dataset")]
+mod export;
 mod persist;
 mod run;
 #[cfg(feature = "dataset")]
@@ -78,6 +80,12 @@ pub enum Command {
     /// one dataset; running the same command again skips committed points. See docs/sweeps.md.
     #[cfg(feature = "dataset")]
     Sweep(sweep::SweepArgs),
+    /// Export a table or a query result: Parquet, Arrow IPC (Feather v2), CSV or JSON lines.
+    ///
+    /// One file, or with --partition-by a hive-partitioned directory. Written under a
+    /// temporary name and renamed when complete; an existing output needs --overwrite.
+    #[cfg(feature = "dataset")]
+    Export(export::ExportArgs),
 }
 
 /// Exit code for bad input (scenario, arguments).
@@ -104,6 +112,8 @@ pub fn main() -> ExitCode {
         Command::Experiment(cmd) => experiment::cmd_experiment(cmd),
         #[cfg(feature = "dataset")]
         Command::Sweep(args) => sweep::cmd_sweep(args),
+        #[cfg(feature = "dataset")]
+        Command::Export(args) => export::cmd_export(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -6,6 +6,7 @@
 //! DataFusion's SQL engine.
 
 pub mod committed;
+pub mod export;
 pub mod output;
 
 use std::sync::Arc;

@@ -7,6 +7,8 @@ mod extensions;
 #[cfg(feature = "dataset")]
 mod experiment;
 #[cfg(feature = "dataset")]
+mod export;
+#[cfg(feature = "dataset")]
 mod replay;
 mod golden;
 mod lsm;
