@@ -57,6 +57,11 @@ pub enum ExperimentCommand {
         #[command(flatten)]
         data: DataArgs,
     },
+    /// Stored experiments, newest first: status, iterations, final total cost.
+    List {
+        #[command(flatten)]
+        data: DataArgs,
+    },
     /// Per iteration and agent: cost, policy parameters, proposal and whether it was accepted.
     Results {
         /// Experiment id (`simcash experiment run` prints it).
@@ -117,6 +122,12 @@ pub fn cmd_experiment(cmd: ExperimentCommand) -> anyhow::Result<()> {
             Ok(())
         }
         ExperimentCommand::Results { experiment_id, data } => cmd_results(&experiment_id, &data),
+        ExperimentCommand::List { data } => super::sql::cmd_sql_text(
+            &data,
+            "SELECT e.experiment_id, e.name, e.mode, e.status, e.iterations, c.final_total_cost, e.started_at \
+             FROM experiments e LEFT JOIN (SELECT DISTINCT experiment_id, final_total_cost FROM experiment_comparison) c \
+             ON c.experiment_id = e.experiment_id ORDER BY e.started_at DESC, e.experiment_id",
+        ),
         ExperimentCommand::Replay { experiment_id, iteration, sample, candidate, verbose, data } => {
             let dataset = Dataset::open(&data.data, false).map_err(|e| InputError(e.to_string()))?;
             let committed = read_iterations(&dataset, &experiment_id)?;

@@ -89,6 +89,16 @@ pub fn cmd_sql(args: SqlArgs) -> anyhow::Result<()> {
     })
 }
 
+/// Runs one fixed statement and prints it as a table (for listing commands).
+pub fn cmd_sql_text(data: &DataArgs, sql: &str) -> anyhow::Result<()> {
+    let dataset = open(data)?;
+    runtime()?.block_on(async {
+        let ctx = query::session(&dataset).await?;
+        let batches = query::run_sql(&ctx, sql).await.map_err(anyhow::Error::new)?;
+        emit(Format::Table, None, &batches)
+    })
+}
+
 /// Adds the names of unreadable files to a query error caused by one.
 async fn explain(dataset: &Dataset, e: QueryError) -> anyhow::Error {
     let err = anyhow::Error::new(e).context("query failed");

@@ -271,7 +271,7 @@ fn file(table: &str, experiment_id: &str, iteration: Option<u32>) -> Path {
 fn put(ds: &Dataset, path: &Path, batch: &RecordBatch, mode: PutMode) -> Result<(), StoreError> {
     let perr = |source| StoreError::Parquet { path: path.to_string(), source };
     let mut buf = Vec::new();
-    let mut w = ArrowWriter::try_new(&mut buf, batch.schema(), Some(writer_properties(64 * 1024, vec![]))).map_err(perr)?;
+    let mut w = ArrowWriter::try_new(&mut buf, batch.schema(), Some(writer_properties(&batch.schema(), 64 * 1024, vec![]))).map_err(perr)?;
     w.write(batch).map_err(perr)?;
     w.close().map_err(perr)?;
     let opts = PutOptions { mode, ..Default::default() };

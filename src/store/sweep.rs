@@ -118,7 +118,7 @@ pub fn write_point(ds: &Dataset, experiment_id: &str, row: &PointRow) -> Result<
     let b = batch(row)?;
     let perr = |source| StoreError::Parquet { path: path.to_string(), source };
     let mut buf = Vec::new();
-    let mut w = ArrowWriter::try_new(&mut buf, b.schema(), Some(writer_properties(64 * 1024, vec![]))).map_err(perr)?;
+    let mut w = ArrowWriter::try_new(&mut buf, b.schema(), Some(writer_properties(&b.schema(), 64 * 1024, vec![]))).map_err(perr)?;
     w.write(&b).map_err(perr)?;
     w.close().map_err(perr)?;
     let opts = PutOptions { mode: PutMode::Overwrite, ..Default::default() };
