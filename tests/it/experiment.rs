@@ -143,3 +143,41 @@ fn a_bad_experiment_file_is_a_clear_input_error() {
     assert!(e.contains("bad_agent.yaml:8: `optimized_agents[1]`: unknown agent `BANK_Z`"), "{e}");
     assert!(!dir.path().join("d").exists());
 }
+
+#[test]
+fn an_experiment_killed_mid_iteration_continues_to_the_same_result() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = data("experiments/exp2.yaml");
+    let args = ["experiment", "run", file.to_str().unwrap(), "--data", "d", "--jobs", "2", "--max-iterations", "3"];
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_simcash"))
+        .current_dir(dir.path())
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill it (SIGKILL) once iteration 0 is committed and iteration 1 has started writing.
+    let marker = |i: u32| {
+        std::fs::read_dir(dir.path().join("d/iterations")).ok().and_then(|rd| {
+            rd.flatten().find_map(|e| e.path().join(format!("iteration={i}")).exists().then_some(()))
+        })
+    };
+    let started = std::time::Instant::now();
+    while marker(0).is_none() && started.elapsed().as_secs() < 120 {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(marker(0).is_some(), "iteration 0 was committed before the kill");
+    assert!(marker(2).is_none(), "the run was killed before it finished");
+    // The same command continues; the result equals an uninterrupted run.
+    let o = simcash(dir.path(), &args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let fresh = simcash(dir.path(), &["experiment", "run", file.to_str().unwrap(), "--data", "fresh", "--max-iterations", "3"]);
+    assert!(fresh.status.success(), "{}", stderr(&fresh));
+    let q = "SELECT iteration, agent, cost, accepted, delta_sum, next_policy_json FROM experiment_iterations ORDER BY iteration, agent";
+    assert_eq!(sql(dir.path(), "d", q), sql(dir.path(), "fresh", q));
+    let q = "SELECT simulation_id, seed, total_cost, event_count FROM simulations ORDER BY simulation_id";
+    assert_eq!(sql(dir.path(), "d", q), sql(dir.path(), "fresh", q));
+}
