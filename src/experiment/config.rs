@@ -86,13 +86,7 @@ fn invalid(file: &str, n: Node<'_>, msg: impl Into<String>) -> ScenarioError {
 
 /// Reads and validates an experiment file and the scenario it names.
 pub fn load_file(path: &Path) -> Result<ExperimentConfig, ScenarioError> {
-    let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
-        file: file.clone(),
-        line: 0,
-        key: String::new(),
-        problem: Problem::Invalid(format!("cannot read the file: {e}")),
-    })?;
+    let (file, text) = crate::scenario::read_file(path)?;
     let doc = yaml::parse(&file, &text)?;
     let root = Node::root(&doc);
     let f = &file;

@@ -92,14 +92,17 @@ pub struct Scenario {
 
 /// Reads and validates a scenario file.
 pub fn load_file(path: &Path) -> Result<Scenario, ScenarioError> {
-    let name = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
-        file: name.clone(),
-        line: 0,
-        key: String::new(),
-        problem: Problem::Invalid(format!("cannot read the file: {e}")),
-    })?;
+    let (name, text) = read_file(path)?;
     load_str(&name, &text)
+}
+
+/// A YAML input file's name (for errors) and text; an unreadable file is an error naming it.
+pub(crate) fn read_file(path: &Path) -> Result<(String, String), ScenarioError> {
+    let name = path.display().to_string();
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok((name, text)),
+        Err(e) => Err(ScenarioError { file: name, line: 0, key: String::new(), problem: Problem::Invalid(format!("cannot read the file: {e}")) }),
+    }
 }
 
 /// Validates scenario YAML text; `file` names it in errors.

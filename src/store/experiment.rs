@@ -12,15 +12,14 @@ use datafusion::arrow::array::{
     UInt64Array, Float64Builder,
 };
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use futures::TryStreamExt;
 use object_store::path::Path;
-use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
+use object_store::{ObjectStore, ObjectStoreExt, PutMode};
 
 use super::StoreError;
 use super::layout::Dataset;
-use super::writer::{runtime, writer_properties};
+use super::writer::{put_batch, runtime};
 
 /// The experiment-level tables, in the order `simcash schema` lists them.
 pub const TABLES: &[&str] = &["experiments", "iterations", "policy_evaluations"];
@@ -268,28 +267,15 @@ fn file(table: &str, experiment_id: &str, iteration: Option<u32>) -> Path {
     Path::from(format!("{dir}/part-0.parquet"))
 }
 
-fn put(ds: &Dataset, path: &Path, batch: &RecordBatch, mode: PutMode) -> Result<(), StoreError> {
-    let perr = |source| StoreError::Parquet { path: path.to_string(), source };
-    let mut buf = Vec::new();
-    let mut w = ArrowWriter::try_new(&mut buf, batch.schema(), Some(writer_properties(&batch.schema(), 64 * 1024, vec![]))).map_err(perr)?;
-    w.write(batch).map_err(perr)?;
-    w.close().map_err(perr)?;
-    let opts = PutOptions { mode, ..Default::default() };
-    runtime()
-        .block_on(ds.store.put_opts(path, PutPayload::from(buf), opts))
-        .map(|_| ())
-        .map_err(|source| StoreError::Object { path: path.to_string(), source })
-}
-
 /// Writes (or replaces) the experiment's row.
 pub fn write_experiment(ds: &Dataset, experiment_id: &str, row: &ExperimentRow) -> Result<(), StoreError> {
-    put(ds, &file("experiments", experiment_id, None), &experiment_batch(row)?, PutMode::Overwrite)
+    put_batch(ds, &file("experiments", experiment_id, None), &experiment_batch(row)?, PutMode::Overwrite)
 }
 
 /// Commits one iteration: its paired evaluations, then its `iterations` rows (the marker).
 pub fn commit_iteration(ds: &Dataset, experiment_id: &str, iteration: u32, rows: &[IterationRow], evaluations: &[EvaluationRow]) -> Result<(), StoreError> {
-    put(ds, &file("policy_evaluations", experiment_id, Some(iteration)), &evaluations_batch(evaluations)?, PutMode::Overwrite)?;
-    put(ds, &file("iterations", experiment_id, Some(iteration)), &iterations_batch(rows)?, PutMode::Create)
+    put_batch(ds, &file("policy_evaluations", experiment_id, Some(iteration)), &evaluations_batch(evaluations)?, PutMode::Overwrite)?;
+    put_batch(ds, &file("iterations", experiment_id, Some(iteration)), &iterations_batch(rows)?, PutMode::Create)
 }
 
 /// The committed iterations of an experiment, in order, each with its rows.

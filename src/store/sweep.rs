@@ -9,14 +9,13 @@ use std::sync::{Arc, LazyLock};
 
 use datafusion::arrow::array::{ArrayRef, ListBuilder, RecordBatch, StringArray, StringBuilder, UInt32Array, UInt64Array};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use datafusion::parquet::arrow::ArrowWriter;
 use futures::TryStreamExt;
 use object_store::path::Path;
-use object_store::{ObjectStore, PutMode, PutOptions, PutPayload};
+use object_store::{ObjectStore, PutMode};
 
 use super::StoreError;
 use super::layout::Dataset;
-use super::writer::{runtime, writer_properties};
+use super::writer::{put_batch, runtime};
 
 /// The table's name.
 pub const TABLE: &str = "sweep_points";
@@ -114,18 +113,7 @@ pub fn file(experiment_id: &str, point: u32) -> Path {
 /// Records a point. Call only after its simulation is committed. Replaces an earlier file of
 /// the same point (the same sweep id and index always describe the same simulation).
 pub fn write_point(ds: &Dataset, experiment_id: &str, row: &PointRow) -> Result<(), StoreError> {
-    let path = file(experiment_id, row.point);
-    let b = batch(row)?;
-    let perr = |source| StoreError::Parquet { path: path.to_string(), source };
-    let mut buf = Vec::new();
-    let mut w = ArrowWriter::try_new(&mut buf, b.schema(), Some(writer_properties(&b.schema(), 64 * 1024, vec![]))).map_err(perr)?;
-    w.write(&b).map_err(perr)?;
-    w.close().map_err(perr)?;
-    let opts = PutOptions { mode: PutMode::Overwrite, ..Default::default() };
-    runtime()
-        .block_on(ds.store.put_opts(&path, PutPayload::from(buf), opts))
-        .map(|_| ())
-        .map_err(|source| StoreError::Object { path: path.to_string(), source })
+    put_batch(ds, &file(experiment_id, row.point), &batch(row)?, PutMode::Overwrite)
 }
 
 /// The indices of the points of `experiment_id` already recorded (one listing).

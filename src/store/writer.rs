@@ -280,20 +280,10 @@ impl ParquetSink {
     }
 
     fn commit(&self, batch: &RecordBatch) -> Result<(), StoreError> {
-        let path = self.key.file("simulations");
-        let perr = |source| StoreError::Parquet { path: path.to_string(), source };
-        let mut buf = Vec::new();
-        let props = writer_properties(&SIMULATIONS, 1024, vec![]);
-        let mut w = ArrowWriter::try_new(&mut buf, SIMULATIONS.clone(), Some(props)).map_err(perr)?;
-        w.write(batch).map_err(perr)?;
-        w.close().map_err(perr)?;
-        let opts = PutOptions { mode: if self.opts.overwrite { PutMode::Overwrite } else { PutMode::Create }, ..Default::default() };
-        let store = self.dataset.store.clone();
-        let r = runtime().block_on(store.put_opts(&path, PutPayload::from(buf), opts));
-        match r {
-            Ok(_) => Ok(()),
-            Err(object_store::Error::AlreadyExists { .. }) => Err(self.already_exists()),
-            Err(source) => Err(StoreError::Object { path: path.to_string(), source }),
+        let mode = if self.opts.overwrite { PutMode::Overwrite } else { PutMode::Create };
+        match put_batch(&self.dataset, &self.key.file("simulations"), batch, mode) {
+            Err(StoreError::Object { source: object_store::Error::AlreadyExists { .. }, .. }) => Err(self.already_exists()),
+            r => r,
         }
     }
 
@@ -335,6 +325,22 @@ impl ParquetSink {
         self.sender = Some(tx);
         Ok(())
     }
+}
+
+/// Writes one record batch as a complete Parquet file at `path`, in one put (so the file
+/// appears whole or not at all).
+pub(crate) fn put_batch(ds: &Dataset, path: &object_store::path::Path, batch: &RecordBatch, mode: PutMode) -> Result<(), StoreError> {
+    let perr = |source| StoreError::Parquet { path: path.to_string(), source };
+    let mut buf = Vec::new();
+    let props = writer_properties(&batch.schema(), 64 * 1024, vec![]);
+    let mut w = ArrowWriter::try_new(&mut buf, batch.schema(), Some(props)).map_err(perr)?;
+    w.write(batch).map_err(perr)?;
+    w.close().map_err(perr)?;
+    let opts = PutOptions { mode, ..Default::default() };
+    runtime()
+        .block_on(ds.store.put_opts(path, PutPayload::from(buf), opts))
+        .map(|_| ())
+        .map_err(|source| StoreError::Object { path: path.to_string(), source })
 }
 
 pub(crate) fn runtime() -> &'static tokio::runtime::Runtime {

@@ -92,14 +92,8 @@ const KEYS: &str = "name, description, scenario, seeds, parameters, policies";
 
 /// Reads and validates a sweep file, the scenario it names and its policy files.
 pub fn load_file(path: &Path) -> Result<SweepConfig, ScenarioError> {
-    let file = path.display().to_string();
+    let (file, text) = crate::scenario::read_file(path)?;
     let f = file.as_str();
-    let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
-        file: file.clone(),
-        line: 0,
-        key: String::new(),
-        problem: Problem::Invalid(format!("cannot read the file: {e}")),
-    })?;
     let doc = yaml::parse(f, &text)?;
     let root = Node::root(&doc);
     let entries = root.entries(f)?;
