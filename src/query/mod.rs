@@ -88,7 +88,8 @@ pub async fn session(dataset: &Dataset) -> Result<SessionContext, QueryError> {
     let runtime = RuntimeEnvBuilder::new()
         .with_cache_manager(CacheManagerConfig::default().with_list_files_cache_limit(0))
         .build_arc()?;
-    let config = SessionConfig::new().with_information_schema(true);
+    // DATAFUSION_* environment variables tune the engine (e.g. DATAFUSION_EXECUTION_BATCH_SIZE).
+    let config = SessionConfig::from_env()?.with_information_schema(true);
     let ctx = SessionContext::new_with_config_rt(config, runtime);
     let catalog = ctx.catalog("datafusion").expect("the default catalog exists");
     catalog.register_schema("raw", Arc::new(MemorySchemaProvider::new()))?;
