@@ -51,9 +51,12 @@ pub enum Command {
     /// Run SQL over every stored simulation.
     ///
     /// Views: simulations, simulation_events, transactions, daily_agent_metrics,
-    /// agent_costs, agent_ticks, ticks (committed simulations only); physical tables:
-    /// raw.events, raw.agent_ticks, raw.ticks, raw.simulations. With no query, reads
-    /// statements from standard input (a prompt on a terminal; end each with `;`).
+    /// agent_costs, agent_ticks, ticks (committed simulations only); experiments,
+    /// experiment_iterations, policy_evaluations, experiment_convergence, policy_evolution,
+    /// experiment_comparison, sweep_points. Physical tables: raw.events, raw.agent_ticks,
+    /// raw.ticks, raw.simulations, raw.experiments, raw.iterations, raw.policy_evaluations,
+    /// raw.sweep_points. `simcash schema` lists them all with their columns. With no query,
+    /// reads statements from standard input (a prompt on a terminal; end each with `;`).
     #[cfg(feature = "dataset")]
     Sql(sql::SqlArgs),
     /// List stored simulations and experiments, newest first.
