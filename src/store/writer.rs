@@ -86,6 +86,9 @@ pub fn writer_properties(schema: &Schema, row_group_rows: usize, sorting: Vec<So
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).expect("valid zstd level")))
         .set_statistics_enabled(EnabledStatistics::Page)
         .set_max_row_group_row_count(Some(row_group_rows))
+        // Pages end at 1 MB, not every 20,000 rows: most event columns are sparse, and each
+        // page costs a compression context.
+        .set_data_page_row_count_limit(usize::MAX)
         .set_dictionary_enabled(false);
     for f in schema.fields() {
         let path = ColumnPath::from(f.name().as_str());
