@@ -284,7 +284,7 @@ impl Engine {
             if self.agents[i].queue2_index.is_empty() {
                 continue;
             }
-            let Some(tree) = self.tree_of(i) else { continue };
+            let Some(tree) = self.tree_of(i).filter(|t| t.acts_on_queue2) else { continue };
             let ids = self.agents[i].queue2_index.clone();
             for (id, d) in self.payment_decisions(i, &tree, &ids) {
                 match d {

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::engine::config::SimConfig;
-use crate::scenario::yaml::{self, Node};
+use crate::scenario::yaml::{self, Node, invalid};
 use crate::scenario::{Problem, ScenarioError, Warning};
 
 /// How a set of policies is scored.
@@ -76,14 +76,6 @@ pub struct ExperimentConfig {
 
 const UNUSED: &str = "accepted for SimCash compatibility; simcash's proposers do not use it";
 
-fn err(file: &str, n: Node<'_>, problem: Problem) -> ScenarioError {
-    n.error(file, problem)
-}
-
-fn invalid(file: &str, n: Node<'_>, msg: impl Into<String>) -> ScenarioError {
-    n.error(file, Problem::Invalid(msg.into()))
-}
-
 /// Reads and validates an experiment file and the scenario it names.
 pub fn load_file(path: &Path) -> Result<ExperimentConfig, ScenarioError> {
     let (file, text) = crate::scenario::read_file(path)?;
@@ -101,7 +93,7 @@ pub fn load_file(path: &Path) -> Result<ExperimentConfig, ScenarioError> {
             _ => warnings.push(Warning { line: c.node().line(), key: k, reason: UNUSED }),
         }
     }
-    let req = |k: &'static str| get.get(k).map(|c| c.node()).ok_or_else(|| err(f, root, Problem::Missing(k)));
+    let req = |k: &'static str| get.get(k).map(|c| c.node()).ok_or_else(|| root.error(f, Problem::Missing(k)));
     let name = req("name")?.str(f)?.to_owned();
     let description = get.get("description").map(|c| c.node().str(f).map(str::to_owned)).transpose()?.unwrap_or_default();
     let scen = req("scenario")?;
@@ -121,7 +113,7 @@ pub fn load_file(path: &Path) -> Result<ExperimentConfig, ScenarioError> {
                     "bootstrap" => Mode::Bootstrap,
                     "deterministic" | "deterministic-pairwise" => Mode::Deterministic,
                     other => {
-                        return Err(err(f, n, Problem::UnknownKind { what: "evaluation mode", name: other.into(), expected: "bootstrap, deterministic" }));
+                        return Err(n.error(f, Problem::UnknownKind { what: "evaluation mode", name: other.into(), expected: "bootstrap, deterministic" }));
                     }
                 }
             }
@@ -180,7 +172,7 @@ pub fn load_file(path: &Path) -> Result<ExperimentConfig, ScenarioError> {
         let id = n.str(f)?;
         if !scenario.agents.iter().any(|a| a.id == id) {
             let known: Vec<&str> = scenario.agents.iter().map(|a| a.id.as_str()).collect();
-            return Err(err(f, n, Problem::UnknownAgent { name: id.into(), known: known.join(", ") }));
+            return Err(n.error(f, Problem::UnknownAgent { name: id.into(), known: known.join(", ") }));
         }
         if optimized_agents.iter().any(|a| a == id) {
             return Err(invalid(f, n, format!("agent `{id}` is listed twice")));
@@ -237,7 +229,7 @@ fn constraints(f: &str, n: Node<'_>, warnings: &mut Vec<Warning>) -> Result<Cons
                         }
                     }
                     if b.name.is_empty() {
-                        return Err(err(f, p, Problem::Missing("name")));
+                        return Err(p.error(f, Problem::Missing("name")));
                     }
                     if !(b.min.is_finite() && b.max.is_finite()) || b.min > b.max {
                         return Err(invalid(f, p, format!("parameter `{}` needs finite min_value ≤ max_value", b.name)));

@@ -25,6 +25,11 @@ impl<'a> Child<'a> {
     }
 }
 
+/// An out-of-range or inconsistent value at `n`.
+pub(crate) fn invalid(file: &str, n: Node<'_>, msg: impl Into<String>) -> ScenarioError {
+    n.error(file, Problem::Invalid(msg.into()))
+}
+
 /// Parses a YAML document; errors carry the line of the syntax problem.
 pub fn parse(file: &str, text: &str) -> Result<MarkedYamlOwned, ScenarioError> {
     let docs = MarkedYamlOwned::load_from_str(text).map_err(|e| ScenarioError {

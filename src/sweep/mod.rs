@@ -12,7 +12,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::engine::config::SimConfig;
-use crate::scenario::yaml::{self, Node};
+use crate::scenario::yaml::{self, Node, invalid};
 use crate::scenario::{Problem, ScenarioError, Warning};
 use path::ParamPath;
 
@@ -82,10 +82,6 @@ pub struct Point {
     pub policies: Vec<(String, String)>,
     /// The complete configuration.
     pub config: SimConfig,
-}
-
-fn invalid(file: &str, n: Node<'_>, msg: impl Into<String>) -> ScenarioError {
-    n.error(file, Problem::Invalid(msg.into()))
 }
 
 const KEYS: &str = "name, description, scenario, seeds, parameters, policies";

@@ -164,6 +164,16 @@ pub struct TreePolicy {
     pub strategic_collateral: Option<Node>,
     /// `end_of_tick_collateral_tree`.
     pub end_of_tick_collateral: Option<Node>,
+    /// Whether the payment tree can withdraw or resubmit a Queue-2 payment; step 2b, which
+    /// ignores every other outcome, is skipped for trees that cannot.
+    pub acts_on_queue2: bool,
+}
+
+fn acts_on_queue2(n: &Node) -> bool {
+    match n {
+        Node::Action { action, .. } => matches!(action, Action::WithdrawFromRtgs | Action::ResubmitToRtgs { .. }),
+        Node::Condition { on_true, on_false, .. } => acts_on_queue2(on_true) || acts_on_queue2(on_false),
+    }
 }
 
 impl TreePolicy {
@@ -205,7 +215,8 @@ impl TreePolicy {
             p.node = None;
             return Err(p.err("`payment_tree` is required (SimCash fails on the first queued payment without one)"));
         }
-        Ok(TreePolicy { policy_id: p.policy, parameters: p.params, payment, bank, strategic_collateral, end_of_tick_collateral })
+        let acts_on_queue2 = payment.as_ref().is_some_and(acts_on_queue2);
+        Ok(TreePolicy { policy_id: p.policy, parameters: p.params, payment, bank, strategic_collateral, end_of_tick_collateral, acts_on_queue2 })
     }
 
     /// The tree of one kind.
