@@ -15,35 +15,8 @@ venv="${SIMCASH_VENV:-$HOME/.cache/simcash/venv}"
 req=tests/python/requirements.txt
 started=$SECONDS
 
-skip() {
-    echo "python-readers: SKIPPED: $*"
-    exit 0
-}
-
-command -v python3 >/dev/null || skip "python3 not found"
-python3 -c 'import venv, ensurepip' 2>/dev/null || skip "python3 has no venv/ensurepip module (apt-get install python3-venv)"
-
-want="$(sha256sum "$req" | cut -d' ' -f1)"
-stamp="$venv/.simcash-requirements"
-if [ ! -x "$venv/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-    echo "python-readers: creating the virtualenv $venv"
-    rm -rf "$venv"
-    mkdir -p "$(dirname "$venv")"
-    python3 -m venv "$venv" || skip "python3 -m venv failed"
-    if ! "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$req"; then
-        # Unreachable index: skip. Reachable but the install failed: a real failure.
-        if ! "$venv/bin/python" -m pip download --quiet --disable-pip-version-check --no-deps --timeout 15 --retries 1 \
-                -d "$(mktemp -d)" six >/dev/null 2>&1; then
-            rm -rf "$venv"
-            skip "the Python package index cannot be reached"
-        fi
-        echo "python-readers: FAILED: pip could not install $req"
-        exit 1
-    fi
-    echo "$want" >"$stamp"
-else
-    echo "python-readers: reusing the virtualenv $venv"
-fi
+source scripts/venv.sh
+ensure_venv python-readers "$venv" "$req"
 py="$venv/bin/python"
 echo "python-readers: environment ready after $((SECONDS - started)) s"
 

@@ -5,7 +5,9 @@ use clap::Args;
 /// Where the dataset lives.
 #[derive(Debug, Clone, Args)]
 pub struct DataArgs {
-    /// Dataset root: a directory or a file:// URL.
+    /// Dataset root: a directory, a file:// URL, or s3://BUCKET/PREFIX, gs://BUCKET/PREFIX,
+    /// az://CONTAINER/PREFIX (credentials and endpoints from the AWS_*, GOOGLE_* and AZURE_*
+    /// environment variables).
     #[arg(long, value_name = "URL", env = "SIMCASH_DATA", default_value = "./simcash-data")]
     pub data: String,
 }

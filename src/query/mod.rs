@@ -17,10 +17,12 @@ use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
 use datafusion::error::DataFusionError;
 use datafusion::execution::cache::cache_manager::CacheManagerConfig;
+use datafusion::execution::object_store::ObjectStoreUrl;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext, col};
 
 use crate::store::Dataset;
+use crate::store::layout::Location;
 use committed::CommittedTable;
 use crate::store::experiment as experiment_tables;
 use crate::store::schema::{PARTITION_COLUMNS, TABLES, table};
@@ -39,9 +41,6 @@ pub enum QueryError {
         /// The cause.
         source: DataFusionError,
     },
-    /// The dataset root is not local (other stores are not wired yet).
-    #[error("dataset root `{0}` is not a local directory")]
-    NotLocal(String),
 }
 
 /// View definitions, in registration order (later views may use earlier ones).
@@ -83,7 +82,6 @@ fn listing_options(name: &str) -> ListingOptions {
 
 /// Opens a session over `dataset` with the physical tables and every view registered.
 pub async fn session(dataset: &Dataset) -> Result<SessionContext, QueryError> {
-    let dir = dataset.local_dir.as_ref().ok_or_else(|| QueryError::NotLocal(dataset.display.clone()))?;
     // No list-files cache: a simulation committed by another process is visible at once.
     let runtime = RuntimeEnvBuilder::new()
         .with_cache_manager(CacheManagerConfig::default().with_list_files_cache_limit(0))
@@ -91,6 +89,10 @@ pub async fn session(dataset: &Dataset) -> Result<SessionContext, QueryError> {
     // DATAFUSION_* environment variables tune the engine (e.g. DATAFUSION_EXECUTION_BATCH_SIZE).
     let config = SessionConfig::from_env()?.with_information_schema(true);
     let ctx = SessionContext::new_with_config_rt(config, runtime);
+    if let Location::Remote { bucket_url, bucket_store, .. } = &dataset.location {
+        let url = ObjectStoreUrl::parse(bucket_url)?;
+        ctx.register_object_store(url.as_ref(), bucket_store.clone());
+    }
     let catalog = ctx.catalog("datafusion").expect("the default catalog exists");
     catalog.register_schema("raw", Arc::new(MemorySchemaProvider::new()))?;
     catalog.register_schema("committed", Arc::new(MemorySchemaProvider::new()))?;
@@ -98,7 +100,7 @@ pub async fn session(dataset: &Dataset) -> Result<SessionContext, QueryError> {
     // modification time, so a replaced file is read again; listings are never cached.
     let stats_cache = ctx.runtime_env().cache_manager.get_file_statistic_cache();
     for name in TABLES {
-        let url = ListingTableUrl::parse(format!("{}/{name}/", dir.display()))?;
+        let url = ListingTableUrl::parse(dataset.table_url(name))?;
         let schema: SchemaRef = table(name).expect("known table");
         let cfg = ListingTableConfig::new(url).with_listing_options(listing_options(name)).with_schema(schema);
         let listing = Arc::new(ListingTable::try_new(cfg)?.with_cache(stats_cache.clone()));
@@ -110,7 +112,7 @@ pub async fn session(dataset: &Dataset) -> Result<SessionContext, QueryError> {
     }
     // Experiment-level tables: each `iterations` file is its iteration's commit marker.
     for name in experiment_tables::TABLES {
-        let url = ListingTableUrl::parse(format!("{}/{name}/", dir.display()))?;
+        let url = ListingTableUrl::parse(dataset.table_url(name))?;
         let cols = experiment_tables::partition_columns(name).iter().map(|(n, t)| ((*n).to_owned(), t.clone())).collect();
         let opts = ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet").with_table_partition_cols(cols);
         let cfg = ListingTableConfig::new(url).with_listing_options(opts).with_schema(experiment_tables::table(name).expect("known table"));
@@ -119,7 +121,7 @@ pub async fn session(dataset: &Dataset) -> Result<SessionContext, QueryError> {
     // Sweep points: each file is written after its point's simulation is committed.
     {
         let name = crate::store::sweep::TABLE;
-        let url = ListingTableUrl::parse(format!("{}/{name}/", dir.display()))?;
+        let url = ListingTableUrl::parse(dataset.table_url(name))?;
         let cols = crate::store::sweep::PARTITION_COLUMNS.iter().map(|(n, t)| ((*n).to_owned(), t.clone())).collect();
         let opts = ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet").with_table_partition_cols(cols);
         let cfg = ListingTableConfig::new(url).with_listing_options(opts).with_schema(crate::store::sweep::SWEEP_POINTS.clone());

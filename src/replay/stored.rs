@@ -2,12 +2,11 @@
 //! order, one tick at a time, and pushed through the same sinks a live run uses. Nothing is
 //! re-simulated. Memory holds one Parquet batch of each file at a time.
 
-use std::fs::File;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::datatypes::{Int32Type, Int64Type, UInt32Type, UInt64Type};
-use datafusion::parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
+use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReader;
 use futures::TryStreamExt;
 
 use super::state::{AgentSnapshot, StateProvider};
@@ -100,23 +99,24 @@ pub struct Stored {
     pub stats: RunStats,
     /// Ticks it ran.
     pub ticks: u32,
-    dir: std::path::PathBuf,
+    dataset: Dataset,
 }
 
-fn corrupt(path: &std::path::Path, problem: impl ToString) -> ReplayError {
-    ReplayError::Corrupt { path: path.display().to_string(), problem: problem.to_string() }
+fn corrupt(path: &str, problem: impl ToString) -> ReplayError {
+    ReplayError::Corrupt { path: path.to_owned(), problem: problem.to_string() }
 }
 
-fn reader(path: &std::path::Path) -> Result<ParquetRecordBatchReader, ReplayError> {
-    let f = File::open(path).map_err(|e| corrupt(path, e))?;
-    ParquetRecordBatchReaderBuilder::try_new(f).and_then(|b| b.with_batch_size(8192).build()).map_err(|e| corrupt(path, e))
+/// A reader of one of the simulation's files, and how to name it in messages.
+fn reader(dataset: &Dataset, key: &SimulationKey, table: &str) -> Result<(ParquetRecordBatchReader, String), ReplayError> {
+    let file = key.file(table);
+    Ok((dataset.parquet_reader(&file, 8192)?, dataset.describe(&file)))
 }
 
-fn col<'a>(b: &'a RecordBatch, path: &std::path::Path, name: &str) -> Result<&'a Arc<dyn Array>, ReplayError> {
+fn col<'a>(b: &'a RecordBatch, path: &str, name: &str) -> Result<&'a Arc<dyn Array>, ReplayError> {
     b.column_by_name(name).ok_or_else(|| corrupt(path, format!("no column `{name}`")))
 }
 
-fn u64_at(b: &RecordBatch, p: &std::path::Path, name: &str) -> Result<u64, ReplayError> {
+fn u64_at(b: &RecordBatch, p: &str, name: &str) -> Result<u64, ReplayError> {
     let c = col(b, p, name)?;
     c.as_primitive_opt::<UInt64Type>()
         .map(|a| a.value(0))
@@ -124,16 +124,15 @@ fn u64_at(b: &RecordBatch, p: &std::path::Path, name: &str) -> Result<u64, Repla
         .ok_or_else(|| corrupt(p, format!("`{name}` has an unexpected type")))
 }
 
-fn i64_at(b: &RecordBatch, p: &std::path::Path, name: &str) -> Result<i64, ReplayError> {
+fn i64_at(b: &RecordBatch, p: &str, name: &str) -> Result<i64, ReplayError> {
     col(b, p, name)?.as_primitive_opt::<Int64Type>().map(|a| a.value(0)).ok_or_else(|| corrupt(p, format!("`{name}` has an unexpected type")))
 }
 
 impl Stored {
     /// Opens the simulation `key` (found with [`find`]).
     pub fn open(dataset: &Dataset, key: SimulationKey) -> Result<Stored, ReplayError> {
-        let root = dataset.local_dir.clone().ok_or_else(|| corrupt(std::path::Path::new(&dataset.display), "not a local dataset"))?;
-        let path = root.join(key.file("simulations").as_ref());
-        let batches: Vec<RecordBatch> = reader(&path)?.collect::<Result<_, _>>().map_err(|e| corrupt(&path, e))?;
+        let (sims, path) = reader(dataset, &key, "simulations")?;
+        let batches: Vec<RecordBatch> = sims.collect::<Result<_, _>>().map_err(|e| corrupt(&path, e))?;
         let b = batches.iter().find(|b| b.num_rows() > 0).ok_or_else(|| corrupt(&path, "no row"))?;
         let config_json = col(b, &path, "config_json")?.as_string_opt::<i32>().map(|a| a.value(0).to_owned());
         let config: SimConfig = config_json
@@ -151,9 +150,8 @@ impl Stored {
             events: u64_at(b, &path, "event_count")?,
         };
         let ticks = u64_at(b, &path, "ticks")? as u32;
-        let dir = root;
         let n = agent_ids.len();
-        Ok(Stored { key, meta: SimulationMeta { config, agent_ids, initial_balances: vec![0; n] }, stats, ticks, dir })
+        Ok(Stored { key, meta: SimulationMeta { config, agent_ids, initial_balances: vec![0; n] }, stats, ticks, dataset: dataset.clone() })
     }
 
     /// Pushes ticks `0..=last_tick` through `sinks` (all ticks when `None`); returns the
@@ -162,12 +160,10 @@ impl Stored {
         let names = &self.meta.agent_ids;
         let n = names.len();
         let index = |s: &str| names.binary_search_by(|x| x.as_str().cmp(s)).ok().map(|i| i as AgentIdx);
-        let ev_path = self.dir.join(self.key.file("events").as_ref());
-        let at_path = self.dir.join(self.key.file("agent_ticks").as_ref());
-        let tk_path = self.dir.join(self.key.file("ticks").as_ref());
-        let mut events = EventCursor { reader: reader(&ev_path)?, path: ev_path.clone(), buf: Vec::new(), pos: 0 };
-        let mut agents = reader(&at_path)?;
-        let mut ticks = reader(&tk_path)?;
+        let (ev_reader, ev_path) = reader(&self.dataset, &self.key, "events")?;
+        let (mut agents, at_path) = reader(&self.dataset, &self.key, "agent_ticks")?;
+        let (mut ticks, tk_path) = reader(&self.dataset, &self.key, "ticks")?;
+        let mut events = EventCursor { reader: ev_reader, path: ev_path, buf: Vec::new(), pos: 0 };
         let (mut agent_rows, mut agent_pos) = (Vec::<(u32, AgentSnapshot)>::new(), 0usize);
         let (mut tick_rows, mut tick_pos) = (Vec::<(u32, TickCounts, u32)>::new(), 0usize);
         for s in sinks.iter_mut() {
@@ -230,7 +226,7 @@ impl Stored {
 /// Events of a stored simulation, read batch by batch.
 struct EventCursor {
     reader: ParquetRecordBatchReader,
-    path: std::path::PathBuf,
+    path: String,
     buf: Vec<crate::store::row::EventRow>,
     pos: usize,
 }
@@ -263,7 +259,7 @@ impl EventCursor {
     }
 }
 
-fn read_agent_ticks(r: &mut ParquetRecordBatchReader, p: &std::path::Path) -> Result<Vec<(u32, AgentSnapshot)>, ReplayError> {
+fn read_agent_ticks(r: &mut ParquetRecordBatchReader, p: &str) -> Result<Vec<(u32, AgentSnapshot)>, ReplayError> {
     let Some(b) = r.next() else { return Ok(Vec::new()) };
     let b = b.map_err(|e| corrupt(p, e))?;
     let u32c = |name: &str| -> Result<Vec<u32>, ReplayError> {
@@ -309,7 +305,7 @@ fn read_agent_ticks(r: &mut ParquetRecordBatchReader, p: &std::path::Path) -> Re
         .collect())
 }
 
-fn read_ticks(r: &mut ParquetRecordBatchReader, p: &std::path::Path) -> Result<Vec<(u32, TickCounts, u32)>, ReplayError> {
+fn read_ticks(r: &mut ParquetRecordBatchReader, p: &str) -> Result<Vec<(u32, TickCounts, u32)>, ReplayError> {
     let Some(b) = r.next() else { return Ok(Vec::new()) };
     let b = b.map_err(|e| corrupt(p, e))?;
     let u32c = |name: &str| -> Result<Vec<u32>, ReplayError> {

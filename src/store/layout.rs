@@ -83,25 +83,46 @@ pub fn new_simulation_id(now_ms: i64) -> String {
     format!("sim-{}-{:02x}{:02x}", String::from_utf8(b36).expect("ascii"), h[0], h[1])
 }
 
+/// Where a dataset root lives.
+#[derive(Debug, Clone)]
+pub enum Location {
+    /// A local directory (canonical path).
+    Local(std::path::PathBuf),
+    /// A prefix in an object-store bucket or container.
+    Remote {
+        /// `scheme://bucket`, the URL the bucket's store is registered under for queries.
+        bucket_url: String,
+        /// The store for the whole bucket.
+        bucket_store: Arc<dyn ObjectStore>,
+        /// The root within the bucket (empty for the bucket itself).
+        prefix: Path,
+    },
+}
+
 /// An opened dataset root.
 #[derive(Debug, Clone)]
 pub struct Dataset {
-    /// The object store holding the dataset.
+    /// The object store holding the dataset, rooted at the dataset root.
     pub store: Arc<dyn ObjectStore>,
     /// The root as given by the user (for messages).
     pub display: String,
-    /// The local directory, when the root is on local disk.
-    pub local_dir: Option<std::path::PathBuf>,
+    /// Where the root lives.
+    pub location: Location,
 }
 
+/// The object-store URL schemes a dataset root may use, with the cargo feature of each.
+pub const REMOTE_SCHEMES: &[(&str, &str)] = &[("s3", "s3"), ("gs", "gcs"), ("az", "azure")];
+
 impl Dataset {
-    /// Opens a root given as a plain path or a `file://` URL; `create` makes the directory.
+    /// Opens a root given as a plain path, a `file://` URL, or (with the matching cargo
+    /// feature) an `s3://`, `gs://` or `az://` URL. `create` makes a local directory;
+    /// without it the root must already hold something.
     pub fn open(root: &str, create: bool) -> Result<Dataset, StoreError> {
         let err = |problem: String| StoreError::Root { root: root.to_owned(), problem };
         let dir = if let Some(rest) = root.strip_prefix("file://") {
             std::path::PathBuf::from(rest)
-        } else if let Some((scheme, _)) = root.split_once("://") {
-            return Err(err(format!("`{scheme}://` is not supported by this build (supported: local paths and file://)")));
+        } else if let Some((scheme, rest)) = root.split_once("://") {
+            return Dataset::open_remote(root, scheme, rest, create);
         } else {
             std::path::PathBuf::from(root)
         };
@@ -112,7 +133,126 @@ impl Dataset {
         }
         let dir = dir.canonicalize().map_err(|e| err(e.to_string()))?;
         let store = LocalFileSystem::new_with_prefix(&dir).map_err(|e| err(e.to_string()))?;
-        Ok(Dataset { store: Arc::new(store), display: root.to_owned(), local_dir: Some(dir) })
+        Ok(Dataset { store: Arc::new(store), display: root.to_owned(), location: Location::Local(dir) })
+    }
+
+    /// The local directory, when the root is on local disk.
+    pub fn local_dir(&self) -> Option<&std::path::Path> {
+        match &self.location {
+            Location::Local(dir) => Some(dir),
+            Location::Remote { .. } => None,
+        }
+    }
+
+    /// The URL of a table's directory (`<root>/<table>/`), as DataFusion lists it.
+    pub fn table_url(&self, table: &str) -> String {
+        match &self.location {
+            Location::Local(dir) => format!("{}/{table}/", dir.display()),
+            Location::Remote { bucket_url, prefix, .. } if prefix.as_ref().is_empty() => format!("{bucket_url}/{table}/"),
+            Location::Remote { bucket_url, prefix, .. } => format!("{bucket_url}/{prefix}/{table}/"),
+        }
+    }
+
+    fn open_remote(root: &str, scheme: &str, rest: &str, create: bool) -> Result<Dataset, StoreError> {
+        let err = |problem: String| StoreError::Root { root: root.to_owned(), problem };
+        let Some((_, feature)) = REMOTE_SCHEMES.iter().find(|(s, _)| *s == scheme) else {
+            let known: Vec<String> = REMOTE_SCHEMES.iter().map(|(s, _)| format!("{s}://")).collect();
+            return Err(err(format!("unknown scheme `{scheme}://` (use a local path, file://, or {})", known.join(", "))));
+        };
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        if bucket.is_empty() {
+            return Err(err(format!("no bucket: write {scheme}://BUCKET/PREFIX")));
+        }
+        let bucket_url = format!("{scheme}://{bucket}");
+        let bucket_store = remote::bucket_store(scheme, &bucket_url).ok_or_else(|| {
+            err(format!("this build cannot open {scheme}:// roots (rebuild with `cargo build --features {feature}`)"))
+        })?;
+        let bucket_store = bucket_store.map_err(|e| err(e.to_string()))?;
+        let prefix = Path::from(prefix.trim_matches('/'));
+        let store: Arc<dyn ObjectStore> = if prefix.as_ref().is_empty() {
+            bucket_store.clone()
+        } else {
+            Arc::new(object_store::prefix::PrefixStore::new(bucket_store.clone(), prefix.clone()))
+        };
+        let dataset = Dataset { store, display: root.to_owned(), location: Location::Remote { bucket_url, bucket_store, prefix } };
+        dataset.check_reachable(create)?;
+        Ok(dataset)
+    }
+
+    /// Lists the root once, so that a wrong bucket, endpoint or credentials fail here with
+    /// the store's reason; without `create` an empty root is an error, as a missing directory is.
+    fn check_reachable(&self, create: bool) -> Result<(), StoreError> {
+        use futures::StreamExt;
+        let err = |problem: String| StoreError::Root { root: self.display.clone(), problem };
+        match block_on(async { self.store.list(None).next().await.transpose() }) {
+            Err(e) => Err(err(e.to_string())),
+            Ok(None) if !create => Err(err("nothing stored under this root (run a simulation first, or pass --data)".into())),
+            Ok(_) => Ok(()),
+        }
+    }
+}
+
+/// Runs a future to completion from synchronous code, inside or outside a tokio runtime (on
+/// a thread of its own, driven by the store's runtime).
+pub(crate) fn block_on<F: std::future::Future + Send>(f: F) -> F::Output
+where
+    F::Output: Send,
+{
+    std::thread::scope(|s| s.spawn(|| super::writer::runtime().block_on(f)).join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+}
+
+/// The object stores of the cloud schemes, each behind its cargo feature. Credentials and
+/// endpoints come from the usual environment variables (`AWS_*`, `GOOGLE_*`, `AZURE_*`).
+mod remote {
+    use std::sync::Arc;
+
+    use object_store::ObjectStore;
+
+    type Opened = Option<Result<Arc<dyn ObjectStore>, object_store::Error>>;
+
+    /// The store for `bucket_url`, or `None` when this build lacks the scheme's feature.
+    pub fn bucket_store(scheme: &str, bucket_url: &str) -> Opened {
+        match scheme {
+            "s3" => s3(bucket_url),
+            "gs" => gcs(bucket_url),
+            "az" => azure(bucket_url),
+            _ => None,
+        }
+    }
+
+    #[cfg(any(feature = "s3", feature = "gcs", feature = "azure"))]
+    fn arc(store: Result<impl ObjectStore, object_store::Error>) -> Opened {
+        Some(store.map(|s| Arc::new(s) as Arc<dyn ObjectStore>))
+    }
+
+    #[cfg(feature = "s3")]
+    fn s3(url: &str) -> Opened {
+        arc(object_store::aws::AmazonS3Builder::from_env().with_url(url).build())
+    }
+
+    #[cfg(not(feature = "s3"))]
+    fn s3(_url: &str) -> Opened {
+        None
+    }
+
+    #[cfg(feature = "gcs")]
+    fn gcs(url: &str) -> Opened {
+        arc(object_store::gcp::GoogleCloudStorageBuilder::from_env().with_url(url).build())
+    }
+
+    #[cfg(not(feature = "gcs"))]
+    fn gcs(_url: &str) -> Opened {
+        None
+    }
+
+    #[cfg(feature = "azure")]
+    fn azure(url: &str) -> Opened {
+        arc(object_store::azure::MicrosoftAzureBuilder::from_env().with_url(url).build())
+    }
+
+    #[cfg(not(feature = "azure"))]
+    fn azure(_url: &str) -> Opened {
+        None
     }
 }
 
@@ -136,6 +276,26 @@ mod tests {
         assert!(validate_id("simulation", "1e5").is_err());
         assert!(validate_id("simulation", "a/b").is_err());
         assert!(validate_id("simulation", "").is_err());
+    }
+
+    #[test]
+    fn remote_roots_name_their_problem() {
+        let msg = |root: &str| Dataset::open(root, true).unwrap_err().to_string();
+        assert!(msg("ftp://host/x").contains("unknown scheme `ftp://` (use a local path, file://, or s3://, gs://, az://)"), "{}", msg("ftp://host/x"));
+        assert!(msg("s3:///prefix").contains("no bucket: write s3://BUCKET/PREFIX"), "{}", msg("s3:///prefix"));
+    }
+
+    #[test]
+    fn remote_table_urls_keep_bucket_and_prefix() {
+        let store: Arc<dyn ObjectStore> = Arc::new(object_store::memory::InMemory::new());
+        let at = |prefix: &str| Dataset {
+            store: store.clone(),
+            display: String::new(),
+            location: Location::Remote { bucket_url: "s3://b".into(), bucket_store: store.clone(), prefix: Path::from(prefix) },
+        };
+        assert_eq!(at("runs/2026").table_url("events"), "s3://b/runs/2026/events/");
+        assert_eq!(at("").table_url("events"), "s3://b/events/");
+        assert!(at("").local_dir().is_none());
     }
 
     proptest! {

@@ -10,6 +10,7 @@ pub mod batch;
 pub mod experiment;
 pub mod gc;
 pub mod layout;
+mod read;
 pub mod row;
 pub mod schema;
 pub mod sweep;
@@ -72,6 +73,14 @@ pub enum StoreError {
     /// The background writer stopped unexpectedly.
     #[error("the dataset writer stopped: {0}")]
     WriterGone(String),
+    /// A local file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
     /// A local directory could not be created.
     #[error("cannot create {path}: {source}")]
     Io {

@@ -387,7 +387,10 @@ impl std::str::FromStr for Shard {
         let bad = || format!("`{s}`: expected K/N with 1 ≤ K ≤ N, e.g. 1/4");
         let (k, n) = s.split_once('/').ok_or_else(bad)?;
         let (k, n): (u32, u32) = (k.trim().parse().map_err(|_| bad())?, n.trim().parse().map_err(|_| bad())?);
-        if n == 0 || k == 0 || k > n {
+        if n > 0 && k == 0 {
+            return Err(format!("`{s}`: shards are numbered from 1: use 1/{n} … {n}/{n}"));
+        }
+        if n == 0 || k > n {
             return Err(bad());
         }
         Ok(Shard { k, n })
@@ -410,6 +413,7 @@ mod tests {
         for bad in ["0/3", "4/3", "1/0", "x", "1/", "/2", "-1/2"] {
             assert!(bad.parse::<Shard>().is_err(), "{bad}");
         }
+        assert!("0/2".parse::<Shard>().unwrap_err().contains("numbered from 1: use 1/2 … 2/2"));
         let shards: Vec<Shard> = (1..=3).map(|k| Shard { k, n: 3 }).collect();
         for i in 0..20 {
             assert_eq!(shards.iter().filter(|s| s.contains(i)).count(), 1);

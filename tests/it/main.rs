@@ -16,6 +16,8 @@ mod malformed;
 mod policies;
 mod properties;
 mod run;
+#[cfg(feature = "s3")]
+mod s3;
 #[cfg(feature = "dataset")]
 mod sweep;
 mod util;

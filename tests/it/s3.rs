@@ -1,0 +1,202 @@
+//! The dataset on S3: `run`, `sql`, `list`, `replay`, `experiment run`, `gc` and two sweep
+//! shards writing at once, against a real S3-compatible server (moto's), each compared
+//! with the same commands on a local directory.
+//!
+//! Ignored by a plain `cargo test`: `scripts/s3.sh` starts the server on 127.0.0.1, makes a
+//! bucket, sets `SIMCASH_TEST_S3=s3://BUCKET` and the `AWS_*` variables, and runs them with
+//! `--ignored`.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use crate::util::{data, stderr, stdout};
+
+/// A fresh prefix in the test bucket for one test.
+fn s3_root(test: &str) -> String {
+    let bucket = std::env::var("SIMCASH_TEST_S3").expect("SIMCASH_TEST_S3=s3://BUCKET (set by scripts/s3.sh)");
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    format!("{}/{test}-{}-{nanos}", bucket.trim_end_matches('/'), std::process::id())
+}
+
+fn command(dir: &Path, root: &str, args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_simcash"));
+    c.current_dir(dir).env("SIMCASH_DATA", root).args(args);
+    c
+}
+
+/// Runs `simcash` on the dataset `root` (a local directory or an s3:// URL).
+fn on(dir: &Path, root: &str, args: &[&str]) -> Output {
+    command(dir, root, args).output().expect("the binary runs")
+}
+
+fn ok(dir: &Path, root: &str, args: &[&str]) -> String {
+    let o = on(dir, root, args);
+    assert!(o.status.success(), "{root} {args:?}: {}", stderr(&o));
+    stdout(&o)
+}
+
+fn csv(dir: &Path, root: &str, q: &str) -> Vec<String> {
+    ok(dir, root, &["sql", "--format", "csv", q]).lines().skip(1).map(str::to_owned).collect()
+}
+
+/// The local twin of an S3 dataset, in `dir`.
+const LOCAL: &str = "local-data";
+
+#[test]
+#[ignore = "needs an S3 server: scripts/s3.sh runs these"]
+fn run_sql_list_and_replay_work_on_s3_as_on_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let root = s3_root("run");
+    let live = ok(d, &root, &["run", "-v", "--simulation-id", "sim-s3", "--events", "live.jsonl"]);
+    ok(d, LOCAL, &["run", "-v", "--simulation-id", "sim-s3"]);
+    // Every view reads the same rows from S3 as from the local twin.
+    for q in [
+        "SELECT COUNT(*), SUM(amount), MAX(tick) FROM simulation_events",
+        "SELECT event_count, settled, total_cost, settlement_rate FROM simulations",
+        "SELECT agent, day, closing_balance, total_cost FROM daily_agent_metrics ORDER BY agent, day",
+        "SELECT status, COUNT(*), SUM(delay_ticks) FROM transactions GROUP BY status ORDER BY status",
+    ] {
+        assert_eq!(csv(d, &root, q), csv(d, LOCAL, q), "{q}");
+    }
+    // The event file has one `_TickSummary` line per tick beside the stored events.
+    let lines = std::fs::read_to_string(d.join("live.jsonl")).unwrap();
+    let stored = lines.lines().filter(|l| !l.contains(r#""event_type":"_TickSummary""#)).count();
+    assert_eq!(csv(d, &root, "SELECT COUNT(*) FROM simulation_events"), vec![stored.to_string()]);
+    assert!(ok(d, &root, &["list"]).contains("sim-s3"));
+    // Replay from S3 prints what the live run printed, and writes the same event file.
+    let replayed = ok(d, &root, &["replay", "sim-s3", "-v", "--events", "replayed.jsonl"]);
+    assert_eq!(replayed, live);
+    assert_eq!(std::fs::read(d.join("replayed.jsonl")).unwrap(), std::fs::read(d.join("live.jsonl")).unwrap());
+    // The commit is create-if-absent on S3 too.
+    let again = on(d, &root, &["run", "--simulation-id", "sim-s3"]);
+    assert_eq!(again.status.code(), Some(2), "{}", stderr(&again));
+    assert!(stderr(&again).contains("already exists"), "{}", stderr(&again));
+    ok(d, &root, &["run", "--simulation-id", "sim-s3", "--overwrite", "--seed", "9"]);
+    assert_eq!(csv(d, &root, "SELECT COUNT(*), MIN(seed) FROM simulations"), vec!["1,9"]);
+}
+
+#[test]
+#[ignore = "needs an S3 server: scripts/s3.sh runs these"]
+fn an_experiment_runs_and_replays_on_s3() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let root = s3_root("experiment");
+    let exp = data("experiments/exp1.yaml");
+    let exp = exp.to_str().unwrap();
+    ok(d, &root, &["experiment", "run", exp]);
+    ok(d, LOCAL, &["experiment", "run", exp]);
+    let q = "SELECT iteration, agent, cost, accepted FROM experiment_iterations ORDER BY iteration, agent";
+    let on_s3 = csv(d, &root, q);
+    assert!(on_s3.len() >= 2, "{on_s3:?}");
+    assert_eq!(on_s3, csv(d, LOCAL, q));
+    let id = csv(d, &root, "SELECT experiment_id FROM experiments")[0].clone();
+    assert_eq!(ok(d, &root, &["experiment", "results", &id]), ok(d, LOCAL, &["experiment", "results", &id]));
+    // An experiment simulation replays like a CLI run.
+    let sim = csv(d, &root, "SELECT simulation_id FROM simulations ORDER BY iteration DESC, simulation_id LIMIT 1")[0].clone();
+    let args = ["replay", sim.as_str(), "--experiment", id.as_str(), "-v"];
+    let replayed = ok(d, &root, &args);
+    assert!(replayed.contains("end of day"), "{replayed}");
+    assert_eq!(replayed, ok(d, LOCAL, &args));
+}
+
+#[test]
+#[ignore = "needs an S3 server: scripts/s3.sh runs these"]
+fn gc_finds_and_removes_uncommitted_simulations_on_s3() {
+    use object_store::ObjectStoreExt;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let root = s3_root("gc");
+    ok(d, &root, &["run", "--simulation-id", "sim-keep"]);
+    ok(d, &root, &["run", "--simulation-id", "sim-lost"]);
+    // Lose sim-lost's commit marker, as if its run had died before committing.
+    let ds = simcash::store::Dataset::open(&root, false).unwrap();
+    let marker = simcash::store::SimulationKey { experiment_id: "adhoc".into(), iteration: 0, simulation_id: "sim-lost".into() }.file("simulations");
+    tokio::runtime::Runtime::new().unwrap().block_on(ds.store.delete(&marker)).unwrap();
+    assert_eq!(csv(d, &root, "SELECT COUNT(DISTINCT simulation_id) FROM raw.events"), vec!["2"]);
+    assert_eq!(csv(d, &root, "SELECT COUNT(DISTINCT simulation_id) FROM simulation_events"), vec!["1"]);
+    let dry = ok(d, &root, &["gc", "--dry-run", "--min-age", "0"]);
+    assert!(dry.contains("would remove simulation sim-lost") && !dry.contains("sim-keep"), "{dry}");
+    assert_eq!(csv(d, &root, "SELECT COUNT(DISTINCT simulation_id) FROM raw.events"), vec!["2"], "a dry run removes nothing");
+    let out = ok(d, &root, &["gc", "--min-age", "0"]);
+    assert!(out.contains("removing simulation sim-lost"), "{out}");
+    assert_eq!(csv(d, &root, "SELECT COUNT(DISTINCT simulation_id) FROM raw.events"), vec!["1"]);
+    assert!(ok(d, &root, &["gc", "--min-age", "0"]).contains("0 uncommitted"));
+}
+
+#[test]
+#[ignore = "needs an S3 server: scripts/s3.sh runs these"]
+fn a_run_killed_mid_upload_leaves_nothing_visible_on_s3() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let root = s3_root("kill");
+    ok(d, &root, &["run", "--simulation-id", "sim-before"]);
+    let default = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/default.yaml")).unwrap();
+    std::fs::write(d.join("long.yaml"), default.replace("num_days: 2", "num_days: 150")).unwrap();
+    let mut child = command(d, &root, &["run", "long.yaml", "--simulation-id", "sim-killed"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    let finished = child.try_wait().unwrap().is_some();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let visible = csv(d, &root, "SELECT COUNT(*) FROM simulations WHERE simulation_id = 'sim-killed'");
+    let events = csv(d, &root, "SELECT COUNT(*) FROM simulation_events WHERE simulation_id = 'sim-killed'");
+    if finished {
+        assert_eq!(visible, vec!["1"]);
+    } else {
+        assert_eq!((visible, events), (vec!["0".to_owned()], vec!["0".to_owned()]), "nothing of a killed run is visible");
+    }
+    assert_eq!(csv(d, &root, "SELECT COUNT(*) FROM simulations"), vec![if finished { "2" } else { "1" }]);
+}
+
+#[test]
+#[ignore = "needs an S3 server: scripts/s3.sh runs these"]
+fn two_sweep_shards_at_once_fill_one_s3_dataset_with_every_point_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let root = s3_root("shards");
+    let grid = data("sweeps/grid.yaml");
+    let grid = grid.to_str().unwrap();
+    // Both shards start together and write into the same prefix at the same time.
+    let shards: Vec<_> = ["1/2", "2/2"]
+        .iter()
+        .map(|s| command(d, &root, &["sweep", grid, "--shard", s, "--jobs", "2"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap())
+        .collect();
+    for c in shards {
+        let o = c.wait_with_output().unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert!(stdout(&o).contains("4 point(s), 0 already committed (skipped), 4 run now"), "{}", stdout(&o));
+    }
+    ok(d, LOCAL, &["sweep", grid]);
+    let q = "SELECT point, simulation_id, seed, array_to_string(parameter_values, ';'), total_cost, settlement_rate \
+             FROM sweep_points ORDER BY point";
+    assert_eq!(csv(d, &root, q), csv(d, LOCAL, q));
+    assert_eq!(csv(d, &root, "SELECT COUNT(*), COUNT(DISTINCT point) FROM sweep_points"), vec!["8,8"]);
+    assert_eq!(csv(d, &root, "SELECT COUNT(*), COUNT(DISTINCT simulation_id) FROM simulations"), vec!["8,8"]);
+    let events = "SELECT simulation_id, COUNT(*), SUM(amount) FROM simulation_events GROUP BY simulation_id ORDER BY simulation_id";
+    assert_eq!(csv(d, &root, events), csv(d, LOCAL, events));
+    // Nothing left uncommitted, and a rerun finds every point done.
+    assert!(ok(d, &root, &["gc", "--dry-run", "--min-age", "0"]).contains("0 uncommitted"));
+    assert!(ok(d, &root, &["sweep", grid]).contains("8 point(s), 8 already committed (skipped), 0 run now"));
+}
+
+#[test]
+#[ignore = "needs an S3 server: scripts/s3.sh runs these"]
+fn bad_s3_roots_get_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let bucket = std::env::var("SIMCASH_TEST_S3").unwrap();
+    // A prefix with nothing in it is like a missing directory for readers.
+    let empty = s3_root("empty");
+    let o = on(d, &empty, &["sql", "SELECT 1"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("nothing stored under this root"), "{}", stderr(&o));
+    // A bucket that does not exist: the store's reason, before anything runs.
+    let missing = format!("{}-no-such-bucket/x", bucket.trim_end_matches('/'));
+    let o = on(d, &missing, &["run"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("no-such-bucket"), "{}", stderr(&o));
+}
