@@ -74,6 +74,18 @@ fn run_sql_list_and_replay_work_on_s3_as_on_disk() {
     assert!(stderr(&again).contains("already exists"), "{}", stderr(&again));
     ok(d, &root, &["run", "--simulation-id", "sim-s3", "--overwrite", "--seed", "9"]);
     assert_eq!(csv(d, &root, "SELECT COUNT(*), MIN(seed) FROM simulations"), vec!["1,9"]);
+    // Two processes racing for one new id: exactly one commits, the other is told why.
+    let racers: Vec<_> = (0..2)
+        .map(|_| command(d, &root, &["run", "--simulation-id", "sim-race"]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap())
+        .collect();
+    let outcomes: Vec<Output> = racers.into_iter().map(|c| c.wait_with_output().unwrap()).collect();
+    let won = outcomes.iter().filter(|o| o.status.success()).count();
+    assert_eq!(won, 1, "{:?}", outcomes.iter().map(stderr).collect::<Vec<_>>());
+    let lost = outcomes.iter().find(|o| !o.status.success()).unwrap();
+    assert!(stderr(lost).contains("already exists"), "{}", stderr(lost));
+    let q = "SELECT s.event_count = COUNT(*) FROM simulation_events e JOIN simulations s USING (simulation_id) \
+             WHERE s.simulation_id = 'sim-race' GROUP BY s.event_count";
+    assert_eq!(csv(d, &root, q), vec!["true"]);
 }
 
 #[test]
