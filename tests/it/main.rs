@@ -1,5 +1,7 @@
 //! Integration tests: one binary, modules by topic. They run the real `simcash` binary.
 
+#[cfg(any(feature = "s3", feature = "azure"))]
+mod cloud;
 #[cfg(feature = "dataset")]
 mod dataset;
 mod determinism;
@@ -16,8 +18,6 @@ mod malformed;
 mod policies;
 mod properties;
 mod run;
-#[cfg(feature = "s3")]
-mod s3;
 #[cfg(feature = "dataset")]
 mod sweep;
 mod util;

@@ -1,10 +1,10 @@
-"""Reads a simcash dataset stored on S3 (moto's server, started by scripts/s3.sh) directly
+"""Reads a simcash dataset stored on S3 (moto's server, started by scripts/object-storage.sh) directly
 with pyarrow and polars, and checks per-simulation event counts and sums against
 `simcash sql` on the same S3 root.
 
     test_s3_readers.py --bin PATH/simcash --root s3://BUCKET/PREFIX
 
-The endpoint and credentials come from the AWS_* variables scripts/s3.sh exports. Reading
+The endpoint and credentials come from the AWS_* variables scripts/object-storage.sh exports. Reading
 the physical files equals reading the views here because every simulation is committed.
 Prints one line per check; exits 1 when any fails.
 """

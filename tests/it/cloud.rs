@@ -1,19 +1,20 @@
-//! The dataset on S3: `run`, `sql`, `list`, `replay`, `experiment run`, `gc` and two sweep
-//! shards writing at once, against a real S3-compatible server (moto's), each compared
-//! with the same commands on a local directory.
+//! The dataset on object storage: `run`, `sql`, `list`, `replay`, `experiment run`, `gc`
+//! and two sweep shards writing at once, against a real server, each compared with the same
+//! commands on a local directory.
 //!
-//! Ignored by a plain `cargo test`: `scripts/s3.sh` starts the server on 127.0.0.1, makes a
-//! bucket, sets `SIMCASH_TEST_S3=s3://BUCKET` and the `AWS_*` variables, and runs them with
-//! `--ignored`.
+//! Ignored by a plain `cargo test`: `scripts/object-storage.sh` starts moto's S3 server and
+//! then Azurite (Azure Blob Storage) on 127.0.0.1, makes a bucket (container) in each, sets
+//! `SIMCASH_TEST_ROOT` (`s3://BUCKET`, then `az://CONTAINER`) and the store's variables, and
+//! runs them with `--ignored`.
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use crate::util::{data, stderr, stdout};
 
-/// A fresh prefix in the test bucket for one test.
-fn s3_root(test: &str) -> String {
-    let bucket = std::env::var("SIMCASH_TEST_S3").expect("SIMCASH_TEST_S3=s3://BUCKET (set by scripts/s3.sh)");
+/// A fresh prefix in the test bucket (container) for one test.
+fn remote_root(test: &str) -> String {
+    let bucket = std::env::var("SIMCASH_TEST_ROOT").expect("SIMCASH_TEST_ROOT=s3://BUCKET or az://CONTAINER (set by scripts/object-storage.sh)");
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
     format!("{}/{test}-{}-{nanos}", bucket.trim_end_matches('/'), std::process::id())
 }
@@ -24,7 +25,7 @@ fn command(dir: &Path, root: &str, args: &[&str]) -> Command {
     c
 }
 
-/// Runs `simcash` on the dataset `root` (a local directory or an s3:// URL).
+/// Runs `simcash` on the dataset `root` (a local directory or an object-store URL).
 fn on(dir: &Path, root: &str, args: &[&str]) -> Output {
     command(dir, root, args).output().expect("the binary runs")
 }
@@ -39,18 +40,18 @@ fn csv(dir: &Path, root: &str, q: &str) -> Vec<String> {
     ok(dir, root, &["sql", "--format", "csv", q]).lines().skip(1).map(str::to_owned).collect()
 }
 
-/// The local twin of an S3 dataset, in `dir`.
+/// The local twin of a remote dataset, in `dir`.
 const LOCAL: &str = "local-data";
 
 #[test]
-#[ignore = "needs an S3 server: scripts/s3.sh runs these"]
-fn run_sql_list_and_replay_work_on_s3_as_on_disk() {
+#[ignore = "needs an object-store server: scripts/object-storage.sh runs these"]
+fn run_sql_list_and_replay_work_on_object_storage_as_on_disk() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let root = s3_root("run");
-    let live = ok(d, &root, &["run", "-v", "--simulation-id", "sim-s3", "--events", "live.jsonl"]);
-    ok(d, LOCAL, &["run", "-v", "--simulation-id", "sim-s3"]);
-    // Every view reads the same rows from S3 as from the local twin.
+    let root = remote_root("run");
+    let live = ok(d, &root, &["run", "-v", "--simulation-id", "sim-remote", "--events", "live.jsonl"]);
+    ok(d, LOCAL, &["run", "-v", "--simulation-id", "sim-remote"]);
+    // Every view reads the same rows from the store as from the local twin.
     for q in [
         "SELECT COUNT(*), SUM(amount), MAX(tick) FROM simulation_events",
         "SELECT event_count, settled, total_cost, settlement_rate FROM simulations",
@@ -63,16 +64,16 @@ fn run_sql_list_and_replay_work_on_s3_as_on_disk() {
     let lines = std::fs::read_to_string(d.join("live.jsonl")).unwrap();
     let stored = lines.lines().filter(|l| !l.contains(r#""event_type":"_TickSummary""#)).count();
     assert_eq!(csv(d, &root, "SELECT COUNT(*) FROM simulation_events"), vec![stored.to_string()]);
-    assert!(ok(d, &root, &["list"]).contains("sim-s3"));
-    // Replay from S3 prints what the live run printed, and writes the same event file.
-    let replayed = ok(d, &root, &["replay", "sim-s3", "-v", "--events", "replayed.jsonl"]);
+    assert!(ok(d, &root, &["list"]).contains("sim-remote"));
+    // Replay from the store prints what the live run printed, and writes the same event file.
+    let replayed = ok(d, &root, &["replay", "sim-remote", "-v", "--events", "replayed.jsonl"]);
     assert_eq!(replayed, live);
     assert_eq!(std::fs::read(d.join("replayed.jsonl")).unwrap(), std::fs::read(d.join("live.jsonl")).unwrap());
-    // The commit is create-if-absent on S3 too.
-    let again = on(d, &root, &["run", "--simulation-id", "sim-s3"]);
+    // The commit is create-if-absent on the store too.
+    let again = on(d, &root, &["run", "--simulation-id", "sim-remote"]);
     assert_eq!(again.status.code(), Some(2), "{}", stderr(&again));
     assert!(stderr(&again).contains("already exists"), "{}", stderr(&again));
-    ok(d, &root, &["run", "--simulation-id", "sim-s3", "--overwrite", "--seed", "9"]);
+    ok(d, &root, &["run", "--simulation-id", "sim-remote", "--overwrite", "--seed", "9"]);
     assert_eq!(csv(d, &root, "SELECT COUNT(*), MIN(seed) FROM simulations"), vec!["1,9"]);
     // Two processes racing for one new id: exactly one commits, the other is told why.
     let racers: Vec<_> = (0..2)
@@ -89,19 +90,19 @@ fn run_sql_list_and_replay_work_on_s3_as_on_disk() {
 }
 
 #[test]
-#[ignore = "needs an S3 server: scripts/s3.sh runs these"]
-fn an_experiment_runs_and_replays_on_s3() {
+#[ignore = "needs an object-store server: scripts/object-storage.sh runs these"]
+fn an_experiment_runs_and_replays_on_object_storage() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let root = s3_root("experiment");
+    let root = remote_root("experiment");
     let exp = data("experiments/exp1.yaml");
     let exp = exp.to_str().unwrap();
     ok(d, &root, &["experiment", "run", exp]);
     ok(d, LOCAL, &["experiment", "run", exp]);
     let q = "SELECT iteration, agent, cost, accepted FROM experiment_iterations ORDER BY iteration, agent";
-    let on_s3 = csv(d, &root, q);
-    assert!(on_s3.len() >= 2, "{on_s3:?}");
-    assert_eq!(on_s3, csv(d, LOCAL, q));
+    let remote = csv(d, &root, q);
+    assert!(remote.len() >= 2, "{remote:?}");
+    assert_eq!(remote, csv(d, LOCAL, q));
     let id = csv(d, &root, "SELECT experiment_id FROM experiments")[0].clone();
     assert_eq!(ok(d, &root, &["experiment", "results", &id]), ok(d, LOCAL, &["experiment", "results", &id]));
     // An experiment simulation replays like a CLI run.
@@ -113,12 +114,12 @@ fn an_experiment_runs_and_replays_on_s3() {
 }
 
 #[test]
-#[ignore = "needs an S3 server: scripts/s3.sh runs these"]
-fn gc_finds_and_removes_uncommitted_simulations_on_s3() {
+#[ignore = "needs an object-store server: scripts/object-storage.sh runs these"]
+fn gc_finds_and_removes_uncommitted_simulations_on_object_storage() {
     use object_store::ObjectStoreExt;
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let root = s3_root("gc");
+    let root = remote_root("gc");
     ok(d, &root, &["run", "--simulation-id", "sim-keep"]);
     ok(d, &root, &["run", "--simulation-id", "sim-lost"]);
     // Lose sim-lost's commit marker, as if its run had died before committing.
@@ -137,11 +138,11 @@ fn gc_finds_and_removes_uncommitted_simulations_on_s3() {
 }
 
 #[test]
-#[ignore = "needs an S3 server: scripts/s3.sh runs these"]
-fn a_run_killed_mid_upload_leaves_nothing_visible_on_s3() {
+#[ignore = "needs an object-store server: scripts/object-storage.sh runs these"]
+fn a_run_killed_mid_upload_leaves_nothing_visible_on_object_storage() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let root = s3_root("kill");
+    let root = remote_root("kill");
     ok(d, &root, &["run", "--simulation-id", "sim-before"]);
     let default = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/default.yaml")).unwrap();
     std::fs::write(d.join("long.yaml"), default.replace("num_days: 2", "num_days: 150")).unwrap();
@@ -165,11 +166,11 @@ fn a_run_killed_mid_upload_leaves_nothing_visible_on_s3() {
 }
 
 #[test]
-#[ignore = "needs an S3 server: scripts/s3.sh runs these"]
-fn two_sweep_shards_at_once_fill_one_s3_dataset_with_every_point_once() {
+#[ignore = "needs an object-store server: scripts/object-storage.sh runs these"]
+fn two_sweep_shards_at_once_fill_one_remote_dataset_with_every_point_once() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let root = s3_root("shards");
+    let root = remote_root("shards");
     let grid = data("sweeps/grid.yaml");
     let grid = grid.to_str().unwrap();
     // Both shards start together and write into the same prefix at the same time.
@@ -196,13 +197,13 @@ fn two_sweep_shards_at_once_fill_one_s3_dataset_with_every_point_once() {
 }
 
 #[test]
-#[ignore = "needs an S3 server: scripts/s3.sh runs these"]
-fn bad_s3_roots_get_clear_errors() {
+#[ignore = "needs an object-store server: scripts/object-storage.sh runs these"]
+fn bad_remote_roots_get_clear_errors() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let bucket = std::env::var("SIMCASH_TEST_S3").unwrap();
+    let bucket = std::env::var("SIMCASH_TEST_ROOT").unwrap();
     // A prefix with nothing in it is like a missing directory for readers.
-    let empty = s3_root("empty");
+    let empty = remote_root("empty");
     let o = on(d, &empty, &["sql", "SELECT 1"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("nothing stored under this root"), "{}", stderr(&o));
