@@ -239,7 +239,7 @@ impl EventCursor {
                     None => return Ok(()),
                     Some(b) => {
                         let b = b.map_err(|e| corrupt(&self.path, e))?;
-                        self.buf = rows_from_batch(&b).map_err(|e| corrupt(&self.path, e))?;
+                        self.buf = rows_from_batch(&b, index).map_err(|e| corrupt(&self.path, e))?;
                         self.pos = 0;
                         continue;
                     }
@@ -254,7 +254,7 @@ impl EventCursor {
             }
             let row = std::mem::take(&mut self.buf[self.pos]);
             self.pos += 1;
-            out.push(row.into_event(index).map_err(|e| corrupt(&self.path, e))?);
+            out.push(row.into_event().map_err(|e| corrupt(&self.path, e))?);
         }
     }
 }

@@ -93,8 +93,6 @@ pub enum StoreError {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use datafusion::parquet::arrow::ArrowWriter;
     use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
     use proptest::prelude::*;
@@ -106,20 +104,19 @@ mod tests {
 
     /// Events → rows → Parquet bytes → rows → events.
     fn round_trip(events: &[Event], names: &[&str], tpd: u32) -> Vec<Event> {
-        let names: Vec<Arc<str>> = names.iter().map(|n| Arc::from(*n)).collect();
-        let rows: Vec<EventRow> = events.iter().enumerate().map(|(i, e)| EventRow::from_event(e, i as u64, tpd, &names)).collect();
-        let batch = events_batch(&rows).unwrap();
+        let rows: Vec<EventRow> = events.iter().enumerate().map(|(i, e)| EventRow::from_event(e, i as u64, tpd)).collect();
+        let batch = events_batch(&rows, names).unwrap();
         let file = tempfile::tempfile().unwrap();
         let mut w = ArrowWriter::try_new(file.try_clone().unwrap(), EVENTS.clone(), None).unwrap();
         w.write(&batch).unwrap();
         w.close().unwrap();
         let reader = ParquetRecordBatchReaderBuilder::try_new(file).unwrap().build().unwrap();
-        let index = |n: &str| names.iter().position(|x| &**x == n).map(|i| i as AgentIdx);
+        let index = |n: &str| names.iter().position(|x| *x == n).map(|i| i as AgentIdx);
         let mut out = Vec::new();
         for b in reader {
-            for (i, r) in rows_from_batch(&b.unwrap()).unwrap().into_iter().enumerate() {
+            for (i, r) in rows_from_batch(&b.unwrap(), &index).unwrap().into_iter().enumerate() {
                 assert_eq!(r.seq, out.len() as u64, "row {i} keeps its sequence number");
-                out.push(r.into_event(&index).unwrap());
+                out.push(r.into_event().unwrap());
             }
         }
         out

@@ -3,21 +3,24 @@
 //! [`EventRow::from_event`] and [`EventRow::into_event`] are the only places that know how
 //! each event type maps onto columns; the batch builder and reader only move rows.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
-use crate::engine::event::{AgentIdx, CostBreakdown, Event, EventKind, HoldReason, RtgsPriority, TxId};
+use crate::engine::event::{AgentIdx, CostBreakdown, EVENT_TYPES, Event, EventKind, HoldReason, RtgsPriority, TxId};
 
-/// One `events` row. Agent names are resolved; transaction ids are stored as numbers
-/// (`tx-00000007` ⇒ 7).
+/// One `events` row. Transaction ids are stored as numbers (`tx-00000007` ⇒ 7). Agents stay
+/// indices into the simulation's agent ids and the event type an index into [`EVENT_TYPES`]:
+/// the batch layer turns them into dictionary keys (and names back into indices) once per
+/// batch rather than once per row.
 #[allow(missing_docs)]
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct EventRow {
     pub seq: u64,
     pub tick: u32,
     pub day: u32,
-    pub event_type: &'static str,
-    pub agent: Option<Arc<str>>,
-    pub counterparty: Option<Arc<str>>,
+    /// Index into [`EVENT_TYPES`].
+    pub event_type: u8,
+    pub agent: Option<AgentIdx>,
+    pub counterparty: Option<AgentIdx>,
     pub tx: Option<u32>,
     pub amount: Option<i64>,
     pub amount_b: Option<i64>,
@@ -29,8 +32,8 @@ pub struct EventRow {
     pub settled: Option<bool>,
     pub reason: Option<Arc<str>>,
     pub original_reason: Option<Arc<str>>,
-    pub rtgs_priority: Option<&'static str>,
-    pub old_rtgs_priority: Option<&'static str>,
+    pub rtgs_priority: Option<RtgsPriority>,
+    pub old_rtgs_priority: Option<RtgsPriority>,
     pub balance_before: Option<i64>,
     pub balance_after: Option<i64>,
     pub new_total: Option<i64>,
@@ -51,7 +54,7 @@ pub struct EventRow {
     pub scenario_event_type: Option<&'static str>,
     pub details_json: Option<String>,
     pub tx_ids: Option<Vec<u32>>,
-    pub agents: Option<Vec<Arc<str>>>,
+    pub agents: Option<Vec<AgentIdx>>,
     pub amounts: Option<Vec<i64>>,
     pub net_positions: Option<Vec<i64>>,
 }
@@ -88,6 +91,19 @@ const SCENARIO_EVENT_TYPES: &[&str] = &[
     "scheduled_settlement",
 ];
 
+/// The stored text of a hold reason; the fieldless reasons share one allocation each.
+fn hold_reason_text(reason: &HoldReason) -> Arc<str> {
+    static FIXED: LazyLock<[Arc<str>; 3]> = LazyLock::new(|| {
+        [HoldReason::InsufficientLiquidity, HoldReason::AwaitingInflows, HoldReason::LowPriority].map(|r| Arc::from(r.to_string()))
+    });
+    match reason {
+        HoldReason::InsufficientLiquidity => FIXED[0].clone(),
+        HoldReason::AwaitingInflows => FIXED[1].clone(),
+        HoldReason::LowPriority => FIXED[2].clone(),
+        other => other.to_string().into(),
+    }
+}
+
 fn costs_into(row: &mut EventRow, c: &CostBreakdown) {
     row.liquidity_cost = Some(c.liquidity_cost);
     row.delay_cost = Some(c.delay_cost);
@@ -99,10 +115,12 @@ fn costs_into(row: &mut EventRow, c: &CostBreakdown) {
 
 impl EventRow {
     /// Flattens an event; `seq` is its position in the simulation's stream.
-    pub fn from_event(e: &Event, seq: u64, ticks_per_day: u32, names: &[Arc<str>]) -> EventRow {
+    #[inline]
+    pub fn from_event(e: &Event, seq: u64, ticks_per_day: u32) -> EventRow {
         use EventKind::*;
-        let n = |a: &AgentIdx| Some(names[*a as usize].clone());
-        let mut r = EventRow { seq, tick: e.tick, day: e.tick / ticks_per_day, event_type: e.kind.name(), ..Default::default() };
+        let n = |a: &AgentIdx| Some(*a);
+        let event_type = e.kind.type_index() as u8;
+        let mut r = EventRow { seq, tick: e.tick, day: e.tick / ticks_per_day, event_type, ..Default::default() };
         match &e.kind {
             Arrival { tx_id, sender_id, receiver_id, amount, deadline, priority, is_divisible } => {
                 (r.tx, r.agent, r.counterparty, r.amount) = (Some(txn(*tx_id)), n(sender_id), n(receiver_id), Some(*amount));
@@ -110,7 +128,7 @@ impl EventRow {
             }
             PolicySubmit { agent_id, tx_id } => (r.agent, r.tx) = (n(agent_id), Some(txn(*tx_id))),
             PolicyHold { agent_id, tx_id, reason } => {
-                (r.agent, r.tx, r.reason) = (n(agent_id), Some(txn(*tx_id)), Some(reason.to_string().into()));
+                (r.agent, r.tx, r.reason) = (n(agent_id), Some(txn(*tx_id)), Some(hold_reason_text(reason)));
             }
             PolicyDrop { agent_id, tx_id, reason } => (r.agent, r.tx, r.reason) = (n(agent_id), Some(txn(*tx_id)), Some(reason.clone())),
             PolicySplit { agent_id, tx_id, num_splits, child_ids } => {
@@ -125,18 +143,18 @@ impl EventRow {
             }
             RtgsSubmission { tx_id, sender, receiver, amount, internal_priority, rtgs_priority } => {
                 (r.tx, r.agent, r.counterparty, r.amount) = (Some(txn(*tx_id)), n(sender), n(receiver), Some(*amount));
-                (r.priority, r.rtgs_priority) = (Some(*internal_priority), Some(rtgs_priority.as_str()));
+                (r.priority, r.rtgs_priority) = (Some(*internal_priority), Some(*rtgs_priority));
             }
             RtgsWithdrawal { tx_id, sender, original_rtgs_priority } => {
-                (r.tx, r.agent, r.rtgs_priority) = (Some(txn(*tx_id)), n(sender), Some(original_rtgs_priority.as_str()));
+                (r.tx, r.agent, r.rtgs_priority) = (Some(txn(*tx_id)), n(sender), Some(*original_rtgs_priority));
             }
             RtgsResubmission { tx_id, sender, old_rtgs_priority, new_rtgs_priority } => {
-                (r.tx, r.agent, r.rtgs_priority) = (Some(txn(*tx_id)), n(sender), Some(new_rtgs_priority.as_str()));
-                r.old_rtgs_priority = old_rtgs_priority.map(RtgsPriority::as_str);
+                (r.tx, r.agent, r.rtgs_priority) = (Some(txn(*tx_id)), n(sender), Some(*new_rtgs_priority));
+                r.old_rtgs_priority = *old_rtgs_priority;
             }
             BankBudgetSet { agent_id, max_value, focus_counterparties, max_per_counterparty } => {
                 (r.agent, r.amount, r.amount_b) = (n(agent_id), Some(*max_value), *max_per_counterparty);
-                r.agents = focus_counterparties.as_ref().map(|v| v.iter().map(|a| names[*a as usize].clone()).collect());
+                r.agents = focus_counterparties.clone();
             }
             StateRegisterSet { agent_id, register_key, old_value, new_value, reason, decision_path } => {
                 (r.agent, r.register_key, r.old_value, r.new_value) = (n(agent_id), Some(register_key.clone()), Some(*old_value), Some(*new_value));
@@ -171,7 +189,7 @@ impl EventRow {
                 r.tx_ids = Some(txs(tx_ids));
             }
             LsmCycleSettlement { agents, tx_amounts, total_value, net_positions, max_net_outflow, max_net_outflow_agent, tx_ids } => {
-                r.agents = Some(agents.iter().map(|a| names[*a as usize].clone()).collect());
+                r.agents = Some(agents.clone());
                 (r.amounts, r.net_positions, r.tx_ids) = (Some(tx_amounts.clone()), Some(net_positions.clone()), Some(txs(tx_ids)));
                 (r.amount, r.amount_b, r.counterparty) = (Some(*total_value), Some(*max_net_outflow), max_net_outflow_agent.as_ref().and_then(n));
             }
@@ -239,24 +257,25 @@ impl EventRow {
         r
     }
 
-    fn err(&self, problem: impl Into<String>) -> RowError {
-        RowError { seq: self.seq, event_type: self.event_type.to_owned(), problem: problem.into() }
+    /// The event type name (`"?"` for an index outside [`EVENT_TYPES`]).
+    pub fn event_type_name(&self) -> &'static str {
+        EVENT_TYPES.get(self.event_type as usize).copied().unwrap_or("?")
     }
 
-    /// Rebuilds the event; `index` maps agent names to indices.
-    pub fn into_event(self, index: &dyn Fn(&str) -> Option<AgentIdx>) -> Result<Event, RowError> {
+    fn err(&self, problem: impl Into<String>) -> RowError {
+        RowError { seq: self.seq, event_type: self.event_type_name().to_owned(), problem: problem.into() }
+    }
+
+    /// Rebuilds the event.
+    pub fn into_event(self) -> Result<Event, RowError> {
         use EventKind::*;
         macro_rules! get {
             ($f:ident) => {
                 self.$f.clone().ok_or_else(|| self.err(concat!("`", stringify!($f), "` is null")))?
             };
         }
-        let agent_of = |name: &Option<Arc<str>>, col: &str| -> Result<AgentIdx, RowError> {
-            let name = name.as_deref().ok_or_else(|| self.err(format!("`{col}` is null")))?;
-            index(name).ok_or_else(|| self.err(format!("unknown agent `{name}` in `{col}`")))
-        };
-        let agent = || agent_of(&self.agent, "agent");
-        let cpty = || agent_of(&self.counterparty, "counterparty");
+        let agent = || self.agent.ok_or_else(|| self.err("`agent` is null"));
+        let cpty = || self.counterparty.ok_or_else(|| self.err("`counterparty` is null"));
         let tx = || -> Result<TxId, RowError> {
             let n = self.tx.ok_or_else(|| self.err("`tx` is null"))?;
             n.checked_sub(1).map(TxId).ok_or_else(|| self.err("`tx` is 0"))
@@ -264,11 +283,7 @@ impl EventRow {
         let ids = |v: Vec<u32>| -> Result<Vec<TxId>, RowError> {
             v.into_iter().map(|n| n.checked_sub(1).map(TxId).ok_or_else(|| self.err("tx id 0 in `tx_ids`"))).collect()
         };
-        let names = |v: Vec<Arc<str>>| -> Result<Vec<AgentIdx>, RowError> {
-            v.iter().map(|a| index(a).ok_or_else(|| self.err(format!("unknown agent `{a}` in `agents`")))).collect()
-        };
-        let rtgs = |s: &'static str| RtgsPriority::parse(s).ok_or_else(|| self.err(format!("unknown rtgs priority `{s}`")));
-        let kind = match self.event_type {
+        let kind = match self.event_type_name() {
             "Arrival" => Arrival {
                 tx_id: tx()?,
                 sender_id: agent()?,
@@ -302,19 +317,19 @@ impl EventRow {
                 receiver: cpty()?,
                 amount: get!(amount),
                 internal_priority: get!(priority),
-                rtgs_priority: rtgs(get!(rtgs_priority))?,
+                rtgs_priority: get!(rtgs_priority),
             },
-            "RtgsWithdrawal" => RtgsWithdrawal { tx_id: tx()?, sender: agent()?, original_rtgs_priority: rtgs(get!(rtgs_priority))? },
+            "RtgsWithdrawal" => RtgsWithdrawal { tx_id: tx()?, sender: agent()?, original_rtgs_priority: get!(rtgs_priority) },
             "RtgsResubmission" => RtgsResubmission {
                 tx_id: tx()?,
                 sender: agent()?,
-                old_rtgs_priority: self.old_rtgs_priority.map(rtgs).transpose()?,
-                new_rtgs_priority: rtgs(get!(rtgs_priority))?,
+                old_rtgs_priority: self.old_rtgs_priority,
+                new_rtgs_priority: get!(rtgs_priority),
             },
             "BankBudgetSet" => BankBudgetSet {
                 agent_id: agent()?,
                 max_value: get!(amount),
-                focus_counterparties: self.agents.clone().map(names).transpose()?,
+                focus_counterparties: self.agents.clone(),
                 max_per_counterparty: self.amount_b,
             },
             "StateRegisterSet" => StateRegisterSet {
@@ -375,7 +390,7 @@ impl EventRow {
                 tx_ids: ids(get!(tx_ids))?,
             },
             "LsmCycleSettlement" => LsmCycleSettlement {
-                agents: names(get!(agents))?,
+                agents: get!(agents),
                 tx_amounts: get!(amounts),
                 total_value: get!(amount),
                 net_positions: get!(net_positions),
@@ -483,14 +498,9 @@ pub fn intern_scenario_event_type(s: &str) -> Option<&'static str> {
     SCENARIO_EVENT_TYPES.iter().copied().find(|t| *t == s)
 }
 
-/// Interns an event type name.
-pub fn intern_event_type(s: &str) -> Option<&'static str> {
-    crate::engine::event::EVENT_TYPES.iter().copied().find(|t| *t == s)
-}
-
-/// Interns an RTGS priority name.
-pub fn intern_rtgs_priority(s: &str) -> Option<&'static str> {
-    RtgsPriority::parse(s).map(RtgsPriority::as_str)
+/// The index of an event type name in [`EVENT_TYPES`].
+pub fn event_type_index(s: &str) -> Option<u8> {
+    EVENT_TYPES.iter().position(|t| *t == s).map(|i| i as u8)
 }
 
 /// Parses the Debug form of a hold reason back.

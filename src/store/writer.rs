@@ -23,7 +23,7 @@ use object_store::ObjectStoreExt;
 use object_store::{ObjectStore, PutMode, PutOptions, PutPayload};
 use sha2::{Digest, Sha256};
 
-use super::batch::{AgentCounters, AgentTickRow, TickRow, agent_ticks_batch, events_batch, ticks_batch};
+use super::batch::{AgentCounters, AgentTickRow, EventColumns, TickRow, agent_ticks_batch, agent_values, ticks_batch};
 use super::layout::{Dataset, SimulationKey};
 use super::row::EventRow;
 use super::schema::{AGENT_TICKS, EVENTS, SCHEMA_VERSION, SCHEMA_VERSION_KEY, SIMULATIONS, TICKS};
@@ -106,6 +106,35 @@ pub fn writer_properties(schema: &Schema, row_group_rows: usize, sorting: Vec<So
         .build()
 }
 
+/// Sender and receiver by transaction id. Ids are small sequential integers, so a multiply
+/// hash spreads them well at a fraction of SipHash's cost; the map is never iterated, so its
+/// order cannot reach the output.
+type TxMap = std::collections::HashMap<TxId, (AgentIdx, AgentIdx), std::hash::BuildHasherDefault<TxHasher>>;
+
+/// The hasher of [`TxMap`] (Fx-style multiply-rotate).
+#[derive(Default)]
+struct TxHasher(u64);
+
+impl std::hash::Hasher for TxHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.write_u64(u64::from(*b));
+        }
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(u64::from(n));
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
 enum Msg {
     Events(RecordBatch),
     AgentTicks(RecordBatch),
@@ -118,17 +147,18 @@ pub struct ParquetSink {
     dataset: Dataset,
     key: SimulationKey,
     opts: WriterOptions,
-    names: Vec<Arc<str>>,
+    /// The agent ids, as the dictionary values of the agent columns.
+    agent_names: ArrayRef,
     ticks_per_day: u32,
     seq: u64,
-    rows: Vec<EventRow>,
+    events: EventColumns,
     agent_rows: Vec<AgentTickRow>,
     tick_rows: Vec<TickRow>,
     balances: Vec<i64>,
     counters: Vec<AgentCounters>,
     /// Sender and receiver of each arrived transaction not yet settled or dropped (for the
     /// sent/received counters).
-    parties: std::collections::HashMap<TxId, (AgentIdx, AgentIdx)>,
+    parties: TxMap,
     meta: Option<SimulationMeta>,
     started_at: i64,
     sender: Option<SyncSender<Msg>>,
@@ -142,15 +172,15 @@ impl ParquetSink {
             dataset,
             key,
             opts,
-            names: Vec::new(),
+            agent_names: agent_values(&[""; 0]),
             ticks_per_day: 1,
             seq: 0,
-            rows: Vec::new(),
+            events: EventColumns::new(agent_values(&[""; 0]), 0),
             agent_rows: Vec::new(),
             tick_rows: Vec::new(),
             balances: Vec::new(),
             counters: Vec::new(),
-            parties: std::collections::HashMap::new(),
+            parties: TxMap::default(),
             meta: None,
             started_at: 0,
             sender: None,
@@ -182,11 +212,10 @@ impl ParquetSink {
     }
 
     fn flush_events(&mut self) -> Result<(), StoreError> {
-        if self.rows.is_empty() {
+        if self.events.is_empty() {
             return Ok(());
         }
-        let b = events_batch(&self.rows).map_err(|source| StoreError::Arrow { table: "events", source })?;
-        self.rows.clear();
+        let b = self.events.finish().map_err(|source| StoreError::Arrow { table: "events", source })?;
         self.send(Msg::Events(b))
     }
 
@@ -194,7 +223,7 @@ impl ParquetSink {
         if self.agent_rows.is_empty() {
             return Ok(());
         }
-        let b = agent_ticks_batch(&self.agent_rows).map_err(|source| StoreError::Arrow { table: "agent_ticks", source })?;
+        let b = agent_ticks_batch(&self.agent_rows, &self.agent_names).map_err(|source| StoreError::Arrow { table: "agent_ticks", source })?;
         self.agent_rows.clear();
         self.send(Msg::AgentTicks(b))?;
         if self.tick_rows.is_empty() {
@@ -208,7 +237,7 @@ impl ParquetSink {
     /// Updates the `cum_*` counters with one event: the same events the `transactions` view
     /// and `simulation_events` count.
     fn count(&mut self, e: &Event) {
-        let settled = |c: &mut Vec<AgentCounters>, parties: &mut std::collections::HashMap<TxId, (AgentIdx, AgentIdx)>, tx: &TxId| {
+        let settled = |c: &mut Vec<AgentCounters>, parties: &mut TxMap, tx: &TxId| {
             if let Some((s, r)) = parties.remove(tx) {
                 c[s as usize].sent += 1;
                 c[r as usize].received += 1;
@@ -314,7 +343,8 @@ impl ParquetSink {
         for table in super::schema::TABLES {
             rt.block_on(delete_dir(&store, &self.key.dir(table)))?;
         }
-        self.names = meta.agent_ids.iter().map(|s| Arc::from(s.as_str())).collect();
+        self.agent_names = agent_values(&meta.agent_ids);
+        self.events = EventColumns::new(self.agent_names.clone(), self.opts.batch_rows);
         self.ticks_per_day = meta.config.ticks_per_day;
         self.balances = meta.initial_balances.clone();
         self.counters = vec![AgentCounters::default(); meta.agent_ids.len()];
@@ -434,17 +464,18 @@ impl SimulationSink for ParquetSink {
             event_count: events.len() as u32,
         });
         for e in events {
-            self.rows.push(EventRow::from_event(e, self.seq, self.ticks_per_day, &self.names));
+            self.events.push(&EventRow::from_event(e, self.seq, self.ticks_per_day));
             self.seq += 1;
             self.count(e);
         }
-        for (i, name) in self.names.iter().enumerate() {
-            let s = state.agent(i as AgentIdx);
+        for i in 0..self.agent_names.len() {
+            let agent = i as AgentIdx;
+            let s = state.agent(agent);
             let opening_balance = std::mem::replace(&mut self.balances[i], s.balance);
             let counters = self.counters[i];
-            self.agent_rows.push(AgentTickRow { tick, day, agent: name.clone(), opening_balance, state: s, counters });
+            self.agent_rows.push(AgentTickRow { tick, day, agent, opening_balance, state: s, counters });
         }
-        if self.rows.len() >= self.opts.batch_rows {
+        if self.events.len() >= self.opts.batch_rows {
             self.flush_events()?;
         }
         if self.agent_rows.len() >= self.opts.batch_rows {
