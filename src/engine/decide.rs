@@ -187,7 +187,7 @@ impl Engine {
                 let tx = &self.txs[id.0 as usize];
                 let (receiver, amount) = (tx.receiver, tx.remaining);
                 if !self.agents[agent as usize].budget.take(receiver, amount) {
-                    self.emit(EventKind::PolicyHold { agent_id: agent, tx_id: id, reason: HoldReason::Custom("BudgetExhausted".into()) });
+                    self.emit(EventKind::PolicyHold { agent_id: agent, tx_id: id, reason: HoldReason::BudgetExhausted });
                     return false;
                 }
                 if let Some(p) = priority {
@@ -226,7 +226,7 @@ impl Engine {
                 false
             }
             Decision::WithdrawFromRtgs => {
-                let reason = HoldReason::Custom(format!("WithdrawFromRtgs failed: Transaction {id} not found in RTGS Queue 2").into());
+                let reason = HoldReason::Engine(format!("WithdrawFromRtgs failed: Settlement error: Transaction {id} not found in RTGS Queue 2").into());
                 self.emit(EventKind::PolicyHold { agent_id: agent, tx_id: id, reason });
                 false
             }
@@ -310,13 +310,16 @@ impl Engine {
         }
     }
 
-    /// Step 1.75: bank trees set release budgets and registers; without one the budget is
-    /// unlimited.
+    /// Step 1.75: bank trees set release budgets and registers. Without a bank tree, or on
+    /// `NoAction`, the budget is unlimited; `SetState`/`AddState` keep the budget of an
+    /// earlier tick with what it has already spent, as in SimCash.
     pub(crate) fn evaluate_bank_trees(&mut self) -> Result<(), EngineError> {
         for i in 0..self.agents.len() {
-            self.agents[i].budget = ReleaseBudget::default();
-            let Some(tree) = self.tree_of(i) else { continue };
-            let Some(root) = tree.bank.as_ref() else { continue };
+            let tree = self.tree_of(i);
+            let Some(root) = tree.as_ref().and_then(|t| t.bank.as_ref()) else {
+                self.agents[i].budget = ReleaseBudget::default();
+                continue;
+            };
             let (cache, system) = (AgentCache::default(), SystemCache::default());
             let ctx = PolicyContext { e: self, agent: &self.agents[i], idx: i as AgentIdx, tx: None, cache: &cache, system: &system };
             let mut path = String::new();
@@ -346,7 +349,7 @@ impl Engine {
                     let v = num(value, &ctx).map_err(at).map_err(|e| self.policy_error(i, e))?;
                     self.set_register(i, key, v, *add, reason, Some(path.into()));
                 }
-                _ => {}
+                _ => self.agents[i].budget = ReleaseBudget::default(),
             }
         }
         Ok(())

@@ -116,7 +116,11 @@ pub enum HoldReason {
         /// Ticks to deadline, floored at 0.
         ticks_remaining: u32,
     },
-    /// Any other reason text.
+    /// The release budget does not cover the payment (written plainly, not as `Custom`).
+    BudgetExhausted,
+    /// A reason the engine writes as plain text (e.g. a failed `WithdrawFromRtgs`).
+    Engine(Arc<str>),
+    /// A policy's own reason text.
     Custom(Arc<str>),
 }
 
@@ -129,6 +133,8 @@ impl fmt::Display for HoldReason {
             HoldReason::NearDeadline { ticks_remaining } => {
                 write!(f, "NearDeadline {{ ticks_remaining: {ticks_remaining} }}")
             }
+            HoldReason::BudgetExhausted => f.write_str("BudgetExhausted"),
+            HoldReason::Engine(s) => f.write_str(s),
             HoldReason::Custom(s) => write!(f, "Custom({s:?})"),
         }
     }
@@ -690,6 +696,9 @@ pub(crate) mod tests {
         assert_eq!(HoldReason::NearDeadline { ticks_remaining: 3 }.to_string(), "NearDeadline { ticks_remaining: 3 }");
         assert_eq!(HoldReason::Custom("PreservingBuffer".into()).to_string(), "Custom(\"PreservingBuffer\")");
         assert_eq!(HoldReason::InsufficientLiquidity.to_string(), "InsufficientLiquidity");
+        // SimCash writes these two as plain text, not `Custom(…)` (kit golden policy_smart_budget_manager).
+        assert_eq!(HoldReason::BudgetExhausted.to_string(), "BudgetExhausted");
+        assert_eq!(HoldReason::Engine("WithdrawFromRtgs failed: x".into()).to_string(), "WithdrawFromRtgs failed: x");
     }
 
     #[test]

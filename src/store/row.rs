@@ -93,13 +93,15 @@ const SCENARIO_EVENT_TYPES: &[&str] = &[
 
 /// The stored text of a hold reason; the fieldless reasons share one allocation each.
 fn hold_reason_text(reason: &HoldReason) -> Arc<str> {
-    static FIXED: LazyLock<[Arc<str>; 3]> = LazyLock::new(|| {
-        [HoldReason::InsufficientLiquidity, HoldReason::AwaitingInflows, HoldReason::LowPriority].map(|r| Arc::from(r.to_string()))
+    static FIXED: LazyLock<[Arc<str>; 4]> = LazyLock::new(|| {
+        [HoldReason::InsufficientLiquidity, HoldReason::AwaitingInflows, HoldReason::LowPriority, HoldReason::BudgetExhausted]
+            .map(|r| Arc::from(r.to_string()))
     });
     match reason {
         HoldReason::InsufficientLiquidity => FIXED[0].clone(),
         HoldReason::AwaitingInflows => FIXED[1].clone(),
         HoldReason::LowPriority => FIXED[2].clone(),
+        HoldReason::BudgetExhausted => FIXED[3].clone(),
         other => other.to_string().into(),
     }
 }
@@ -509,6 +511,7 @@ pub fn parse_hold_reason(s: &str) -> HoldReason {
         "InsufficientLiquidity" => HoldReason::InsufficientLiquidity,
         "AwaitingInflows" => HoldReason::AwaitingInflows,
         "LowPriority" => HoldReason::LowPriority,
+        "BudgetExhausted" => HoldReason::BudgetExhausted,
         _ => {
             if let Some(k) = s.strip_prefix("NearDeadline { ticks_remaining: ").and_then(|r| r.strip_suffix(" }"))
                 && let Ok(ticks_remaining) = k.parse()
@@ -520,7 +523,28 @@ pub fn parse_hold_reason(s: &str) -> HoldReason {
             {
                 return HoldReason::Custom(text.into());
             }
-            HoldReason::Custom(s.into())
+            HoldReason::Engine(s.into())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_hold_reason_parses_back_from_its_text() {
+        for r in [
+            HoldReason::InsufficientLiquidity,
+            HoldReason::AwaitingInflows,
+            HoldReason::LowPriority,
+            HoldReason::NearDeadline { ticks_remaining: 4 },
+            HoldReason::BudgetExhausted,
+            HoldReason::Engine("WithdrawFromRtgs failed: Transaction tx-1 not found in RTGS Queue 2".into()),
+            HoldReason::Custom("PreservingBuffer".into()),
+            HoldReason::Custom("has \"quotes\" and (parens)".into()),
+        ] {
+            assert_eq!(parse_hold_reason(&hold_reason_text(&r)), r);
         }
     }
 }

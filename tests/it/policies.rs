@@ -564,7 +564,8 @@ fn withdraw_from_rtgs_leaves_queue2_and_fails_on_a_queue1_payment() {
     let h = holds(&evs);
     assert_eq!(h.len(), 1);
     assert_eq!(h[0].0, tx(1));
-    assert!(h[0].1.starts_with("Custom(\"WithdrawFromRtgs failed"), "{}", h[0].1);
+    // SimCash writes this reason plainly (not as `Custom(…)`), with its settlement error's text.
+    assert!(h[0].1.starts_with("WithdrawFromRtgs failed: Settlement error: Transaction "), "{}", h[0].1);
     assert_eq!(e.queue2(), [tx(0)]);
 
     let evs = step(&mut e);
