@@ -493,11 +493,17 @@ impl Parser {
                 )));
             }
         };
+        let bank_action = matches!(action, Action::SetReleaseBudget { .. } | Action::SetState { .. } | Action::NoAction);
+        if kind == TreeKind::Bank && !bank_action {
+            // SimCash turns any other action in a bank tree into NoAction (the shipped
+            // sophisticated_adaptive_bank.json has a `Hold` there).
+            return Ok(Action::NoAction);
+        }
         let allowed = match &action {
             Action::PostCollateral { .. } | Action::WithdrawCollateral { .. } | Action::HoldCollateral => {
                 matches!(kind, TreeKind::StrategicCollateral | TreeKind::EndOfTickCollateral)
             }
-            Action::SetReleaseBudget { .. } | Action::SetState { .. } | Action::NoAction => kind == TreeKind::Bank,
+            _ if bank_action => kind == TreeKind::Bank,
             _ => kind == TreeKind::Payment,
         };
         if !allowed {
@@ -571,6 +577,14 @@ mod tests {
         assert!(e.message.contains("parameter `nope` is not defined (parameters: k)"), "{e}");
         let e = error_of(json!({"type": "action", "node_id": "A1", "action": "PostCollateral", "parameters": {"amount": {"value": 1}}}));
         assert!(e.message.contains("cannot be used in `payment_tree`"), "{e}");
+    }
+
+    #[test]
+    fn other_actions_in_a_bank_tree_are_no_action() {
+        let d = json!({"version": "1", "policy_id": "p", "payment_tree": {"type": "action", "node_id": "P1", "action": "Release"},
+            "bank_tree": {"type": "action", "node_id": "B_NoOp1", "action": "Hold"}});
+        let t = parse(d).unwrap();
+        assert!(matches!(t.tree(TreeKind::Bank), Some(Node::Action { action: Action::NoAction, .. })));
     }
 
     #[test]
