@@ -7,6 +7,7 @@
 pub mod generate;
 mod policy;
 pub(crate) mod yaml;
+pub mod yaml11;
 
 use std::path::Path;
 

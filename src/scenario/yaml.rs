@@ -1,6 +1,7 @@
 //! A YAML node that knows its key path and line, so every error can name both.
 
-use saphyr::{LoadableYamlNode, MarkedYamlOwned, ScalarOwned, YamlDataOwned};
+use saphyr::{MarkedYamlOwned, ScalarOwned, YamlDataOwned, YamlLoader};
+use saphyr_parser::Parser;
 
 use super::{Problem, ScenarioError};
 
@@ -30,18 +31,34 @@ pub(crate) fn invalid(file: &str, n: Node<'_>, msg: impl Into<String>) -> Scenar
     n.error(file, Problem::Invalid(msg.into()))
 }
 
-/// Parses a YAML document; errors carry the line of the syntax problem.
+/// Parses a file holding one YAML document, resolving scalars as PyYAML's `safe_load` does
+/// (YAML 1.1: `yes` is true, `010` is 8, `<<` merges); errors carry the line of the problem.
 pub fn parse(file: &str, text: &str) -> Result<MarkedYamlOwned, ScenarioError> {
-    let docs = MarkedYamlOwned::load_from_str(text).map_err(|e| ScenarioError {
-        file: file.to_owned(),
-        line: e.marker().line(),
-        key: String::new(),
-        problem: Problem::Syntax(e.info().to_owned()),
-    })?;
-    match docs.into_iter().next() {
-        Some(d) if !matches!(d.data, YamlDataOwned::Value(ScalarOwned::Null)) => Ok(d),
-        _ => Err(ScenarioError { file: file.to_owned(), line: 1, key: String::new(), problem: Problem::Invalid("the file is empty".into()) }),
+    let error = |line: usize, key: String, problem: Problem| ScenarioError { file: file.to_owned(), line, key, problem };
+    let syntax = |e: &saphyr::ScanError| error(e.marker().line(), String::new(), Problem::Syntax(e.info().to_owned()));
+    let mut loader = YamlLoader::<MarkedYamlOwned>::default();
+    loader.early_parse(false);
+    Parser::new_from_str(text).load(&mut loader, true).map_err(|e| syntax(&e))?;
+    if let Some(e) = loader.error() {
+        return Err(syntax(e));
     }
+    let mut docs = loader.into_documents().into_iter();
+    let first = docs.next();
+    if let Some(second) = docs.next() {
+        return Err(error(
+            second.span.start.line(),
+            String::new(),
+            Problem::Invalid("a second YAML document starts here; the file must hold one document, as SimCash requires".into()),
+        ));
+    }
+    let doc = match first {
+        Some(d) => super::yaml11::resolve_document(d).map_err(|l| error(l.line, l.path, Problem::Invalid(l.error.to_string())))?,
+        None => MarkedYamlOwned { span: Default::default(), data: YamlDataOwned::Value(ScalarOwned::Null) },
+    };
+    if matches!(doc.data, YamlDataOwned::Value(ScalarOwned::Null)) {
+        return Err(error(1, String::new(), Problem::Invalid("the file is empty".into())));
+    }
+    Ok(doc)
 }
 
 fn describe(d: &YamlDataOwned<MarkedYamlOwned>) -> String {
