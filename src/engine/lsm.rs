@@ -81,7 +81,10 @@ impl Engine {
     }
 
     /// Step 5: up to three rounds of bilateral offsetting then cycles, while progress is made.
-    /// The Queue-2 graph is rebuilt only after Queue 2 changed.
+    /// Progress is SimCash's settled value: offset pairs, settled cycles and what the silent
+    /// Queue-2 passes settle, so a round whose cycles all fail but whose queue pass frees a
+    /// payment is followed by another round. The Queue-2 graph is rebuilt only after Queue 2
+    /// changed.
     pub(crate) fn run_lsm(&mut self) {
         let lsm = self.cfg.lsm;
         let mut seen_pairs = BTreeSet::new();
@@ -97,7 +100,7 @@ impl Engine {
                 settled_value += offset_value;
                 if settled > 0 {
                     graph = None;
-                    self.queue2_pass_inner(true);
+                    settled_value += self.queue2_pass_inner(true).1;
                 }
             }
             if lsm.enable_cycles && !self.queue2.is_empty() {
@@ -115,8 +118,10 @@ impl Engine {
                 if changed {
                     self.queue2.retain(|id| !self.txs[id.0 as usize].is_settled());
                 }
-                if !candidates.is_empty() && self.queue2_pass_inner(true) > 0 {
-                    changed = true;
+                if !candidates.is_empty() {
+                    let (n, value) = self.queue2_pass_inner(true);
+                    settled_value += value;
+                    changed |= n > 0;
                 }
                 if changed {
                     graph = None;
