@@ -110,12 +110,13 @@ impl Engine {
 
     /// One FIFO pass over Queue 2: marks newly overdue payments and settles what the senders
     /// can now pay. `silent` is the LSM-internal pass (immediate credit; an extension event
-    /// instead of SimCash's none, Q-4). Returns the number settled.
-    pub(crate) fn queue2_pass_inner(&mut self, silent: bool) -> u32 {
+    /// instead of SimCash's none, Q-4). Returns the number and the value settled.
+    pub(crate) fn queue2_pass_inner(&mut self, silent: bool) -> (u32, Cents) {
         let t = self.tick;
         let queue = std::mem::take(&mut self.queue2);
         let mut keep = Vec::with_capacity(queue.len());
         let mut settled = 0;
+        let mut value = 0;
         for id in queue {
             let tx = &mut self.txs[id.0 as usize];
             if tx.is_settled() {
@@ -130,6 +131,7 @@ impl Engine {
                 continue;
             }
             settled += 1;
+            value += amount;
             if silent {
                 let after = self.settle_tx(id, Credit::Immediate, Path::Rtgs);
                 self.emit(EventKind::LsmQueue2Settlement { tx_id: id, sender, receiver, amount, sender_balance_after: after });
@@ -145,7 +147,7 @@ impl Engine {
             }
         }
         self.queue2 = keep;
-        settled
+        (settled, value)
     }
 
     /// Step 4.
@@ -157,7 +159,7 @@ impl Engine {
                 (tx.rtgs_priority, tx.rtgs_submission_tick)
             });
         }
-        let n = self.queue2_pass_inner(false);
+        let (n, _) = self.queue2_pass_inner(false);
         self.counts.num_settlements += n;
     }
 }

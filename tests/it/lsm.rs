@@ -1,7 +1,7 @@
 //! LSM multilateral cycles (ENGINE-SPEC §3.5): triangles only in u→v→w→u orientation,
 //! longer cycles by per-payment search, net positions funded, full values, atomic.
-//! No SimCash golden stream contains a cycle settlement, so these cases are worked out from
-//! the spec by hand.
+//! These cases are worked out by hand from the spec and SimCash's `run_lsm_pass` (the
+//! lsm_cycles_* goldens hold cycle settlements too, but in long congested runs).
 
 use simcash::engine::Engine;
 use simcash::engine::event::{AgentIdx, EventKind};
@@ -114,4 +114,63 @@ fn parallel_payments_split_a_zero_net_four_cycle_into_infeasible_candidates() {
     assert_eq!(queue_pass, [50]);
     assert!(e.queue2().is_empty());
     assert_eq!(balances(&e), [0, 50, 0, 0]);
+}
+
+fn queue_pass(e: &Engine) -> Vec<i64> {
+    e.tick_events()
+        .iter()
+        .filter_map(|ev| match ev.kind {
+            EventKind::LsmQueue2Settlement { amount, .. } => Some(amount),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_queue_pass_that_frees_a_payment_earns_another_round_for_the_cycles() {
+    // Triangle A→B (60 and 40: two payments on one edge), B→C 100, C→A 130: nets A +30,
+    // B 0, C −30, and C starts with nothing. A chain feeds C: F (30) pays E at once in step 3;
+    // E→D settles in the step-4 pass, after D→C was already passed over (Queue-2 order is
+    // by sender: D→C, E→D). Round 1: the triangle fails (C short) and the LSM's queue pass
+    // settles D→C, so C holds 30. SimCash counts that pass's value as progress, so round 2
+    // runs and the triangle settles with all four payments at full value.
+    let pays = [
+        ("A", "B", 60),
+        ("A", "B", 40),
+        ("B", "C", 100),
+        ("C", "A", 130),
+        ("D", "C", 30),
+        ("E", "D", 30),
+        ("F", "E", 30),
+    ];
+    let bal = [("A", 0), ("B", 0), ("C", 0), ("D", 0), ("E", 0), ("F", 30)];
+    let e = run(&bal, &pays, 3);
+    assert_eq!(queue_pass(&e), [30]);
+    assert_eq!(cycles(&e), [(vec![0, 1, 2, 0], vec![60, 40, 100, 130], 330, vec![30, 0, -30, 30], 30, Some(2))]);
+    assert_eq!(balances(&e), [30, 0, 0, 0, 0, 0]);
+    assert!(e.queue2().is_empty());
+}
+
+#[test]
+fn the_cycles_get_at_most_three_rounds_a_tick() {
+    // The same triangle, fed through a chain one link longer: H (30) → G in step 3, G→F in
+    // step 4, then the LSM's queue passes settle F→E (round 1), E→D (round 2) and D→C
+    // (round 3). C can fund its net only after the third round, and there is no fourth.
+    let pays = [
+        ("A", "B", 60),
+        ("A", "B", 40),
+        ("B", "C", 100),
+        ("C", "A", 130),
+        ("D", "C", 30),
+        ("E", "D", 30),
+        ("F", "E", 30),
+        ("G", "F", 30),
+        ("H", "G", 30),
+    ];
+    let bal = [("A", 0), ("B", 0), ("C", 0), ("D", 0), ("E", 0), ("F", 0), ("G", 0), ("H", 30)];
+    let e = run(&bal, &pays, 3);
+    assert_eq!(queue_pass(&e), [30, 30, 30]);
+    assert!(cycles(&e).is_empty());
+    assert_eq!(e.queue2().len(), 4);
+    assert_eq!(balances(&e), [0, 0, 30, 0, 0, 0, 0, 0]);
 }
