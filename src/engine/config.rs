@@ -45,6 +45,34 @@ pub struct Extensions {
     pub priority_mode: bool,
     /// Priorities of queued payments rise as deadlines approach.
     pub priority_escalation: Option<PriorityEscalation>,
+    /// Bounds that stop a runaway run (left out of the serialized form while at their
+    /// defaults, so configs and the identities derived from them stay as they were).
+    #[serde(default, skip_serializing_if = "Limits::is_default")]
+    pub limits: Limits,
+}
+
+/// Bounds that stop a runaway run (a policy that splits without end, say) with an error
+/// instead of exhausting memory; a scenario's `simcash: {limits: …}` raises them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Limits {
+    /// Events one tick may emit.
+    pub max_events_per_tick: u32,
+    /// Payments waiting in Queue 1 or Queue 2 at once, over all agents.
+    pub max_queued_payments: u32,
+}
+
+impl Default for Limits {
+    /// Far above any scenario of SimCash's kit (the busiest emits a few thousand events in
+    /// a tick and queues a few thousand payments), far below what exhausts memory.
+    fn default() -> Self {
+        Limits { max_events_per_tick: 1_000_000, max_queued_payments: 1_000_000 }
+    }
+}
+
+impl Limits {
+    fn is_default(&self) -> bool {
+        *self == Limits::default()
+    }
 }
 
 impl Default for Extensions {
@@ -55,6 +83,7 @@ impl Default for Extensions {
             queue1_priority_deadline: false,
             priority_mode: false,
             priority_escalation: None,
+            limits: Limits::default(),
         }
     }
 }

@@ -166,7 +166,7 @@ impl Engine {
             let mut keep = Vec::with_capacity(decisions.len());
             let mut appended = Vec::new();
             for (id, d) in decisions {
-                if !self.apply_decision(i as AgentIdx, id, d, &mut appended) {
+                if !self.apply_decision(i as AgentIdx, id, d, &mut appended)? {
                     keep.push(id);
                 }
             }
@@ -178,17 +178,17 @@ impl Engine {
 
     /// Applies one Queue-1 decision; returns whether the payment left Queue 1. Payments that
     /// join Queue 1 (staggered split children) go to `appended`.
-    fn apply_decision(&mut self, agent: AgentIdx, id: TxId, d: Decision, appended: &mut Vec<TxId>) -> bool {
-        match d {
+    fn apply_decision(&mut self, agent: AgentIdx, id: TxId, d: Decision, appended: &mut Vec<TxId>) -> Result<bool, EngineError> {
+        Ok(match d {
             Decision::Release { priority, timed_for_tick } => {
                 if timed_for_tick.is_some_and(|t| t > self.tick) {
-                    return false;
+                    return Ok(false);
                 }
                 let tx = &self.txs[id.0 as usize];
                 let (receiver, amount) = (tx.receiver, tx.remaining);
                 if !self.agents[agent as usize].budget.take(receiver, amount) {
                     self.emit(EventKind::PolicyHold { agent_id: agent, tx_id: id, reason: HoldReason::BudgetExhausted });
-                    return false;
+                    return Ok(false);
                 }
                 if let Some(p) = priority {
                     self.txs[id.0 as usize].priority = p;
@@ -210,11 +210,11 @@ impl Engine {
                 true
             }
             Decision::Split(n) => {
-                self.split(agent, id, n, None, appended);
+                self.split(agent, id, n, None, appended)?;
                 true
             }
             Decision::StaggerSplit { n, first_now, priority_boost } => {
-                self.split(agent, id, n, Some((first_now, priority_boost)), appended);
+                self.split(agent, id, n, Some((first_now, priority_boost)), appended)?;
                 true
             }
             Decision::Reprioritize(p) => {
@@ -236,7 +236,7 @@ impl Engine {
                 self.declare_rtgs_priority(id, p);
                 false
             }
-        }
+        })
     }
 
     /// Raises the priority of every queued payment as its deadline nears (ENGINE-SPEC §9.4),

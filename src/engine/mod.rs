@@ -74,6 +74,36 @@ pub enum EngineError {
         /// The resulting cap.
         result: Cents,
     },
+    /// A split would give a part a zero amount (SimCash panics there: "amount must be positive").
+    #[error(
+        "tick {tick}: agent {agent} splits transaction {tx} of {amount} into {parts} parts, which leaves a part of 0 \
+         (SimCash stops here too, with \"amount must be positive\")"
+    )]
+    SplitToZero {
+        /// Tick.
+        tick: u32,
+        /// Agent id.
+        agent: String,
+        /// The transaction being split.
+        tx: String,
+        /// Its amount.
+        amount: Cents,
+        /// The number of parts asked for.
+        parts: u32,
+    },
+    /// The run outgrew one of its [`config::Limits`] (a policy that splits without end, say).
+    #[error(
+        "tick {tick}: {what} would exceed the limit of {limit} (a runaway policy? `simcash: {{limits: …}}` in the scenario \
+         raises it, see docs/engine.md); the run stops"
+    )]
+    Runaway {
+        /// Tick.
+        tick: u32,
+        /// What grew, naming the agent and transaction where one is to blame.
+        what: String,
+        /// The limit.
+        limit: u32,
+    },
     /// The run is already complete.
     #[error("the simulation has already run all {0} ticks")]
     Finished(u32),
@@ -323,6 +353,7 @@ impl Engine {
         if self.tick_in_day() == self.cfg.ticks_per_day - 1 {
             self.end_of_day();
         }
+        self.check_limits(None, 0)?;
         self.stats.events += self.events.len() as u64;
         self.tick += 1;
         Ok(())
@@ -427,11 +458,16 @@ impl Engine {
     /// of them to RTGS; `Some((release_now, boost))` is StaggerSplit: the first `release_now`
     /// go to RTGS unannounced, the rest join Queue 1 through `appended`, all with priority
     /// raised by `boost` (capped at 10).
-    fn split(&mut self, agent: AgentIdx, parent: TxId, n: u32, stagger: Option<(u32, u8)>, appended: &mut Vec<TxId>) {
+    fn split(&mut self, agent: AgentIdx, parent: TxId, n: u32, stagger: Option<(u32, u8)>, appended: &mut Vec<TxId>) -> Result<(), EngineError> {
         let (release_now, boost) = stagger.unwrap_or((n, 0));
         let mut p = self.txs[parent.0 as usize].clone();
-        p.priority = p.priority.saturating_add(boost).min(10);
         let base = p.amount / n as Cents;
+        if base <= 0 {
+            let agent = self.agents[agent as usize].id.clone();
+            return Err(EngineError::SplitToZero { tick: self.tick, agent, tx: parent.to_string(), amount: p.amount, parts: n });
+        }
+        self.check_limits(Some((agent, parent)), n)?;
+        p.priority = p.priority.saturating_add(boost).min(10);
         let mut children = Vec::with_capacity(n as usize);
         self.agents[p.sender as usize].sent_value += p.amount;
         for k in 0..n {
@@ -463,6 +499,30 @@ impl Engine {
             self.emit(EventKind::CostAccrual { agent_id: agent, costs });
         }
         self.emit(EventKind::PolicySplit { agent_id: agent, tx_id: parent, num_splits: n, child_ids: children });
+        Ok(())
+    }
+
+    /// Fails when the tick's events or the queued payments, with `extra` more of each (the
+    /// parts of a split by `splitter`), exceed the scenario's [`config::Limits`].
+    fn check_limits(&self, splitter: Option<(AgentIdx, TxId)>, extra: u32) -> Result<(), EngineError> {
+        let limits = self.cfg.extensions.limits;
+        let who = match splitter {
+            Some((agent, tx)) => format!("agent {} splitting transaction {tx} into {extra} parts: ", self.agents[agent as usize].id),
+            None => String::new(),
+        };
+        // A part is at least an Arrival and a submission or a PolicySplit entry.
+        let events = self.events.len() + 2 * extra as usize;
+        if events > limits.max_events_per_tick as usize {
+            let what = format!("{who}{events} events in one tick");
+            return Err(EngineError::Runaway { tick: self.tick, what, limit: limits.max_events_per_tick });
+        }
+        let queued = self.queue2.len() + self.agents.iter().map(|a| a.queue1.len()).sum::<usize>() + extra as usize;
+        // Transaction ids are 32-bit: a run may create at most u32::MAX - 1 payments.
+        if queued > limits.max_queued_payments as usize || self.txs.len() + extra as usize >= u32::MAX as usize {
+            let what = format!("{who}{queued} queued payments");
+            return Err(EngineError::Runaway { tick: self.tick, what, limit: limits.max_queued_payments });
+        }
+        Ok(())
     }
 
     fn rebuild_queue2_index(&mut self) {

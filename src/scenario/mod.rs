@@ -271,8 +271,18 @@ impl<'f> Loader<'f> {
             ids.push(id);
         }
         let mut agents = Vec::with_capacity(items.len());
+        let mut system_money: i64 = 0;
         for (item, id) in items.iter().zip(&ids) {
-            agents.push(self.agent(item.node(), id, &ids)?);
+            let a = self.agent(item.node(), id, &ids)?;
+            // Per agent the sum fits (checked in `agent`); over all agents it must too.
+            let money = [a.liquidity_pool, Some(a.unsecured_cap), a.max_collateral_capacity, Some(a.posted_collateral)]
+                .into_iter()
+                .flatten()
+                .fold(a.opening_balance, |m, x| m + x);
+            system_money = system_money.checked_add(money).ok_or_else(|| {
+                self.invalid(item.node(), format!("the money of all agents up to `{id}` (balances, pools, credit, collateral) exceeds {} cents", i64::MAX))
+            })?;
+            agents.push(a);
         }
         let costs = match f.get("cost_rates") {
             Some(n) => self.cost_rates(n)?,
@@ -308,7 +318,7 @@ impl<'f> Loader<'f> {
     fn extensions(&mut self, n: Node<'_>) -> Result<Extensions, ScenarioError> {
         let f = self.fields(
             n,
-            &["eod_rush_threshold", "daily_liquidity_reallocation", "queue1_ordering", "priority_mode", "priority_escalation", "agent_collateral"],
+            &["eod_rush_threshold", "daily_liquidity_reallocation", "queue1_ordering", "priority_mode", "priority_escalation", "agent_collateral", "limits"],
             &[],
         )?;
         let mut x = Extensions::default();
@@ -349,6 +359,15 @@ impl<'f> Loader<'f> {
         if let Some(v) = f.get("agent_collateral") {
             self.agent_collateral = v.bool(self.file)?;
         }
+        if let Some(v) = f.get("limits") {
+            let lf = self.fields(v, &["max_events_per_tick", "max_queued_payments"], &[])?;
+            if let Some(n) = lf.get("max_events_per_tick") {
+                x.limits.max_events_per_tick = self.positive_u32(n)?;
+            }
+            if let Some(n) = lf.get("max_queued_payments") {
+                x.limits.max_queued_payments = self.positive_u32(n)?;
+            }
+        }
         Ok(x)
     }
 
@@ -385,11 +404,26 @@ impl<'f> Loader<'f> {
                 collateral_haircut = self.fraction(n)?;
             }
         }
-        let opening_balance = self.req(&f, "opening_balance")?.i64(self.file)?;
+        let opening_node = self.req(&f, "opening_balance")?;
+        let opening_balance = opening_node.i64(self.file)?;
         let unsecured_cap = f.get("unsecured_cap").map(|n| self.non_negative_i64(n)).transpose()?.unwrap_or(0);
         let liquidity_pool = f.get("liquidity_pool").map(|n| self.non_negative_i64(n)).transpose()?;
         let liquidity_allocation_fraction = f.get("liquidity_allocation_fraction").map(|n| self.fraction(n)).transpose()?.unwrap_or(1.0);
         let max_collateral_capacity = f.get("max_collateral_capacity").map(|n| self.non_negative_i64(n)).transpose()?;
+        // Every sum of an agent's money must fit in i64 cents: balance plus pool, credit
+        // and collateral (the engine adds them for available liquidity).
+        let mut money = opening_balance;
+        for (key, amount) in [
+            ("liquidity_pool", liquidity_pool),
+            ("unsecured_cap", Some(unsecured_cap)),
+            ("max_collateral_capacity", max_collateral_capacity),
+            ("posted_collateral", Some(posted_collateral)),
+        ] {
+            money = money.checked_add(amount.unwrap_or(0)).ok_or_else(|| {
+                let n = f.get(key).unwrap_or(opening_node);
+                self.invalid(n, format!("`{key}` with the agent's other money ({money}) exceeds the largest amount in cents, {}", i64::MAX))
+            })?;
+        }
         let policy = match f.get("policy") {
             Some(p) => self.policy(p)?,
             None => PolicyConfig::Fifo,
@@ -424,7 +458,7 @@ impl<'f> Loader<'f> {
         let rate_per_tick = self.non_negative_f64(self.req(&f, "rate_per_tick")?)?;
         let amount = self.amount_distribution(self.req(&f, "amount_distribution")?)?;
         let w = self.req(&f, "counterparty_weights")?;
-        let counterparty_weights = self.weights(w, ids)?;
+        let counterparty_weights = self.weights(w, me, ids)?;
         if counterparty_weights.is_empty() {
             return Err(self.invalid(w, "at least one counterparty weight is required"));
         }
@@ -471,7 +505,7 @@ impl<'f> Loader<'f> {
                 return Err(self.invalid(hi_node, format!("deadline_offset_max ({hi}) is below deadline_offset_min ({lo})")));
             }
             let counterparty_weights = match bf.get("counterparty_weights") {
-                Some(w) => self.weights(w, ids)?,
+                Some(w) => self.weights(w, me, ids)?,
                 None => Vec::new(),
             };
             if ids.len() < 2 {
@@ -491,8 +525,9 @@ impl<'f> Loader<'f> {
         Ok(out)
     }
 
-    /// A counterparty weight map: known agents, non-negative weights, in document order.
-    fn weights(&mut self, w: Node<'_>, ids: &[String]) -> Result<Vec<(String, f64)>, ScenarioError> {
+    /// A counterparty weight map: known agents, non-negative weights, in document order, with
+    /// a positive total over the agent's counterparties (an unlisted one weighs 1).
+    fn weights(&mut self, w: Node<'_>, me: &str, ids: &[String]) -> Result<Vec<(String, f64)>, ScenarioError> {
         let mut counterparty_weights = Vec::new();
         for (k, c) in w.entries(self.file)? {
             let c = c.node();
@@ -504,6 +539,13 @@ impl<'f> Loader<'f> {
                 return Err(self.invalid(c, format!("weight must not be negative, got {weight}")));
             }
             counterparty_weights.push((k, weight));
+        }
+        if !counterparty_weights.is_empty() {
+            let weight_of = |id: &String| counterparty_weights.iter().find(|(k, _)| k == id).map_or(1.0, |(_, x)| *x);
+            let total: f64 = ids.iter().filter(|id| *id != me).map(weight_of).sum();
+            if !(total > 0.0 && total.is_finite()) {
+                return Err(self.invalid(w, format!("the weights of agent `{me}`'s counterparties sum to {total}; they must have a positive, finite sum")));
+            }
         }
         Ok(counterparty_weights)
     }
