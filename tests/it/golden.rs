@@ -96,44 +96,59 @@ pub fn compare(reference: &str, candidate: &str) -> Result<usize, String> {
     Ok(reference.len())
 }
 
-fn check(name: &str) {
+/// Runs the scenario of one golden and compares; `Err` describes the failure.
+fn check(name: &str) -> Result<usize, String> {
     let dir = tempfile::tempdir().unwrap();
     let scenario = data(&format!("simcash/scenarios/{name}.yaml"));
     let out = dir.path().join("events.jsonl");
-    let o = simcash(dir.path(), &["run", scenario.to_str().unwrap(), "--events", out.to_str().unwrap()]);
-    assert!(o.status.success(), "{name}: {}", stderr(&o));
+    let o = simcash(dir.path(), &["run", scenario.to_str().unwrap(), "--no-persist", "--events", out.to_str().unwrap()]);
+    if !o.status.success() {
+        return Err(format!("the run failed: {}", stderr(&o)));
+    }
     let golden = std::fs::read_to_string(data(&format!("simcash/golden/{name}.jsonl"))).unwrap();
     let candidate = std::fs::read_to_string(&out).unwrap();
     assert!(candidate.contains("_TickSummary"), "tick summaries are compared too");
-    match compare(&golden, &candidate) {
-        Ok(n) => assert!(n > 0, "{name}: empty reference"),
-        Err(e) => panic!("{name}: {e}"),
+    match compare(&golden, &candidate)? {
+        0 => Err("empty reference".into()),
+        n => Ok(n),
     }
 }
 
+/// Every golden stream under `tests/data/simcash/golden/` is a test case: its scenario of the
+/// same name must reproduce it. Adding a golden adds a case.
 #[test]
-fn exp1_2period_agrees_with_simcash() {
-    check("exp1_2period");
-}
-
-#[test]
-fn exp2_12period_agrees_with_simcash() {
-    check("exp2_12period");
-}
-
-#[test]
-fn exp3_joint_agrees_with_simcash() {
-    check("exp3_joint");
-}
-
-#[test]
-fn bis_liquidity_delay_tradeoff_agrees_with_simcash() {
-    check("bis_liquidity_delay_tradeoff");
-}
-
-#[test]
-fn test_minimal_eod_agrees_with_simcash() {
-    check("test_minimal_eod");
+fn every_golden_stream_agrees_with_simcash() {
+    let mut names: Vec<String> = std::fs::read_dir(data("simcash/golden"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+        .map(|p| p.file_stem().unwrap().to_str().unwrap().to_owned())
+        .collect();
+    names.sort();
+    assert!(names.len() >= 43, "the kit's 43 goldens are here, found {}", names.len());
+    // Two workers: the machine has two cores, and the other tests run beside these.
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results: Vec<(String, Result<usize, String>)> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..2)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut mine = Vec::new();
+                    while let Some(name) = names.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed)) {
+                        mine.push((name.clone(), check(name)));
+                    }
+                    mine
+                })
+            })
+            .collect();
+        workers.into_iter().flat_map(|w| w.join().unwrap()).collect()
+    });
+    let failures: Vec<String> = results.iter().filter_map(|(n, r)| r.as_ref().err().map(|e| format!("{n}: {e}"))).collect();
+    assert!(failures.is_empty(), "{} of {} goldens differ:\n{}", failures.len(), names.len(), failures.join("\n"));
+    // The families the kit was extended with are all here, so none can silently drop out.
+    for family in ["policy_", "lsm_cycles_", "yaml11_scalars", "advanced_policy_crisis", "exp1_2period"] {
+        assert!(names.iter().any(|n| n.starts_with(family)), "a golden of `{family}`");
+    }
+    assert_eq!(names.iter().filter(|n| n.starts_with("policy_")).count(), 28, "one golden per shipped policy (the 29th is a stress case)");
 }
 
 #[test]
@@ -146,10 +161,4 @@ fn the_comparison_detects_a_changed_field_and_a_missing_event() {
     // Renamed ids and extension events are accepted.
     let renamed = golden.replace("T1\"", "tx-x\"").replace("T1\\\"", "tx-x\\\"") + "{\"event_type\":\"LsmQueue2Settlement\",\"tick\":1}\n";
     assert!(compare(&golden, &renamed).is_ok());
-}
-
-#[test]
-fn advanced_policy_crisis_agrees_with_simcash() {
-    // Decision trees (payment and collateral), collateral posting, LSM cycles, scenario events.
-    check("advanced_policy_crisis");
 }

@@ -18,6 +18,7 @@ mod malformed;
 mod policies;
 mod properties;
 mod run;
+mod runaway;
 #[cfg(feature = "dataset")]
 mod sweep;
 mod util;

@@ -847,7 +847,7 @@ fn release_budget_limits_releases_and_resets_each_tick() {
     assert!(evs.iter().any(|x| matches!(x, EventKind::BankBudgetSet { agent_id: A, max_value: 1000, focus_counterparties: None, max_per_counterparty: None })));
     // 600 + 300 fit in 1000; 400 > the 100 left.
     assert_eq!(submits(&evs), vec![tx(0), tx(1)]);
-    assert_eq!(holds(&evs), vec![(tx(2), "Custom(\"BudgetExhausted\")".to_string())]);
+    assert_eq!(holds(&evs), vec![(tx(2), "BudgetExhausted".to_string())]);
     let evs = step(&mut e);
     assert_eq!(submits(&evs), vec![tx(2)], "a fresh budget next tick");
 }
@@ -888,7 +888,7 @@ fn release_budget_focus_list_and_per_counterparty_cap() {
     let evs = step(&mut e);
     assert!(evs.iter().any(|x| matches!(x, EventKind::BankBudgetSet { focus_counterparties: Some(f), .. } if *f == vec![B])));
     assert_eq!(submits(&evs), vec![tx(0)]);
-    assert_eq!(holds(&evs), vec![(tx(1), "Custom(\"BudgetExhausted\")".to_string())]);
+    assert_eq!(holds(&evs), vec![(tx(1), "BudgetExhausted".to_string())]);
 
     let bank = actp("B1", "SetReleaseBudget", json!({"max_value_to_release": val(100_000), "max_per_counterparty": val(500)}));
     let mut e = Sc::new(5, 1)
@@ -902,7 +902,7 @@ fn release_budget_focus_list_and_per_counterparty_cap() {
     let evs = step(&mut e);
     assert!(evs.iter().any(|x| matches!(x, EventKind::BankBudgetSet { max_per_counterparty: Some(500), .. })));
     assert_eq!(submits(&evs), vec![tx(0), tx(2)], "300 + 300 to B exceeds 500; C has its own 500");
-    assert_eq!(holds(&evs), vec![(tx(1), "Custom(\"BudgetExhausted\")".to_string())]);
+    assert_eq!(holds(&evs), vec![(tx(1), "BudgetExhausted".to_string())]);
 }
 
 fn registers(evs: &[EventKind]) -> Vec<(String, f64, f64, String, Option<String>)> {

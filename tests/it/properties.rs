@@ -76,11 +76,20 @@ fn payment_action() -> BoxedStrategy<Value> {
         2 => Just(action("Hold", json!({"reason": {"value": "InsufficientLiquidity"}}))),
         1 => Just(action("Hold", json!({}))),
         1 => Just(action("Drop", json!({}))),
-        1 => (2u32..5).prop_map(|n| action("Split", json!({"num_splits": {"value": n}}))),
+        // Guarded so that every part has a positive amount (SimCash panics otherwise and
+        // simcash stops the run, tests/it/runaway.rs).
+        1 => (2u32..5).prop_map(|n| json!({
+            "type": "condition",
+            "condition": {"op": ">=", "left": {"field": "amount"}, "right": {"value": n}},
+            "on_true": action("Split", json!({"num_splits": {"value": n}})),
+            "on_false": action("Release", json!({})),
+        })),
         // Guarded so that children are not split again (that would grow exponentially).
         1 => (2u32..4, 0u32..3, 0u32..4).prop_map(|(n, k, b)| json!({
             "type": "condition",
-            "condition": {"op": "==", "left": {"field": "is_split"}, "right": {"value": 0}},
+            "condition": {"op": "and", "conditions": [
+                {"op": "==", "left": {"field": "is_split"}, "right": {"value": 0}},
+                {"op": ">=", "left": {"field": "amount"}, "right": {"value": n}}]},
             "on_true": action("StaggerSplit", json!({"num_splits": {"value": n}, "stagger_first_now": {"value": k.min(n)},
                 "stagger_gap_ticks": {"value": 1}, "priority_boost_children": {"value": b}})),
             "on_false": action("Release", json!({})),
@@ -158,6 +167,7 @@ fn extensions() -> impl Strategy<Value = Extensions> {
         queue1_priority_deadline: flags[1],
         priority_mode: flags[2],
         priority_escalation: esc.map(|(start_escalating_at_ticks, max_boost)| PriorityEscalation { start_escalating_at_ticks, max_boost }),
+        limits: Default::default(),
     })
 }
 
