@@ -461,6 +461,39 @@ mod tests {
         assert_eq!(resolve_plain("="), Err(ScalarError::ValueKey));
     }
 
+    /// A scalar of a parsed document, by key path from the root.
+    fn at(doc: &MarkedYamlOwned, path: &[&str]) -> YamlDataOwned<MarkedYamlOwned> {
+        let mut n = doc;
+        for k in path {
+            let YamlDataOwned::Mapping(m) = &n.data else { panic!("{k}: not a mapping") };
+            n = m.iter().find(|(key, _)| matches!(&key.data, YamlDataOwned::Value(ScalarOwned::String(s)) if s == k)).expect(k).1;
+        }
+        n.data.clone()
+    }
+
+    #[test]
+    fn merge_keys_follow_pyyaml_precedence() {
+        // PyYAML: merged pairs first, the mapping's own keys override them; in a list of
+        // mappings the earlier one wins. Quoted scalars stay strings.
+        let text = "base: &b {x: 1, y: 1, z: 010}\nother: &o {y: 2, w: 2}\n\
+                    m: {<<: *b, x: 0x10}\nl: {<<: [*o, *b]}\nq: {s: '010', t: \"yes\", u: yes}\n";
+        let doc = crate::scenario::yaml::parse("t.yaml", text).unwrap();
+        let int = |i| YamlDataOwned::Value(ScalarOwned::Integer(i));
+        assert_eq!(at(&doc, &["m", "x"]), int(16));
+        assert_eq!(at(&doc, &["m", "y"]), int(1));
+        assert_eq!(at(&doc, &["m", "z"]), int(8));
+        assert_eq!(at(&doc, &["l", "y"]), int(2), "the earlier mapping of the list wins");
+        assert_eq!(at(&doc, &["l", "w"]), int(2));
+        assert_eq!(at(&doc, &["l", "x"]), int(1));
+        assert_eq!(at(&doc, &["q", "s"]), YamlDataOwned::Value(ScalarOwned::String("010".into())));
+        assert_eq!(at(&doc, &["q", "t"]), YamlDataOwned::Value(ScalarOwned::String("yes".into())));
+        assert_eq!(at(&doc, &["q", "u"]), YamlDataOwned::Value(ScalarOwned::Boolean(true)));
+        let e = crate::scenario::yaml::parse("t.yaml", "a: 1\n---\nb: 2\n").unwrap_err();
+        assert_eq!((e.line, e.key.as_str()), (3, ""), "{e}");
+        let e = crate::scenario::yaml::parse("t.yaml", "a:\n  b: !!binary aGk=\n").unwrap_err();
+        assert_eq!((e.line, e.key.as_str()), (2, "a.b"), "{e}");
+    }
+
     #[test]
     fn explicit_core_tags_construct_their_type() {
         let core = |suffix: &str| Tag { handle: "tag:yaml.org,2002:".into(), suffix: suffix.into() };
