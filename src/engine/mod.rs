@@ -506,20 +506,20 @@ impl Engine {
     /// parts of a split by `splitter`), exceed the scenario's [`config::Limits`].
     fn check_limits(&self, splitter: Option<(AgentIdx, TxId)>, extra: u32) -> Result<(), EngineError> {
         let limits = self.cfg.extensions.limits;
-        let who = match splitter {
+        let who = || match splitter {
             Some((agent, tx)) => format!("agent {} splitting transaction {tx} into {extra} parts: ", self.agents[agent as usize].id),
             None => String::new(),
         };
         // A part is at least an Arrival and a submission or a PolicySplit entry.
         let events = self.events.len() + 2 * extra as usize;
         if events > limits.max_events_per_tick as usize {
-            let what = format!("{who}{events} events in one tick");
+            let what = format!("{}{events} events in one tick", who());
             return Err(EngineError::Runaway { tick: self.tick, what, limit: limits.max_events_per_tick });
         }
         let queued = self.queue2.len() + self.agents.iter().map(|a| a.queue1.len()).sum::<usize>() + extra as usize;
         // Transaction ids are 32-bit: a run may create at most u32::MAX - 1 payments.
         if queued > limits.max_queued_payments as usize || self.txs.len() + extra as usize >= u32::MAX as usize {
-            let what = format!("{who}{queued} queued payments");
+            let what = format!("{}{queued} queued payments", who());
             return Err(EngineError::Runaway { tick: self.tick, what, limit: limits.max_queued_payments });
         }
         Ok(())

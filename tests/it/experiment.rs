@@ -181,3 +181,29 @@ fn an_experiment_killed_mid_iteration_continues_to_the_same_result() {
     let q = "SELECT simulation_id, seed, total_cost, event_count FROM simulations ORDER BY simulation_id";
     assert_eq!(sql(dir.path(), "d", q), sql(dir.path(), "fresh", q));
 }
+
+#[test]
+fn experiment_files_read_yaml_1_1_scalars_as_simcash_does() {
+    // PyYAML (so SimCash) reads `0x19` as 25, `0_5` as octal 5, `.05` as 0.05 and `052` as
+    // octal 42: the same experiment as exp1.yaml's 25 / 5 / 0.05 / seed 42.
+    let dir = tempfile::tempdir().unwrap();
+    let plain = std::fs::read_to_string(data("experiments/exp1.yaml")).unwrap();
+    let yaml11 = plain
+        .replace("max_iterations: 25", "max_iterations: 0x19")
+        .replace("stability_window: 5", "stability_window: 0_5")
+        .replace("stability_threshold: 0.05", "stability_threshold: .05")
+        .replace("master_seed: 42", "master_seed: 052")
+        .replace("../simcash/scenarios/", &format!("{}/", data("simcash/scenarios").display()));
+    assert_ne!(plain, yaml11);
+    assert!(yaml11.contains("master_seed: 052"), "the seed line is there to rewrite");
+    std::fs::write(dir.path().join("exp.yaml"), yaml11).unwrap();
+    let validate = |p: &Path| {
+        let o = simcash(dir.path(), &["experiment", "validate", p.to_str().unwrap()]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        stdout(&o).lines().skip(2).map(str::to_owned).collect::<Vec<_>>()
+    };
+    let (a, b) = (validate(&data("experiments/exp1.yaml")), validate(&dir.path().join("exp.yaml")));
+    assert_eq!(a, b);
+    assert!(b.iter().any(|l| l.contains("at most 25 (stable after 5 within 0.05)")), "{b:?}");
+    assert!(b.iter().any(|l| l == "seed       42"), "{b:?}");
+}
