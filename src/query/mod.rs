@@ -11,7 +11,6 @@ pub mod output;
 
 use std::sync::Arc;
 
-use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::MemorySchemaProvider;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
@@ -24,8 +23,7 @@ use datafusion::prelude::{SessionConfig, SessionContext, col};
 use crate::store::Dataset;
 use crate::store::layout::Location;
 use committed::CommittedTable;
-use crate::store::experiment as experiment_tables;
-use crate::store::schema::{PARTITION_COLUMNS, TABLES, table};
+use crate::store::registry::{self, Scope, TableDef};
 
 /// A query failure.
 #[derive(Debug, thiserror::Error)]
@@ -70,14 +68,14 @@ pub const ANALYSES: &[(&str, &str)] = &[
     ("compare_simulations", include_str!("../../queries/analyses/compare_simulations.sql")),
 ];
 
-fn listing_options(name: &str) -> ListingOptions {
-    let mut opts = ListingOptions::new(Arc::new(ParquetFormat::default()))
+fn listing_options(table: &TableDef) -> ListingOptions {
+    let opts = ListingOptions::new(Arc::new(ParquetFormat::default()))
         .with_file_extension(".parquet")
-        .with_table_partition_cols(PARTITION_COLUMNS.iter().map(|(n, t)| ((*n).to_owned(), t.clone())).collect());
-    if name == "events" {
-        opts = opts.with_file_sort_order(vec![vec![col("tick").sort(true, false), col("seq").sort(true, false)]]);
+        .with_table_partition_cols(table.partition_cols());
+    if table.sort.is_empty() {
+        return opts;
     }
-    opts
+    opts.with_file_sort_order(vec![table.sort.iter().map(|c| col(*c).sort(true, false)).collect()])
 }
 
 /// Opens a session over `dataset` with the physical tables and every view registered.
@@ -99,33 +97,18 @@ pub async fn session(dataset: &Dataset) -> Result<SessionContext, QueryError> {
     // Per-file statistics are cached keyed by path and checked against the file's size and
     // modification time, so a replaced file is read again; listings are never cached.
     let stats_cache = ctx.runtime_env().cache_manager.get_file_statistic_cache();
-    for name in TABLES {
-        let url = ListingTableUrl::parse(dataset.table_url(name))?;
-        let schema: SchemaRef = table(name).expect("known table");
-        let cfg = ListingTableConfig::new(url).with_listing_options(listing_options(name)).with_schema(schema);
+    // Simulation tables are read through their commit marker (`simulations`); each
+    // `iterations` file commits its iteration; sweep points are written after their
+    // simulation is committed.
+    for table in registry::TABLES {
+        let url = ListingTableUrl::parse(dataset.table_url(table.name))?;
+        let cfg = ListingTableConfig::new(url).with_listing_options(listing_options(table)).with_schema((table.schema)());
         let listing = Arc::new(ListingTable::try_new(cfg)?.with_cache(stats_cache.clone()));
-        ctx.register_table(format!("raw.{name}"), listing.clone())?;
-        if *name != "simulations" {
+        ctx.register_table(format!("raw.{}", table.name), listing.clone())?;
+        if table.scope == Scope::Simulation && table.name != "simulations" {
             let committed = CommittedTable::new(listing, dataset.store.clone());
-            ctx.register_table(format!("committed.{name}"), Arc::new(committed))?;
+            ctx.register_table(format!("committed.{}", table.name), Arc::new(committed))?;
         }
-    }
-    // Experiment-level tables: each `iterations` file is its iteration's commit marker.
-    for name in experiment_tables::TABLES {
-        let url = ListingTableUrl::parse(dataset.table_url(name))?;
-        let cols = experiment_tables::partition_columns(name).iter().map(|(n, t)| ((*n).to_owned(), t.clone())).collect();
-        let opts = ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet").with_table_partition_cols(cols);
-        let cfg = ListingTableConfig::new(url).with_listing_options(opts).with_schema(experiment_tables::table(name).expect("known table"));
-        ctx.register_table(format!("raw.{name}"), Arc::new(ListingTable::try_new(cfg)?.with_cache(stats_cache.clone())))?;
-    }
-    // Sweep points: each file is written after its point's simulation is committed.
-    {
-        let name = crate::store::sweep::TABLE;
-        let url = ListingTableUrl::parse(dataset.table_url(name))?;
-        let cols = crate::store::sweep::PARTITION_COLUMNS.iter().map(|(n, t)| ((*n).to_owned(), t.clone())).collect();
-        let opts = ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet").with_table_partition_cols(cols);
-        let cfg = ListingTableConfig::new(url).with_listing_options(opts).with_schema(crate::store::sweep::SWEEP_POINTS.clone());
-        ctx.register_table(format!("raw.{name}"), Arc::new(ListingTable::try_new(cfg)?.with_cache(stats_cache.clone())))?;
     }
     for (view, sql) in VIEWS {
         ctx.sql(&format!("CREATE VIEW {view} AS\n{sql}")).await.map_err(|source| QueryError::View { view, source })?;
@@ -145,7 +128,7 @@ pub fn table_names() -> Vec<&'static str> {
         "raw.policy_evaluations",
         "raw.sweep_points",
     ];
-    debug_assert_eq!(RAW.len(), TABLES.len() + experiment_tables::TABLES.len() + 1);
+    debug_assert_eq!(RAW.len(), registry::TABLES.len());
     VIEWS.iter().map(|(n, _)| *n).chain(RAW.iter().copied()).collect()
 }
 

@@ -21,9 +21,6 @@ use super::StoreError;
 use super::layout::Dataset;
 use super::writer::{put_batch, runtime};
 
-/// The experiment-level tables, in the order `simcash schema` lists them.
-pub const TABLES: &[&str] = &["experiments", "iterations", "policy_evaluations"];
-
 fn f(name: &str, t: DataType, nullable: bool) -> Field {
     Field::new(name, t, nullable)
 }
@@ -91,23 +88,6 @@ pub static POLICY_EVALUATIONS: LazyLock<SchemaRef> = LazyLock::new(|| {
         f("new_simulation_id", DataType::Utf8, false),
     ]))
 });
-
-/// The schema of an experiment-level table.
-pub fn table(name: &str) -> Option<SchemaRef> {
-    match name {
-        "experiments" => Some(EXPERIMENTS.clone()),
-        "iterations" => Some(ITERATIONS.clone()),
-        "policy_evaluations" => Some(POLICY_EVALUATIONS.clone()),
-        _ => None,
-    }
-}
-
-/// Partition columns of an experiment-level table.
-pub fn partition_columns(name: &str) -> &'static [(&'static str, DataType)] {
-    const EXP: &[(&str, DataType)] = &[("experiment_id", DataType::Utf8)];
-    const ITER: &[(&str, DataType)] = &[("experiment_id", DataType::Utf8), ("iteration", DataType::UInt32)];
-    if name == "experiments" { EXP } else { ITER }
-}
 
 /// The experiment's row; fields are the columns of [`EXPERIMENTS`].
 #[allow(missing_docs)]

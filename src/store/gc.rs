@@ -27,7 +27,7 @@ pub async fn find_orphans(dataset: &Dataset, now_ms: i64, min_age_secs: i64) -> 
     let store = &dataset.store;
     let mut committed = BTreeSet::new();
     let mut files: BTreeMap<SimulationKey, (Vec<Path>, i64)> = BTreeMap::new();
-    for &table in super::schema::TABLES {
+    for table in super::registry::simulation_tables().map(|t| t.name) {
         let prefix = Path::from(table);
         let metas: Vec<_> = store
             .list(Some(&prefix))

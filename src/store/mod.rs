@@ -11,6 +11,7 @@ pub mod experiment;
 pub mod gc;
 pub mod layout;
 mod read;
+pub mod registry;
 pub mod row;
 pub mod schema;
 pub mod sweep;

@@ -1,6 +1,6 @@
-//! The one home of the dataset's Arrow schemas: one [`SchemaRef`] per physical table, its
-//! column names, and [`SCHEMA_VERSION`]. `schemas/<table>.json` renders them; a test keeps
-//! the two in sync. Evolve additively: new nullable columns go last.
+//! The Arrow schemas of the simulation tables and [`SCHEMA_VERSION`]; the table registry
+//! (`registry.rs`) describes every table with them. Evolve additively: new nullable columns
+//! go last.
 
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock};
@@ -14,13 +14,6 @@ pub const SCHEMA_VERSION: &str = "2";
 
 /// Key of the schema version in Parquet/Arrow metadata.
 pub const SCHEMA_VERSION_KEY: &str = "simcash.schema_version";
-
-/// The physical tables.
-pub const TABLES: &[&str] = &["events", "agent_ticks", "ticks", "simulations"];
-
-/// Partition columns, in path order; typed in the query layer.
-pub const PARTITION_COLUMNS: &[(&str, DataType)] =
-    &[("experiment_id", DataType::Utf8), ("iteration", DataType::UInt32), ("simulation_id", DataType::Utf8)];
 
 fn dict() -> DataType {
     DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8))
@@ -170,52 +163,3 @@ pub static SIMULATIONS: LazyLock<SchemaRef> = LazyLock::new(|| {
         Field::new("sample", UInt32, true),
     ])
 });
-
-/// The schema of a physical table by name.
-pub fn table(name: &str) -> Option<SchemaRef> {
-    match name {
-        "events" => Some(EVENTS.clone()),
-        "agent_ticks" => Some(AGENT_TICKS.clone()),
-        "ticks" => Some(TICKS.clone()),
-        "simulations" => Some(SIMULATIONS.clone()),
-        _ => None,
-    }
-}
-
-/// A stable, human-readable rendering of a table schema (what `schemas/<table>.json` holds).
-pub fn render(name: &str) -> Option<String> {
-    let schema = table(name)?;
-    let columns: Vec<serde_json::Value> = schema
-        .fields()
-        .iter()
-        .map(|f| serde_json::json!({"name": f.name(), "type": f.data_type().to_string(), "nullable": f.is_nullable()}))
-        .collect();
-    let partitions: Vec<serde_json::Value> =
-        PARTITION_COLUMNS.iter().map(|(n, t)| serde_json::json!({"name": n, "type": t.to_string()})).collect();
-    let doc = serde_json::json!({
-        "table": name,
-        "schema_version": SCHEMA_VERSION,
-        "partition_columns": partitions,
-        "columns": columns,
-    });
-    Some(serde_json::to_string_pretty(&doc).expect("JSON values serialize") + "\n")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn checked_in_renderings_match_the_code() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas");
-        for t in TABLES {
-            let path = dir.join(format!("{t}.json"));
-            let want = render(t).unwrap();
-            if std::env::var_os("SIMCASH_BLESS").is_some() {
-                std::fs::write(&path, &want).unwrap();
-            }
-            let have = std::fs::read_to_string(&path).unwrap_or_default();
-            assert_eq!(have, want, "{} is stale: rerun with SIMCASH_BLESS=1 and review the diff", path.display());
-        }
-    }
-}

@@ -20,9 +20,6 @@ use super::writer::{put_batch, runtime};
 /// The table's name.
 pub const TABLE: &str = "sweep_points";
 
-/// Partition columns.
-pub const PARTITION_COLUMNS: &[(&str, DataType)] = &[("experiment_id", DataType::Utf8)];
-
 fn f(name: &str, t: DataType, nullable: bool) -> Field {
     Field::new(name, t, nullable)
 }

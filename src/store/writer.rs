@@ -340,8 +340,8 @@ impl ParquetSink {
             return Err(self.already_exists());
         }
         // Replace an overwritten simulation, or clear what a crashed run with this id left.
-        for table in super::schema::TABLES {
-            rt.block_on(delete_dir(&store, &self.key.dir(table)))?;
+        for table in super::registry::simulation_tables() {
+            rt.block_on(delete_dir(&store, &self.key.dir(table.name)))?;
         }
         self.agent_names = agent_values(&meta.agent_ids);
         self.events = EventColumns::new(self.agent_names.clone(), self.opts.batch_rows);
