@@ -7,6 +7,7 @@
 //! that file is written last, create-if-absent.
 
 pub mod batch;
+pub mod delta;
 pub mod experiment;
 pub mod gc;
 pub mod layout;
