@@ -1,9 +1,10 @@
 //! A Delta Lake transaction log for simcash's append-only tables, over object_store: the
-//! actions ([`action`]), the schema string ([`schema`]), commits as conditional puts of the
+//! actions ([`action`]), the schema string ([`schema`]), per-file statistics ([`stats`]), commits as conditional puts of the
 //! next version file, and snapshots replayed from the log. Knows nothing of simulations.
 
 pub mod action;
 pub mod schema;
+pub mod stats;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
