@@ -20,7 +20,9 @@ pub struct SweepArgs {
     /// The sweep file (YAML: name, scenario, seeds, parameters, policies; see docs/sweeps.md).
     pub file: PathBuf,
     /// Run only the points with index % N == K-1 (1-based K), so that several processes or
-    /// machines can fill one dataset without coordinating.
+    /// machines can fill one dataset without coordinating. `auto` takes K and N from the
+    /// batch scheduler (Slurm arrays, Cloud Run and Google Cloud Batch jobs); `auto/N` takes
+    /// K from it and N from here (Kubernetes indexed Jobs, AWS Batch array jobs).
     #[arg(long, value_name = "K/N")]
     pub shard: Option<Shard>,
     /// Simulations run at once (default: every core).

@@ -380,11 +380,58 @@ impl Shard {
     }
 }
 
+/// Where batch schedulers put an array task's index (0-based once `min` is subtracted) and
+/// the array's size: (scheduler, index variable, count variable, first-index variable).
+const SCHEDULERS: &[(&str, &str, Option<&str>, Option<&str>)] = &[
+    ("Slurm", "SLURM_ARRAY_TASK_ID", Some("SLURM_ARRAY_TASK_COUNT"), Some("SLURM_ARRAY_TASK_MIN")),
+    ("Kubernetes indexed Job", "JOB_COMPLETION_INDEX", None, None),
+    ("AWS Batch", "AWS_BATCH_JOB_ARRAY_INDEX", None, None),
+    ("Cloud Run job", "CLOUD_RUN_TASK_INDEX", Some("CLOUD_RUN_TASK_COUNT"), None),
+    ("Google Cloud Batch", "BATCH_TASK_INDEX", Some("BATCH_TASK_COUNT"), None),
+];
+
+impl Shard {
+    /// `--shard auto` or `auto/N`: this task's shard from the batch scheduler's variables
+    /// (`var` looks one up), with the count from the scheduler when `count` is `None`.
+    pub fn from_scheduler(var: impl Fn(&str) -> Option<String>, count: Option<u32>) -> Result<Shard, String> {
+        let num = |name: &str| -> Result<Option<u32>, String> {
+            var(name).map(|v| v.trim().parse::<u32>().map_err(|_| format!("{name}={v:?} is not a non-negative integer"))).transpose()
+        };
+        for (scheduler, index_var, count_var, min_var) in SCHEDULERS {
+            let Some(index) = num(index_var)? else { continue };
+            let min = match min_var {
+                Some(m) => num(m)?.unwrap_or(0),
+                None => 0,
+            };
+            let n = match (count, count_var) {
+                (Some(n), _) => n,
+                (None, Some(c)) => num(c)?.ok_or_else(|| format!("{scheduler}: {index_var} is set but {c} is not; use --shard auto/N"))?,
+                (None, None) => return Err(format!("{scheduler} sets {index_var} but not the number of tasks: use --shard auto/N")),
+            };
+            let k = index.checked_sub(min).ok_or_else(|| format!("{scheduler}: {index_var}={index} is below {}={min}", min_var.unwrap_or("")))? + 1;
+            if n == 0 || k > n {
+                return Err(format!("{scheduler}: task {k} of {n} (from {index_var}) is not a shard; the array has more tasks than N"));
+            }
+            return Ok(Shard { k, n });
+        }
+        let vars: Vec<&str> = SCHEDULERS.iter().map(|s| s.1).collect();
+        Err(format!("`--shard auto` found no batch scheduler's task index ({})", vars.join(", ")))
+    }
+}
+
 impl std::str::FromStr for Shard {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Shard, String> {
-        let bad = || format!("`{s}`: expected K/N with 1 ≤ K ≤ N, e.g. 1/4");
+        if let Some(rest) = s.strip_prefix("auto") {
+            let count = match rest.strip_prefix('/') {
+                Some(n) => Some(n.trim().parse::<u32>().map_err(|_| format!("`{s}`: expected auto or auto/N"))?),
+                None if rest.is_empty() => None,
+                None => return Err(format!("`{s}`: expected auto or auto/N")),
+            };
+            return Shard::from_scheduler(|v| std::env::var(v).ok(), count);
+        }
+        let bad = || format!("`{s}`: expected K/N with 1 ≤ K ≤ N (e.g. 1/4), or auto (from the batch scheduler)");
         let (k, n) = s.split_once('/').ok_or_else(bad)?;
         let (k, n): (u32, u32) = (k.trim().parse().map_err(|_| bad())?, n.trim().parse().map_err(|_| bad())?);
         if n > 0 && k == 0 {
@@ -407,6 +454,32 @@ impl std::fmt::Display for Shard {
 mod tests {
     use super::*;
 
+    fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        move |name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+    }
+
+    #[test]
+    fn batch_schedulers_name_the_shard() {
+        // Slurm arrays may start anywhere (--array=1-8): the first id is shard 1.
+        let slurm = env(&[("SLURM_ARRAY_TASK_ID", "3"), ("SLURM_ARRAY_TASK_COUNT", "8"), ("SLURM_ARRAY_TASK_MIN", "1")]);
+        assert_eq!(Shard::from_scheduler(slurm, None), Ok(Shard { k: 3, n: 8 }));
+        let slurm0 = env(&[("SLURM_ARRAY_TASK_ID", "0"), ("SLURM_ARRAY_TASK_COUNT", "4"), ("SLURM_ARRAY_TASK_MIN", "0")]);
+        assert_eq!(Shard::from_scheduler(slurm0, None), Ok(Shard { k: 1, n: 4 }));
+        // Kubernetes and AWS Batch give only the index (0-based): the count comes from auto/N.
+        let k8s = env(&[("JOB_COMPLETION_INDEX", "9")]);
+        assert_eq!(Shard::from_scheduler(&k8s, Some(10)), Ok(Shard { k: 10, n: 10 }));
+        assert!(Shard::from_scheduler(&k8s, None).unwrap_err().contains("use --shard auto/N"));
+        assert!(Shard::from_scheduler(&k8s, Some(9)).unwrap_err().contains("more tasks than N"));
+        assert_eq!(Shard::from_scheduler(env(&[("AWS_BATCH_JOB_ARRAY_INDEX", "0")]), Some(2)), Ok(Shard { k: 1, n: 2 }));
+        let run = env(&[("CLOUD_RUN_TASK_INDEX", "1"), ("CLOUD_RUN_TASK_COUNT", "2")]);
+        assert_eq!(Shard::from_scheduler(run, None), Ok(Shard { k: 2, n: 2 }));
+        assert_eq!(Shard::from_scheduler(env(&[("BATCH_TASK_INDEX", "4"), ("BATCH_TASK_COUNT", "5")]), None), Ok(Shard { k: 5, n: 5 }));
+        // Nothing set, or garbage: clear errors.
+        assert!(Shard::from_scheduler(env(&[]), None).unwrap_err().contains("found no batch scheduler"));
+        assert!(Shard::from_scheduler(env(&[("JOB_COMPLETION_INDEX", "x")]), Some(2)).unwrap_err().contains("JOB_COMPLETION_INDEX"));
+    }
+
     #[test]
     fn shards_partition_the_indices() {
         assert_eq!("2/3".parse::<Shard>(), Ok(Shard { k: 2, n: 3 }));
@@ -415,6 +488,7 @@ mod tests {
         }
         assert!("0/2".parse::<Shard>().unwrap_err().contains("numbered from 1: use 1/2 … 2/2"));
         let shards: Vec<Shard> = (1..=3).map(|k| Shard { k, n: 3 }).collect();
+        assert!("auto/x".parse::<Shard>().is_err() && "autox".parse::<Shard>().is_err());
         for i in 0..20 {
             assert_eq!(shards.iter().filter(|s| s.contains(i)).count(), 1);
         }
