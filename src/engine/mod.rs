@@ -517,10 +517,15 @@ impl Engine {
             return Err(EngineError::Runaway { tick: self.tick, what, limit: limits.max_events_per_tick });
         }
         let queued = self.queue2.len() + self.agents.iter().map(|a| a.queue1.len()).sum::<usize>() + extra as usize;
-        // Transaction ids are 32-bit: a run may create at most u32::MAX - 1 payments.
-        if queued > limits.max_queued_payments as usize || self.txs.len() + extra as usize >= u32::MAX as usize {
+        if queued > limits.max_queued_payments as usize {
             let what = format!("{}{queued} queued payments", who());
             return Err(EngineError::Runaway { tick: self.tick, what, limit: limits.max_queued_payments });
+        }
+        // Transaction ids are 32-bit: a run may create at most u32::MAX - 1 payments.
+        let created = self.txs.len() + extra as usize;
+        if created >= u32::MAX as usize {
+            let what = format!("{}{created} payments created in the run", who());
+            return Err(EngineError::Runaway { tick: self.tick, what, limit: u32::MAX - 1 });
         }
         Ok(())
     }

@@ -103,19 +103,12 @@ fn parallel_payments_split_a_zero_net_four_cycle_into_infeasible_candidates() {
     let c = cycles(&e);
     assert_eq!(c.len(), 1, "{c:?}");
     assert_eq!((c[0].2, c[0].3.clone()), (350, vec![50, -50, 0, 0, 50]));
-    let queue_pass: Vec<i64> = e
-        .tick_events()
-        .iter()
-        .filter_map(|ev| match ev.kind {
-            EventKind::LsmQueue2Settlement { amount, .. } => Some(amount),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(queue_pass, [50]);
+    assert_eq!(queue_pass(&e), [50]);
     assert!(e.queue2().is_empty());
     assert_eq!(balances(&e), [0, 50, 0, 0]);
 }
 
+/// Amounts the LSM's queue passes settled this tick (simcash's LsmQueue2Settlement events).
 fn queue_pass(e: &Engine) -> Vec<i64> {
     e.tick_events()
         .iter()
@@ -126,6 +119,20 @@ fn queue_pass(e: &Engine) -> Vec<i64> {
         .collect()
 }
 
+/// Triangle A→B (60 and 40), B→C 100, C→A 130, and a chain of 30s into C through `links`
+/// (D→C, E→D, …); only the last link's sender holds 30, everyone else nothing.
+fn triangle_fed_by_chain(links: &[&str]) -> Engine {
+    let mut bal = vec![("A", 0), ("B", 0), ("C", 0)];
+    let mut pays = vec![("A", "B", 60), ("A", "B", 40), ("B", "C", 100), ("C", "A", 130)];
+    let mut to = "C";
+    for (i, &from) in links.iter().enumerate() {
+        bal.push((from, if i + 1 == links.len() { 30 } else { 0 }));
+        pays.push((from, to, 30));
+        to = from;
+    }
+    run(&bal, &pays, 3)
+}
+
 #[test]
 fn a_queue_pass_that_frees_a_payment_earns_another_round_for_the_cycles() {
     // Triangle A→B (60 and 40: two payments on one edge), B→C 100, C→A 130: nets A +30,
@@ -134,17 +141,7 @@ fn a_queue_pass_that_frees_a_payment_earns_another_round_for_the_cycles() {
     // by sender: D→C, E→D). Round 1: the triangle fails (C short) and the LSM's queue pass
     // settles D→C, so C holds 30. SimCash counts that pass's value as progress, so round 2
     // runs and the triangle settles with all four payments at full value.
-    let pays = [
-        ("A", "B", 60),
-        ("A", "B", 40),
-        ("B", "C", 100),
-        ("C", "A", 130),
-        ("D", "C", 30),
-        ("E", "D", 30),
-        ("F", "E", 30),
-    ];
-    let bal = [("A", 0), ("B", 0), ("C", 0), ("D", 0), ("E", 0), ("F", 30)];
-    let e = run(&bal, &pays, 3);
+    let e = triangle_fed_by_chain(&["D", "E", "F"]);
     assert_eq!(queue_pass(&e), [30]);
     assert_eq!(cycles(&e), [(vec![0, 1, 2, 0], vec![60, 40, 100, 130], 330, vec![30, 0, -30, 30], 30, Some(2))]);
     assert_eq!(balances(&e), [30, 0, 0, 0, 0, 0]);
@@ -156,19 +153,7 @@ fn the_cycles_get_at_most_three_rounds_a_tick() {
     // The same triangle, fed through a chain one link longer: H (30) → G in step 3, G→F in
     // step 4, then the LSM's queue passes settle F→E (round 1), E→D (round 2) and D→C
     // (round 3). C can fund its net only after the third round, and there is no fourth.
-    let pays = [
-        ("A", "B", 60),
-        ("A", "B", 40),
-        ("B", "C", 100),
-        ("C", "A", 130),
-        ("D", "C", 30),
-        ("E", "D", 30),
-        ("F", "E", 30),
-        ("G", "F", 30),
-        ("H", "G", 30),
-    ];
-    let bal = [("A", 0), ("B", 0), ("C", 0), ("D", 0), ("E", 0), ("F", 0), ("G", 0), ("H", 30)];
-    let e = run(&bal, &pays, 3);
+    let e = triangle_fed_by_chain(&["D", "E", "F", "G", "H"]);
     assert_eq!(queue_pass(&e), [30, 30, 30]);
     assert!(cycles(&e).is_empty());
     assert_eq!(e.queue2().len(), 4);

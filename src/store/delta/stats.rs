@@ -56,17 +56,15 @@ pub fn from_parquet(meta: &ParquetMetaData) -> String {
         if parts.len() != 1 || d.physical_type() == PhysicalType::BOOLEAN {
             continue;
         }
-        let mut c = Column::default();
+        // Null counts add up only while every row group reports one.
+        let mut c = Column { nulls: Some(0), ..Column::default() };
         for rg in meta.row_groups() {
             let Some(s) = rg.column(i).statistics() else {
                 c.unbounded = true;
                 c.nulls = None;
                 break;
             };
-            c.nulls = match (c.nulls, s.null_count_opt()) {
-                (acc, Some(n)) => Some(acc.unwrap_or(0) + n),
-                _ => None,
-            };
+            c.nulls = c.nulls.zip(s.null_count_opt()).map(|(acc, n)| acc + n);
             // A row group of nulls only has no bounds and narrows nothing.
             if rg.column(i).num_values() == s.null_count_opt().unwrap_or(0) as i64 {
                 continue;
