@@ -92,6 +92,10 @@ pub struct RunArgs {
     /// Simulations run at once (default: every core).
     #[arg(long, value_name = "N")]
     pub jobs: Option<usize>,
+    /// Leave the small files of this run as they are (default: compact the experiment's
+    /// partition when it finishes; `simcash compact` does it later).
+    #[arg(long)]
+    pub no_compact: bool,
     #[command(flatten)]
     pub data: DataArgs,
 }
@@ -206,6 +210,9 @@ fn cmd_run(args: RunArgs) -> anyhow::Result<()> {
         writeln!(out, "  final total cost {}", format_cents(last.round() as i64))?;
     }
     out.flush()?;
+    if !args.no_compact && summary.ran > 0 {
+        super::compact::after_run(&dataset, &summary.experiment_id)?;
+    }
     eprintln!("wall time {:.2} s", started.elapsed().as_secs_f64());
     Ok(())
 }

@@ -2,7 +2,11 @@
 //! logic lives here.
 
 #[cfg(feature = "dataset")]
+mod compact;
+#[cfg(feature = "dataset")]
 mod experiment;
+#[cfg(feature = "dataset")]
+mod migrate;
 #[cfg(feature = "dataset")]
 mod export;
 mod persist;
@@ -65,9 +69,17 @@ pub enum Command {
     /// Show the tables and views of the dataset, or one table's columns.
     #[cfg(feature = "dataset")]
     Schema(sql::SchemaArgs),
-    /// Remove what crashed runs left (uncommitted simulations).
+    /// Remove what crashed runs left, and superseded files past their retention (vacuum).
     #[cfg(feature = "dataset")]
     Gc(sql::GcArgs),
+    /// Rewrite small data files into large ones, rows in simulation order (safe while others
+    /// read and write; `sweep` and `experiment run` do it when they finish).
+    #[cfg(feature = "dataset")]
+    Compact(compact::CompactArgs),
+    /// Convert a dataset written by simcash before schema 3 (one directory per simulation)
+    /// into Delta tables at a new root; the old root is only read.
+    #[cfg(feature = "dataset")]
+    Migrate(migrate::MigrateArgs),
     /// Policy-optimisation experiments (SimCash experiment files).
     #[cfg(feature = "dataset")]
     #[command(subcommand)]
@@ -111,6 +123,10 @@ pub fn main() -> ExitCode {
         Command::Schema(args) => sql::cmd_schema(args),
         #[cfg(feature = "dataset")]
         Command::Gc(args) => sql::cmd_gc(args),
+        #[cfg(feature = "dataset")]
+        Command::Compact(args) => compact::cmd_compact(args),
+        #[cfg(feature = "dataset")]
+        Command::Migrate(args) => migrate::cmd_migrate(args),
         #[cfg(feature = "dataset")]
         Command::Experiment(cmd) => experiment::cmd_experiment(cmd),
         #[cfg(feature = "dataset")]

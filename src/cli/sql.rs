@@ -234,7 +234,9 @@ pub fn cmd_schema(args: SchemaArgs) -> anyhow::Result<()> {
     })
 }
 
-/// Find, and remove, what crashed runs left: data of simulations that never committed.
+/// Find, and remove, what crashed runs and rewrites left: files of simulations that never
+/// committed, files no commit names, and files compaction or replacement superseded longer
+/// ago than the retention period (vacuum).
 #[derive(Debug, Args)]
 pub struct GcArgs {
     /// Only list; remove nothing.
@@ -243,6 +245,9 @@ pub struct GcArgs {
     /// Leave alone leftovers younger than this many seconds (a run may still be writing).
     #[arg(long, value_name = "SECONDS", default_value_t = 600)]
     pub min_age: i64,
+    /// Keep superseded files this many seconds (a reader may still be reading an older snapshot).
+    #[arg(long, value_name = "SECONDS", default_value_t = 3600)]
+    pub retention: i64,
     #[command(flatten)]
     pub data: DataArgs,
 }
@@ -252,22 +257,23 @@ pub fn cmd_gc(args: GcArgs) -> anyhow::Result<()> {
     let dataset = open(&args.data)?;
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as i64;
     runtime()?.block_on(async {
-        let orphans = crate::store::gc::find_orphans(&dataset, now, args.min_age).await?;
-        for o in &orphans {
+        let garbage = crate::store::gc::find(&dataset, now, args.min_age, args.retention).await?;
+        let verb = if args.dry_run { "would remove" } else { "removing" };
+        let (mut u, mut l, mut e) = (0, 0, 0);
+        for g in garbage.iter().filter(|g| !g.is_empty()) {
             println!(
-                "{} simulation {} (experiment {}, iteration {}): {} files, {} s old",
-                if args.dry_run { "would remove" } else { "removing" },
-                o.key.simulation_id,
-                o.key.experiment_id,
-                o.key.iteration,
-                o.files.len(),
-                o.age_secs
+                "{verb} from {}: {} uncommitted, {} unlisted, {} expired file(s)",
+                g.table,
+                g.uncommitted.len(),
+                g.unlisted.len(),
+                g.expired.len()
             );
+            (u, l, e) = (u + g.uncommitted.len(), l + g.unlisted.len(), e + g.expired.len());
         }
         if !args.dry_run {
-            crate::store::gc::remove(&dataset, &orphans).await?;
+            crate::store::gc::remove(&dataset, &garbage).await?;
         }
-        println!("{} uncommitted simulation(s) {}", orphans.len(), if args.dry_run { "found" } else { "removed" });
+        println!("{u} uncommitted, {l} unlisted, {e} expired file(s) {}", if args.dry_run { "found" } else { "removed" });
         Ok(())
     })
 }

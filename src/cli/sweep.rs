@@ -31,6 +31,10 @@ pub struct SweepArgs {
     /// Check the sweep and print its points (index, simulation id, seed, values); run nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Leave the small files of this run as they are (default: compact the sweep's partition
+    /// when it finishes; `simcash compact` does it later).
+    #[arg(long)]
+    pub no_compact: bool,
     #[command(flatten)]
     pub data: DataArgs,
 }
@@ -86,6 +90,9 @@ pub fn cmd_sweep(args: SweepArgs) -> anyhow::Result<()> {
         s.experiment_id, s.total, s.in_shard, s.skipped, s.ran
     )?;
     out.flush()?;
+    if !args.no_compact && s.ran > 0 {
+        super::compact::after_run(&dataset, &s.experiment_id)?;
+    }
     eprintln!("wall time {:.2} s", started.elapsed().as_secs_f64());
     Ok(())
 }

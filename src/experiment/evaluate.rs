@@ -1,12 +1,13 @@
 //! Running an experiment's simulations: each through the one [`run_simulation`] path, into the
 //! dataset when one is given, on up to `jobs` threads, results in job order.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::engine::config::SimConfig;
 use crate::run::{RunError, run_simulation};
 use crate::sink::{NullSink, SimulationSink};
+use crate::store::commit::{Committer, GroupLimits, OnExisting};
 use crate::store::{Dataset, ParquetSink, SimulationKey, WriterOptions};
 
 /// One simulation to run, and where (if anywhere) to store it.
@@ -33,8 +34,25 @@ pub struct Outcome {
     pub settlement_rate: f64,
 }
 
-/// Runs every job; the first failure stops the rest and is returned.
+/// Runs every job; the first failure stops the rest and is returned. Stored simulations are
+/// committed in groups, the last group before this returns; a re-run replaces a simulation
+/// of the same id.
 pub fn run_jobs(jobs: &[Job], threads: usize, dataset: Option<&Dataset>, scenario: &str, done: &(dyn Fn() + Sync)) -> Result<Vec<Outcome>, RunError> {
+    let committer = dataset.map(|ds| (ds, Arc::new(Committer::new(ds.clone(), GroupLimits::BATCH, OnExisting::Replace))));
+    let outcomes = run_jobs_into(jobs, threads, committer.as_ref().map(|(ds, c)| (*ds, c)), scenario, done)?;
+    if let Some((_, c)) = &committer {
+        c.flush().map_err(|e| RunError::Sink(e.into()))?;
+    }
+    Ok(outcomes)
+}
+
+fn run_jobs_into(
+    jobs: &[Job],
+    threads: usize,
+    target: Option<(&Dataset, &Arc<Committer>)>,
+    scenario: &str,
+    done: &(dyn Fn() + Sync),
+) -> Result<Vec<Outcome>, RunError> {
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<Outcome>>> = Mutex::new(vec![None; jobs.len()]);
     let failure: Mutex<Option<RunError>> = Mutex::new(None);
@@ -46,7 +64,7 @@ pub fn run_jobs(jobs: &[Job], threads: usize, dataset: Option<&Dataset>, scenari
                     if i >= jobs.len() || failure.lock().expect("not poisoned").is_some() {
                         return;
                     }
-                    match run_job(&jobs[i], dataset, scenario) {
+                    match run_job(&jobs[i], target, scenario, Vec::new()) {
                         Ok(o) => results.lock().expect("not poisoned")[i] = Some(o),
                         Err(e) => {
                             failure.lock().expect("not poisoned").get_or_insert(e);
@@ -64,11 +82,20 @@ pub fn run_jobs(jobs: &[Job], threads: usize, dataset: Option<&Dataset>, scenari
     Ok(results.into_inner().expect("not poisoned").into_iter().map(|o| o.expect("every job ran")).collect())
 }
 
-fn run_job(job: &Job, dataset: Option<&Dataset>, scenario: &str) -> Result<Outcome, RunError> {
-    let summary = match (&job.key, dataset) {
-        (Some(key), Some(ds)) => {
+/// Runs one job, its simulation staged with `target`'s committer (with `with_rows` riding
+/// along) when it has a key.
+pub fn run_job(
+    job: &Job,
+    target: Option<(&Dataset, &Arc<Committer>)>,
+    scenario: &str,
+    with_rows: Vec<(&'static str, datafusion::arrow::array::RecordBatch)>,
+) -> Result<Outcome, RunError> {
+    let summary = match (&job.key, target) {
+        (Some(key), Some((ds, committer))) => {
             let opts = WriterOptions {
                 overwrite: true,
+                committer: Some(committer.clone()),
+                with_rows,
                 purpose: job.purpose.into(),
                 scenario: scenario.into(),
                 agent: job.agent.clone(),

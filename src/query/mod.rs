@@ -1,11 +1,11 @@
-//! The query layer: a DataFusion [`SessionContext`] over the dataset. Physical tables are
-//! registered in schema `raw` as listing tables with explicit schemas and typed partition
-//! columns (every file, committed or not); schema `committed` holds the same tables restricted
-//! to committed simulations ([`committed::CommittedTable`]), and the user-facing views
+//! The query layer: a DataFusion [`SessionContext`] over the dataset. Each Delta table is
+//! registered in schema `raw` as a listing table over its latest snapshot
+//! ([`snapshot::SnapshotStore`]: every live file); schema `committed` holds the simulation
+//! tables restricted to committed simulation groups, and the user-facing views
 //! (`queries/views/*.sql`) are registered on top of those. The only module that imports
 //! DataFusion's SQL engine.
 
-pub mod committed;
+pub mod snapshot;
 pub mod export;
 pub mod output;
 
@@ -21,9 +21,8 @@ use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext, col};
 
 use crate::store::Dataset;
-use crate::store::layout::Location;
-use committed::CommittedTable;
-use crate::store::registry::{self, Scope, TableDef};
+use crate::store::registry::{self, PARTITION, Scope, TableDef};
+use snapshot::SnapshotStore;
 
 /// A query failure.
 #[derive(Debug, thiserror::Error)]
@@ -71,12 +70,17 @@ pub const ANALYSES: &[(&str, &str)] = &[
 fn listing_options(table: &TableDef) -> ListingOptions {
     let opts = ListingOptions::new(Arc::new(ParquetFormat::default()))
         .with_file_extension(".parquet")
-        .with_table_partition_cols(table.partition_cols());
+        .with_table_partition_cols(vec![(PARTITION.0.to_owned(), PARTITION.1)]);
     if table.sort.is_empty() {
         return opts;
     }
     opts.with_file_sort_order(vec![table.sort.iter().map(|c| col(*c).sort(true, false)).collect()])
 }
+
+/// Where the raw snapshots are registered.
+const RAW_URL: &str = "simcash-raw://dataset/";
+/// Where the committed snapshots are registered.
+const COMMITTED_URL: &str = "simcash-committed://dataset/";
 
 /// Opens a session over `dataset` with the physical tables and every view registered.
 pub async fn session(dataset: &Dataset) -> Result<SessionContext, QueryError> {
@@ -87,27 +91,25 @@ pub async fn session(dataset: &Dataset) -> Result<SessionContext, QueryError> {
     // DATAFUSION_* environment variables tune the engine (e.g. DATAFUSION_EXECUTION_BATCH_SIZE).
     let config = SessionConfig::from_env()?.with_information_schema(true);
     let ctx = SessionContext::new_with_config_rt(config, runtime);
-    if let Location::Remote { bucket_url, bucket_store, .. } = &dataset.location {
-        let url = ObjectStoreUrl::parse(bucket_url)?;
-        ctx.register_object_store(url.as_ref(), bucket_store.clone());
+    for (url, committed_only) in [(RAW_URL, false), (COMMITTED_URL, true)] {
+        let url = ObjectStoreUrl::parse(url)?;
+        ctx.register_object_store(url.as_ref(), Arc::new(SnapshotStore::new(dataset.clone(), committed_only)));
     }
     let catalog = ctx.catalog("datafusion").expect("the default catalog exists");
     catalog.register_schema("raw", Arc::new(MemorySchemaProvider::new()))?;
     catalog.register_schema("committed", Arc::new(MemorySchemaProvider::new()))?;
-    // Per-file statistics are cached keyed by path and checked against the file's size and
-    // modification time, so a replaced file is read again; listings are never cached.
+    // Per-file statistics are cached keyed by path, size and modification time; data files
+    // are never rewritten in place, so a cached entry stays right.
     let stats_cache = ctx.runtime_env().cache_manager.get_file_statistic_cache();
-    // Simulation tables are read through their commit marker (`simulations`); each
-    // `iterations` file commits its iteration; sweep points are written after their
-    // simulation is committed.
     for table in registry::TABLES {
-        let url = ListingTableUrl::parse(dataset.table_url(table.name))?;
-        let cfg = ListingTableConfig::new(url).with_listing_options(listing_options(table)).with_schema((table.schema)());
-        let listing = Arc::new(ListingTable::try_new(cfg)?.with_cache(stats_cache.clone()));
-        ctx.register_table(format!("raw.{}", table.name), listing.clone())?;
+        let listing = |base: &str| -> Result<Arc<ListingTable>, DataFusionError> {
+            let url = ListingTableUrl::parse(format!("{base}{}/", table.name))?;
+            let cfg = ListingTableConfig::new(url).with_listing_options(listing_options(table)).with_schema(table.stored_schema());
+            Ok(Arc::new(ListingTable::try_new(cfg)?.with_cache(stats_cache.clone())))
+        };
+        ctx.register_table(format!("raw.{}", table.name), listing(RAW_URL)?)?;
         if table.scope == Scope::Simulation && table.name != "simulations" {
-            let committed = CommittedTable::new(listing, dataset.store.clone());
-            ctx.register_table(format!("committed.{}", table.name), Arc::new(committed))?;
+            ctx.register_table(format!("committed.{}", table.name), listing(COMMITTED_URL)?)?;
         }
     }
     for (view, sql) in VIEWS {
@@ -179,21 +181,21 @@ mod tests {
         for v in views {
             assert_eq!(ids(v), vec!["| sim-a         |"], "{v}");
         }
-        // Committed after the session opened: visible to the next statement. Written but
-        // not committed (marker removed): never visible, even when named.
+        // Committed after the session opened: visible to the next statement. Data committed
+        // but its `simulations` commit undone (a run killed between the two): never visible
+        // through the views, even when named.
         persist(&dataset, "exp-a", "sim-b", 2);
         persist(&dataset, "exp-b", "sim-c", 3);
-        std::fs::remove_file(dir.path().join(SimulationKey::file(
-            &SimulationKey { experiment_id: "exp-b".into(), iteration: 0, simulation_id: "sim-c".into() },
-            "simulations",
-        ).as_ref()))
-        .unwrap();
+        let log = dir.path().join("simulations/_delta_log");
+        let mut commits: Vec<_> = std::fs::read_dir(&log).unwrap().map(|e| e.unwrap().path()).collect();
+        commits.sort();
+        std::fs::remove_file(commits.last().unwrap()).unwrap();
         for v in views {
             assert_eq!(ids(v), vec!["| sim-a         |", "| sim-b         |"], "{v}");
             let named = strings(&rt, &ctx, &format!("SELECT COUNT(*) FROM {v} WHERE simulation_id = 'sim-c'"));
             assert_eq!(named, vec!["| 0        |"], "{v}");
         }
-        assert_eq!(strings(&rt, &ctx, "SELECT COUNT(DISTINCT simulation_id) FROM raw.events").len(), 1);
+        assert_eq!(strings(&rt, &ctx, "SELECT COUNT(DISTINCT simulation_id) AS n FROM raw.events"), vec!["| 3 |"]);
         let one_sim = strings(&rt, &ctx, "SELECT COUNT(*) FROM simulation_events WHERE simulation_id = 'sim-b'");
         assert_ne!(one_sim, vec!["| 0        |"]);
         // The aggregate view equals the event-based computation on these LSM-heavy runs.

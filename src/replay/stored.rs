@@ -6,8 +6,6 @@ use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::datatypes::{Int32Type, Int64Type, UInt32Type, UInt64Type};
-use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReader;
-use futures::TryStreamExt;
 
 use super::state::{AgentSnapshot, StateProvider};
 use crate::engine::config::SimConfig;
@@ -15,6 +13,9 @@ use crate::engine::event::{AgentIdx, CostBreakdown, Event};
 use crate::engine::{RunStats, TickCounts};
 use crate::sink::{RunSummary, SimulationMeta, SimulationSink, SinkError};
 use crate::store::batch::rows_from_batch;
+use crate::store::commit::string_bounds;
+use crate::store::read::SimulationRows;
+use crate::store::table::Table;
 use crate::store::{Dataset, SimulationKey};
 
 /// Why a stored simulation cannot be replayed.
@@ -50,36 +51,33 @@ pub enum ReplayError {
     Sink(#[from] SinkError),
 }
 
-/// Locates a committed simulation by id (and optionally experiment and iteration).
+/// Locates a committed simulation by id (and optionally experiment and iteration), from the
+/// `simulations` log alone.
 pub async fn find(dataset: &Dataset, id: &str, experiment: Option<&str>, iteration: Option<u32>) -> Result<SimulationKey, ReplayError> {
-    let matching = |table: &'static str| async move {
-        // With experiment and iteration known, only that simulation's directory is listed.
-        let prefix = match (experiment, iteration) {
-            (Some(e), Some(i)) => {
-                SimulationKey { experiment_id: e.to_owned(), iteration: i, simulation_id: id.to_owned() }.dir(table)
-            }
-            _ => object_store::path::Path::from(table),
-        };
-        let metas: Vec<_> = dataset
-            .store
-            .list(Some(&prefix))
-            .try_collect()
-            .await
-            .map_err(|source| crate::store::StoreError::Object { path: table.to_owned(), source })?;
-        let mut keys: Vec<SimulationKey> = metas
-            .iter()
-            .filter_map(|m| SimulationKey::parse(m.location.as_ref()).map(|(_, k)| k))
-            .filter(|k| k.simulation_id == id)
-            .filter(|k| experiment.is_none_or(|e| k.experiment_id == e) && iteration.is_none_or(|i| k.iteration == i))
-            .collect();
-        keys.sort();
-        keys.dedup();
-        Ok::<_, ReplayError>(keys)
+    let table = |name| Table::new(dataset, crate::store::registry::get(name).expect("registered"));
+    let sims = table("simulations").snapshot().await?;
+    let mut committed: Vec<SimulationKey> = sims
+        .txns
+        .iter()
+        .filter(|(_, v)| **v > 0)
+        .filter_map(|(app, _)| {
+            let mut parts = app.strip_prefix("simcash.simulation/")?.splitn(3, '/');
+            let (e, i, s) = (parts.next()?, parts.next()?.parse::<u32>().ok()?, parts.next()?);
+            Some(SimulationKey { experiment_id: e.to_owned(), iteration: i, simulation_id: s.to_owned() })
+        })
+        .filter(|k| k.simulation_id == id)
+        .filter(|k| experiment.is_none_or(|e| k.experiment_id == e) && iteration.is_none_or(|i| k.iteration == i))
+        .collect();
+    let written = || async {
+        let events = table("events").snapshot().await?;
+        Ok::<_, ReplayError>(events.files.values().any(|a| {
+            let (lo, hi) = string_bounds(a, "simulation_id");
+            lo.as_deref() == Some(id) && hi.as_deref() == Some(id)
+        }))
     };
-    let mut committed = matching("simulations").await?;
     match committed.len() {
         1 => Ok(committed.remove(0)),
-        0 if !matching("events").await?.is_empty() => Err(ReplayError::Uncommitted(id.to_owned())),
+        0 if written().await? => Err(ReplayError::Uncommitted(id.to_owned())),
         0 => Err(ReplayError::Unknown(id.to_owned())),
         _ => Err(ReplayError::Ambiguous {
             id: id.to_owned(),
@@ -106,10 +104,10 @@ fn corrupt(path: &str, problem: impl ToString) -> ReplayError {
     ReplayError::Corrupt { path: path.to_owned(), problem: problem.to_string() }
 }
 
-/// A reader of one of the simulation's files, and how to name it in messages.
-fn reader(dataset: &Dataset, key: &SimulationKey, table: &str) -> Result<(ParquetRecordBatchReader, String), ReplayError> {
-    let file = key.file(table);
-    Ok((dataset.parquet_reader(&file, 8192)?, dataset.describe(&file)))
+/// The simulation's rows of one table, and how to name them in messages.
+fn reader(dataset: &Dataset, key: &SimulationKey, table: &str) -> Result<(SimulationRows, String), ReplayError> {
+    let what = format!("{}/{table} (simulation {}, experiment {}, iteration {})", dataset.display.trim_end_matches('/'), key.simulation_id, key.experiment_id, key.iteration);
+    Ok((dataset.simulation_rows(key, table)?, what))
 }
 
 fn col<'a>(b: &'a RecordBatch, path: &str, name: &str) -> Result<&'a Arc<dyn Array>, ReplayError> {
@@ -225,7 +223,7 @@ impl Stored {
 
 /// Events of a stored simulation, read batch by batch.
 struct EventCursor {
-    reader: ParquetRecordBatchReader,
+    reader: SimulationRows,
     path: String,
     buf: Vec<crate::store::row::EventRow>,
     pos: usize,
@@ -259,7 +257,7 @@ impl EventCursor {
     }
 }
 
-fn read_agent_ticks(r: &mut ParquetRecordBatchReader, p: &str) -> Result<Vec<(u32, AgentSnapshot)>, ReplayError> {
+fn read_agent_ticks(r: &mut SimulationRows, p: &str) -> Result<Vec<(u32, AgentSnapshot)>, ReplayError> {
     let Some(b) = r.next() else { return Ok(Vec::new()) };
     let b = b.map_err(|e| corrupt(p, e))?;
     let u32c = |name: &str| -> Result<Vec<u32>, ReplayError> {
@@ -305,7 +303,7 @@ fn read_agent_ticks(r: &mut ParquetRecordBatchReader, p: &str) -> Result<Vec<(u3
         .collect())
 }
 
-fn read_ticks(r: &mut ParquetRecordBatchReader, p: &str) -> Result<Vec<(u32, TickCounts, u32)>, ReplayError> {
+fn read_ticks(r: &mut SimulationRows, p: &str) -> Result<Vec<(u32, TickCounts, u32)>, ReplayError> {
     let Some(b) = r.next() else { return Ok(Vec::new()) };
     let b = b.map_err(|e| corrupt(p, e))?;
     let u32c = |name: &str| -> Result<Vec<u32>, ReplayError> {

@@ -1,9 +1,8 @@
 //! Experiment-level tables: `experiments` (one row per experiment), `iterations` (per
 //! iteration and optimised agent) and `policy_evaluations` (per iteration, agent and sample).
-//! Layout: `<root>/experiments/experiment_id=<e>/part-0.parquet` and
-//! `<root>/<table>/experiment_id=<e>/iteration=<n>/part-0.parquet`. An iteration is committed
-//! once its `iterations` file exists; it is written after every simulation and evaluation of
-//! the iteration, create-if-absent.
+//! Each is a Delta table partitioned by experiment. An iteration is committed once its
+//! `iterations` rows are (recorded with a `txn`, so only once); they are written after every
+//! simulation and evaluation of the iteration.
 
 use std::sync::{Arc, LazyLock};
 
@@ -12,14 +11,15 @@ use datafusion::arrow::array::{
     UInt64Array, Float64Builder,
 };
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use futures::TryStreamExt;
-use object_store::path::Path;
-use object_store::{ObjectStore, ObjectStoreExt, PutMode};
+use datafusion::arrow::array::AsArray;
+use datafusion::arrow::datatypes::Int64Type;
 
 use super::StoreError;
+use super::delta::action::Add;
 use super::layout::Dataset;
-use super::writer::{put_batch, runtime};
+use super::registry::{self, Keys};
+use super::table::Table;
+use super::writer::runtime;
 
 fn f(name: &str, t: DataType, nullable: bool) -> Field {
     Field::new(name, t, nullable)
@@ -239,54 +239,59 @@ fn evaluations_batch(rows: &[EvaluationRow]) -> Result<RecordBatch, StoreError> 
     RecordBatch::try_new(POLICY_EVALUATIONS.clone(), cols).map_err(arrow_err("policy_evaluations"))
 }
 
-fn file(table: &str, experiment_id: &str, iteration: Option<u32>) -> Path {
-    let dir = match iteration {
-        Some(i) => format!("{table}/experiment_id={experiment_id}/iteration={i}"),
-        None => format!("{table}/experiment_id={experiment_id}"),
-    };
-    Path::from(format!("{dir}/part-0.parquet"))
+fn table(ds: &Dataset, name: &str) -> Table {
+    Table::new(ds, registry::get(name).expect("registered"))
+}
+
+fn stored(name: &str, iteration: u32, batch: &RecordBatch) -> Result<RecordBatch, StoreError> {
+    let def = registry::get(name).expect("registered");
+    def.to_stored(Keys { simulation_id: "", iteration }, batch).map_err(arrow_err(def.name))
+}
+
+/// Whether a file holds exactly iteration `i` (from its statistics).
+fn holds_iteration(add: &Add, i: u32) -> bool {
+    let (lo, hi) = super::commit::int_bounds(add, "iteration");
+    lo == Some(i64::from(i)) && hi == Some(i64::from(i))
 }
 
 /// Writes (or replaces) the experiment's row.
 pub fn write_experiment(ds: &Dataset, experiment_id: &str, row: &ExperimentRow) -> Result<(), StoreError> {
-    put_batch(ds, &file("experiments", experiment_id, None), &experiment_batch(row)?, PutMode::Overwrite)
+    let batch = stored("experiments", 0, &experiment_batch(row)?)?;
+    runtime().block_on(table(ds, "experiments").replace(experiment_id, &[batch], |_| true, None))
 }
 
-/// Commits one iteration: its paired evaluations, then its `iterations` rows (the marker).
+/// Commits one iteration: its paired evaluations, then its `iterations` rows (once).
 pub fn commit_iteration(ds: &Dataset, experiment_id: &str, iteration: u32, rows: &[IterationRow], evaluations: &[EvaluationRow]) -> Result<(), StoreError> {
-    put_batch(ds, &file("policy_evaluations", experiment_id, Some(iteration)), &evaluations_batch(evaluations)?, PutMode::Overwrite)?;
-    put_batch(ds, &file("iterations", experiment_id, Some(iteration)), &iterations_batch(rows)?, PutMode::Create)
+    let evaluations = stored("policy_evaluations", iteration, &evaluations_batch(evaluations)?)?;
+    let rows = stored("iterations", iteration, &iterations_batch(rows)?)?;
+    let rt = runtime();
+    rt.block_on(table(ds, "policy_evaluations").replace(experiment_id, &[evaluations], |a| holds_iteration(a, iteration), None))?;
+    let once = iteration_app(experiment_id, iteration);
+    rt.block_on(table(ds, "iterations").replace(experiment_id, &[rows], |_| false, Some(&once)))
 }
 
 /// The committed iterations of an experiment, in order, each with its rows.
 pub fn read_iterations(ds: &Dataset, experiment_id: &str) -> Result<Vec<(u32, Vec<IterationRow>)>, StoreError> {
-    let prefix = Path::from(format!("iterations/experiment_id={experiment_id}"));
+    let t = table(ds, "iterations");
     let rt = runtime();
-    let metas: Vec<_> = rt
-        .block_on(ds.store.list(Some(&prefix)).try_collect::<Vec<_>>())
-        .map_err(|source| StoreError::Object { path: prefix.to_string(), source })?;
-    let mut out = Vec::new();
-    for m in metas {
-        let Some(i) = m.location.as_ref().split('/').find_map(|p| p.strip_prefix("iteration=")).and_then(|v| v.parse::<u32>().ok()) else {
-            continue;
-        };
-        let bytes = rt
-            .block_on(async { ds.store.get(&m.location).await?.bytes().await })
-            .map_err(|source| StoreError::Object { path: m.location.to_string(), source })?;
-        let perr = |source| StoreError::Parquet { path: m.location.to_string(), source };
-        let reader = ParquetRecordBatchReaderBuilder::try_new(bytes).and_then(|b| b.build()).map_err(perr)?;
-        let mut rows = Vec::new();
-        for batch in reader {
-            let batch = batch.map_err(arrow_err("iterations"))?;
-            rows.extend(rows_of(&batch).ok_or_else(|| StoreError::Root {
-                root: ds.display.clone(),
-                problem: format!("{} does not have the iterations schema", m.location),
-            })?);
+    let snap = rt.block_on(t.snapshot())?;
+    let mut by_iteration: std::collections::BTreeMap<u32, Vec<IterationRow>> = std::collections::BTreeMap::new();
+    for add in Table::partition_files(&snap, experiment_id) {
+        for batch in rt.block_on(t.read_file(add))? {
+            let iterations = batch.column_by_name("iteration").and_then(|c| c.as_primitive_opt::<Int64Type>().cloned());
+            let logical = t.def.from_stored(&batch).map_err(arrow_err("iterations"))?;
+            let (Some(iterations), Some(rows)) = (iterations, rows_of(&logical)) else {
+                return Err(StoreError::Root {
+                    root: ds.display.clone(),
+                    problem: format!("{} does not have the iterations schema", t.object_path(&add.path)),
+                });
+            };
+            for (i, row) in iterations.values().iter().zip(rows) {
+                by_iteration.entry(*i as u32).or_default().push(row);
+            }
         }
-        out.push((i, rows));
     }
-    out.sort_by_key(|(i, _)| *i);
-    Ok(out)
+    Ok(by_iteration.into_iter().collect())
 }
 
 fn rows_of(b: &RecordBatch) -> Option<Vec<IterationRow>> {
@@ -334,14 +339,15 @@ fn rows_of(b: &RecordBatch) -> Option<Vec<IterationRow>> {
         .collect()
 }
 
-/// Whether an iteration's marker exists.
+/// The `txn` application id that records a committed iteration.
+pub fn iteration_app(experiment_id: &str, iteration: u32) -> String {
+    format!("simcash.iteration/{experiment_id}/{iteration}")
+}
+
+/// Whether an iteration is committed.
 pub fn iteration_committed(ds: &Dataset, experiment_id: &str, iteration: u32) -> Result<bool, StoreError> {
-    let path = file("iterations", experiment_id, Some(iteration));
-    match runtime().block_on(ds.store.head(&path)) {
-        Ok(_) => Ok(true),
-        Err(object_store::Error::NotFound { .. }) => Ok(false),
-        Err(source) => Err(StoreError::Object { path: path.to_string(), source }),
-    }
+    let snap = runtime().block_on(table(ds, "iterations").snapshot())?;
+    Ok(snap.txns.contains_key(&iteration_app(experiment_id, iteration)))
 }
 
 #[cfg(test)]

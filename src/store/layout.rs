@@ -24,31 +24,6 @@ pub struct SimulationKey {
     pub simulation_id: String,
 }
 
-impl SimulationKey {
-    /// The directory of this simulation's files in `table`.
-    pub fn dir(&self, table: &str) -> Path {
-        Path::from(format!(
-            "{table}/experiment_id={}/iteration={}/simulation_id={}",
-            self.experiment_id, self.iteration, self.simulation_id
-        ))
-    }
-
-    /// The one file of this simulation in `table`.
-    pub fn file(&self, table: &str) -> Path {
-        Path::from(format!("{}/part-0.parquet", self.dir(table)))
-    }
-
-    /// Parses `<table>/experiment_id=e/iteration=n/simulation_id=s/...` into (table, key).
-    pub fn parse(path: &str) -> Option<(String, SimulationKey)> {
-        let mut parts = path.split('/');
-        let table = parts.next()?.to_owned();
-        let experiment_id = parts.next()?.strip_prefix("experiment_id=")?.to_owned();
-        let iteration = parts.next()?.strip_prefix("iteration=")?.parse().ok()?;
-        let simulation_id = parts.next()?.strip_prefix("simulation_id=")?.to_owned();
-        Some((table, SimulationKey { experiment_id, iteration, simulation_id }))
-    }
-}
-
 /// Checks that an id is usable as a partition value and does not look numeric.
 pub fn validate_id(kind: &str, id: &str) -> Result<(), String> {
     if id.is_empty() || id.len() > 128 {
@@ -116,8 +91,34 @@ pub const REMOTE_SCHEMES: &[(&str, &str)] = &[("s3", "s3"), ("gs", "gcs"), ("az"
 impl Dataset {
     /// Opens a root given as a plain path, a `file://` URL, or (with the matching cargo
     /// feature) an `s3://`, `gs://` or `az://` URL. `create` makes a local directory;
-    /// without it the root must already hold something.
+    /// without it the root must already hold something. A root in the layout of simcash
+    /// before schema 3 (hive directories, no Delta log) is refused, naming `simcash migrate`.
     pub fn open(root: &str, create: bool) -> Result<Dataset, StoreError> {
+        let dataset = Dataset::open_any_layout(root, create)?;
+        if dataset.has_hive_layout()? {
+            return Err(StoreError::Root {
+                root: root.to_owned(),
+                problem: format!(
+                    "written by an older simcash (one directory per simulation, no Delta log); \
+                     convert it with `simcash migrate {root} NEW_ROOT` and use NEW_ROOT"
+                ),
+            });
+        }
+        Ok(dataset)
+    }
+
+    /// Whether the root holds tables in the pre-Delta layout (`simulations/experiment_id=…`
+    /// without `simulations/_delta_log`).
+    pub fn has_hive_layout(&self) -> Result<bool, StoreError> {
+        let prefix = Path::from("simulations");
+        let listed = block_on(self.store.list_with_delimiter(Some(&prefix)))
+            .map_err(|source| StoreError::Object { path: prefix.to_string(), source })?;
+        let names: Vec<&str> = listed.common_prefixes.iter().filter_map(|p| p.filename()).collect();
+        Ok(!names.contains(&"_delta_log") && names.iter().any(|n| n.starts_with("experiment_id=")))
+    }
+
+    /// [`Dataset::open`] without the layout check (`simcash migrate` reads old roots).
+    pub fn open_any_layout(root: &str, create: bool) -> Result<Dataset, StoreError> {
         let err = |problem: String| StoreError::Root { root: root.to_owned(), problem };
         let dir = if let Some(rest) = root.strip_prefix("file://") {
             std::path::PathBuf::from(rest)
@@ -259,7 +260,6 @@ mod remote {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proptest::prelude::*;
 
     #[test]
     fn generated_ids_are_valid_and_distinct() {
@@ -296,16 +296,5 @@ mod tests {
         assert_eq!(at("runs/2026").table_url("events"), "s3://b/runs/2026/events/");
         assert_eq!(at("").table_url("events"), "s3://b/events/");
         assert!(at("").local_dir().is_none());
-    }
-
-    proptest! {
-        #[test]
-        fn partition_paths_round_trip(e in "[a-z][a-z0-9_-]{0,12}", i in any::<u32>(), s in "sim-[a-z0-9]{1,12}") {
-            let key = SimulationKey { experiment_id: e, iteration: i, simulation_id: s };
-            let file = key.file("events");
-            let (table, back) = SimulationKey::parse(file.as_ref()).unwrap();
-            prop_assert_eq!(table, "events");
-            prop_assert_eq!(back, key);
-        }
     }
 }

@@ -7,15 +7,19 @@
 //! that file is written last, create-if-absent.
 
 pub mod batch;
+pub mod commit;
+pub mod compact;
 pub mod delta;
 pub mod experiment;
 pub mod gc;
 pub mod layout;
-mod read;
+pub mod migrate;
+pub mod read;
 pub mod registry;
 pub mod row;
 pub mod schema;
 pub mod sweep;
+pub mod table;
 pub mod verify;
 mod writer;
 
@@ -58,6 +62,14 @@ pub enum StoreError {
         table: &'static str,
         /// The cause.
         source: datafusion::arrow::error::ArrowError,
+    },
+    /// A table's Delta log could not be read or committed.
+    #[error("table `{table}`: {source}")]
+    Log {
+        /// The table.
+        table: &'static str,
+        /// The cause.
+        source: delta::LogError,
     },
     /// The simulation id is already committed.
     #[error(

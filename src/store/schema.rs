@@ -10,7 +10,9 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 /// Version of the dataset schemas, recorded in every file's metadata.
 ///
 /// 2: `agent_ticks` gains the `cum_*` counters.
-pub const SCHEMA_VERSION: &str = "2";
+/// 3: Delta Lake tables: signed integers and microsecond timestamps, `simulation_id` and
+///    `iteration` stored as columns, one partition level (`experiment_id`).
+pub const SCHEMA_VERSION: &str = "3";
 
 /// Key of the schema version in Parquet/Arrow metadata.
 pub const SCHEMA_VERSION_KEY: &str = "simcash.schema_version";

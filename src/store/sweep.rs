@@ -1,21 +1,23 @@
 //! The `sweep_points` table: one row per committed point of a parameter sweep (which
 //! simulation, which seed, which parameter values and policy files).
-//! Layout: `<root>/sweep_points/experiment_id=<e>/point-<index>.parquet`, one file per point,
-//! written after the point's simulation is committed, so a point is visible only once its
-//! simulation is. Several processes (shards) write disjoint points of one sweep.
+//! A point's row is committed right after its simulation, in the same group commit, so a
+//! point is visible only once its simulation is. Several processes (shards) write disjoint
+//! points of one sweep.
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, LazyLock};
 
 use datafusion::arrow::array::{ArrayRef, ListBuilder, RecordBatch, StringArray, StringBuilder, UInt32Array, UInt64Array};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use futures::TryStreamExt;
-use object_store::path::Path;
-use object_store::{ObjectStore, PutMode};
+use datafusion::arrow::array::AsArray;
+use datafusion::arrow::datatypes::Int64Type;
 
 use super::StoreError;
+use super::delta::action::Action;
 use super::layout::Dataset;
-use super::writer::{put_batch, runtime};
+use super::registry::Keys;
+use super::table::Table;
+use super::writer::runtime;
 
 /// The table's name.
 pub const TABLE: &str = "sweep_points";
@@ -98,31 +100,44 @@ fn batch(r: &PointRow) -> Result<RecordBatch, StoreError> {
     RecordBatch::try_new(SWEEP_POINTS.clone(), cols).map_err(|source| StoreError::Arrow { table: TABLE, source })
 }
 
-fn dir(experiment_id: &str) -> Path {
-    Path::from(format!("{TABLE}/experiment_id={experiment_id}"))
+fn table(ds: &Dataset) -> Table {
+    Table::new(ds, super::registry::get(TABLE).expect("registered"))
 }
 
-/// The file of one point.
-pub fn file(experiment_id: &str, point: u32) -> Path {
-    Path::from(format!("{}/point-{point:08}.parquet", dir(experiment_id)))
+/// A point's row as stored, to be committed with its simulation
+/// ([`crate::store::WriterOptions::with_rows`]).
+pub fn stored_row(row: &PointRow) -> Result<RecordBatch, StoreError> {
+    let def = super::registry::get(TABLE).expect("registered");
+    def.to_stored(Keys { simulation_id: &row.simulation_id, iteration: row.iteration }, &batch(row)?)
+        .map_err(|source| StoreError::Arrow { table: TABLE, source })
 }
 
-/// Records a point. Call only after its simulation is committed. Replaces an earlier file of
-/// the same point (the same sweep id and index always describe the same simulation).
-pub fn write_point(ds: &Dataset, experiment_id: &str, row: &PointRow) -> Result<(), StoreError> {
-    put_batch(ds, &file(experiment_id, row.point), &batch(row)?, PutMode::Overwrite)
+/// Records points whose simulations are already committed (a run that stopped between the
+/// two commits).
+pub fn write_points(ds: &Dataset, experiment_id: &str, rows: &[PointRow]) -> Result<(), StoreError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let batches = rows.iter().map(stored_row).collect::<Result<Vec<_>, _>>()?;
+    let t = table(ds);
+    let rt = runtime();
+    let add = rt.block_on(t.write_file(experiment_id, &batches, None))?;
+    rt.block_on(super::commit::append(&t, vec![Action::Add(add)], "WRITE"))
 }
 
-/// The indices of the points of `experiment_id` already recorded (one listing).
+/// The indices of the points of `experiment_id` already recorded.
 pub fn committed_points(ds: &Dataset, experiment_id: &str) -> Result<BTreeSet<u32>, StoreError> {
-    let prefix = dir(experiment_id);
-    let metas: Vec<_> = runtime()
-        .block_on(ds.store.list(Some(&prefix)).try_collect::<Vec<_>>())
-        .map_err(|source| StoreError::Object { path: prefix.to_string(), source })?;
-    Ok(metas
-        .iter()
-        .filter_map(|m| m.location.filename()?.strip_prefix("point-")?.strip_suffix(".parquet")?.parse::<u32>().ok())
-        .collect())
+    let t = table(ds);
+    let rt = runtime();
+    let snap = rt.block_on(t.snapshot())?;
+    let mut points = BTreeSet::new();
+    for add in Table::partition_files(&snap, experiment_id) {
+        for b in rt.block_on(t.read_file(add))? {
+            let Some(p) = b.column_by_name("point").and_then(|c| c.as_primitive_opt::<Int64Type>().cloned()) else { continue };
+            points.extend(p.values().iter().map(|v| *v as u32));
+        }
+    }
+    Ok(points)
 }
 
 #[cfg(test)]
@@ -146,9 +161,8 @@ mod tests {
             parameters: vec![("lsm_config.enable_cycles".into(), "true".into())],
             policies: vec![("BANK_A".into(), "a.json".into())],
         };
-        write_point(&ds, "sweep-x-1", &row).unwrap();
-        write_point(&ds, "sweep-x-1", &PointRow { point: 12, ..row.clone() }).unwrap();
-        write_point(&ds, "sweep-x-1", &row).unwrap();
+        write_points(&ds, "sweep-x-1", std::slice::from_ref(&row)).unwrap();
+        write_points(&ds, "sweep-x-1", &[PointRow { point: 12, ..row.clone() }]).unwrap();
         assert_eq!(committed_points(&ds, "sweep-x-1").unwrap().into_iter().collect::<Vec<_>>(), vec![3, 12]);
         assert!(committed_points(&ds, "sweep-y-1").unwrap().is_empty());
     }

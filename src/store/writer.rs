@@ -1,32 +1,32 @@
 //! [`ParquetSink`]: streams one simulation into the dataset.
 //!
 //! Rows are collected on the simulation thread; full batches cross a bounded channel to a
-//! writer thread that encodes Parquet asynchronously over object_store, so memory stays
-//! bounded and the engine only waits when the writer falls behind. `finish` closes both
-//! files, then writes the `simulations` row create-if-absent: that file is the commit.
+//! writer thread that encodes Parquet asynchronously over object_store (one new data file
+//! per table in the experiment's partition), so memory stays bounded and the engine only
+//! waits when the writer falls behind. `finish` completes the files and hands them, with the
+//! `simulations` row, to a [`Committer`]: the runner's shared one (group commit), or a
+//! private one that commits at once.
 
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
 
 use datafusion::arrow::array::{ArrayRef, Float64Array, Int64Array, ListBuilder, RecordBatch, StringArray, StringBuilder, TimestampMillisecondArray, UInt32Array, UInt64Array};
-use datafusion::parquet::arrow::ArrowWriter;
-use datafusion::parquet::arrow::async_writer::AsyncArrowWriter;
-use object_store::buffered::BufWriter;
 use datafusion::arrow::datatypes::{DataType, Schema};
 use datafusion::parquet::basic::{Compression, Encoding, ZstdLevel};
 use datafusion::parquet::schema::types::ColumnPath;
 use datafusion::parquet::file::metadata::{KeyValue, SortingColumn};
 use datafusion::parquet::file::properties::{EnabledStatistics, WriterProperties};
-use futures::TryStreamExt;
-use object_store::ObjectStoreExt;
-use object_store::{ObjectStore, PutMode, PutOptions, PutPayload};
 use sha2::{Digest, Sha256};
 
+use super::commit::{Committer, GroupLimits, OnExisting, Staged, is_committed};
+use super::delta::action::Add;
+use super::registry::Keys;
+use super::table::{FileWriter, Table};
 use super::batch::{AgentCounters, AgentTickRow, EventColumns, TickRow, agent_ticks_batch, agent_values, ticks_batch};
 use super::layout::{Dataset, SimulationKey};
 use super::row::EventRow;
-use super::schema::{AGENT_TICKS, EVENTS, SCHEMA_VERSION, SCHEMA_VERSION_KEY, SIMULATIONS, TICKS};
+use super::schema::{SCHEMA_VERSION, SCHEMA_VERSION_KEY, SIMULATIONS};
 use super::StoreError;
 use crate::engine::TickCounts;
 use crate::engine::event::{AgentIdx, Event, EventKind, TxId};
@@ -52,6 +52,10 @@ pub struct WriterOptions {
     pub sample: Option<u32>,
     /// Wall clock in milliseconds since the epoch (injected so tests can fix it).
     pub clock: Arc<dyn Fn() -> i64 + Send + Sync>,
+    /// The runner's group committer; `None`: commit this simulation alone when it finishes.
+    pub committer: Option<Arc<Committer>>,
+    /// Rows of other tables (stored schema) committed right after this simulation.
+    pub with_rows: Vec<(&'static str, RecordBatch)>,
 }
 
 impl std::fmt::Debug for WriterOptions {
@@ -73,6 +77,8 @@ impl Default for WriterOptions {
             clock: Arc::new(|| {
                 std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
             }),
+            committer: None,
+            with_rows: Vec::new(),
         }
     }
 }
@@ -94,7 +100,8 @@ pub fn writer_properties(schema: &Schema, row_group_rows: usize, sorting: Vec<So
         let path = ColumnPath::from(f.name().as_str());
         match f.data_type() {
             DataType::Dictionary(..) => b = b.set_column_dictionary_enabled(path, true),
-            DataType::Int32 | DataType::Int64 | DataType::UInt32 | DataType::UInt64 => {
+            DataType::Utf8 if f.name() == "simulation_id" => b = b.set_column_dictionary_enabled(path, true),
+            DataType::Int16 | DataType::Int32 | DataType::Int64 | DataType::UInt32 | DataType::UInt64 => {
                 b = b.set_column_encoding(path, Encoding::DELTA_BINARY_PACKED)
             }
             _ => {}
@@ -162,7 +169,9 @@ pub struct ParquetSink {
     meta: Option<SimulationMeta>,
     started_at: i64,
     sender: Option<SyncSender<Msg>>,
-    writer: Option<JoinHandle<Result<(), StoreError>>>,
+    writer: Option<JoinHandle<Result<Vec<(&'static str, Add)>, StoreError>>>,
+    /// The data files of the finished writer.
+    written: Vec<(&'static str, Add)>,
 }
 
 impl ParquetSink {
@@ -185,6 +194,7 @@ impl ParquetSink {
             started_at: 0,
             sender: None,
             writer: None,
+            written: Vec::new(),
         }
     }
 
@@ -205,7 +215,10 @@ impl ParquetSink {
     fn join_writer(&mut self) -> Result<(), StoreError> {
         self.sender = None;
         match self.writer.take().map(JoinHandle::join) {
-            Some(Ok(r)) => r,
+            Some(Ok(r)) => {
+                self.written = r?;
+                Ok(())
+            }
             Some(Err(_)) => Err(StoreError::WriterGone("the writer thread panicked".into())),
             None => Ok(()),
         }
@@ -311,37 +324,33 @@ impl ParquetSink {
         RecordBatch::try_new(SIMULATIONS.clone(), columns).map_err(|source| StoreError::Arrow { table: "simulations", source })
     }
 
-    fn commit(&self, batch: &RecordBatch) -> Result<(), StoreError> {
-        let mode = if self.opts.overwrite { PutMode::Overwrite } else { PutMode::Create };
-        match put_batch(&self.dataset, &self.key.file("simulations"), batch, mode) {
-            Err(StoreError::Object { source: object_store::Error::AlreadyExists { .. }, .. }) => Err(self.already_exists()),
-            r => r,
-        }
-    }
-
-    fn already_exists(&self) -> StoreError {
-        StoreError::AlreadyExists {
-            experiment_id: self.key.experiment_id.clone(),
-            iteration: self.key.iteration,
-            simulation_id: self.key.simulation_id.clone(),
+    /// Hands the finished simulation to the committer (and commits it, without a shared one).
+    fn commit(&mut self, batch: &RecordBatch) -> Result<(), StoreError> {
+        let def = super::registry::get("simulations").expect("registered");
+        let keys = Keys { simulation_id: &self.key.simulation_id, iteration: self.key.iteration };
+        let simulation = def.to_stored(keys, batch).map_err(|source| StoreError::Arrow { table: "simulations", source })?;
+        let staged = Staged { key: self.key.clone(), adds: std::mem::take(&mut self.written), simulation, with_rows: std::mem::take(&mut self.opts.with_rows) };
+        match &self.opts.committer {
+            Some(c) => c.stage(staged),
+            None => {
+                let on_existing = if self.opts.overwrite { OnExisting::Replace } else { OnExisting::Fail };
+                let c = Committer::new(self.dataset.clone(), GroupLimits::IMMEDIATE, on_existing);
+                c.stage(staged)
+            }
         }
     }
 
     fn begin_inner(&mut self, meta: &SimulationMeta) -> Result<(), StoreError> {
-        let store = self.dataset.store.clone();
-        let marker = self.key.file("simulations");
-        let rt = runtime();
-        let committed = match rt.block_on(store.head(&marker)) {
-            Ok(_) => true,
-            Err(object_store::Error::NotFound { .. }) => false,
-            Err(source) => return Err(StoreError::Object { path: marker.to_string(), source }),
-        };
-        if committed && !self.opts.overwrite {
-            return Err(self.already_exists());
-        }
-        // Replace an overwritten simulation, or clear what a crashed run with this id left.
-        for table in super::registry::simulation_tables() {
-            rt.block_on(delete_dir(&store, &self.key.dir(table.name)))?;
+        if !self.opts.overwrite && self.opts.committer.is_none() {
+            // A CLI run: refuse a taken id before running, not only at the commit.
+            let simulations = Table::new(&self.dataset, super::registry::get("simulations").expect("registered"));
+            if is_committed(&runtime().block_on(simulations.snapshot())?, &self.key) {
+                return Err(StoreError::AlreadyExists {
+                    experiment_id: self.key.experiment_id.clone(),
+                    iteration: self.key.iteration,
+                    simulation_id: self.key.simulation_id.clone(),
+                });
+            }
         }
         self.agent_names = agent_values(&meta.agent_ids);
         self.events = EventColumns::new(self.agent_names.clone(), self.opts.batch_rows);
@@ -352,28 +361,11 @@ impl ParquetSink {
         self.meta = Some(meta.clone());
         self.started_at = (self.opts.clock)();
         let (tx, rx) = sync_channel(4);
-        let key = self.key.clone();
-        let rows = self.opts.row_group_rows;
-        self.writer = Some(std::thread::spawn(move || write_files(store, key, rows, rx)));
+        let (dataset, key, rows) = (self.dataset.clone(), self.key.clone(), self.opts.row_group_rows);
+        self.writer = Some(std::thread::spawn(move || write_files(&dataset, &key, rows, rx)));
         self.sender = Some(tx);
         Ok(())
     }
-}
-
-/// Writes one record batch as a complete Parquet file at `path`, in one put (so the file
-/// appears whole or not at all).
-pub(crate) fn put_batch(ds: &Dataset, path: &object_store::path::Path, batch: &RecordBatch, mode: PutMode) -> Result<(), StoreError> {
-    let perr = |source| StoreError::Parquet { path: path.to_string(), source };
-    let mut buf = Vec::new();
-    let props = writer_properties(&batch.schema(), 64 * 1024, vec![]);
-    let mut w = ArrowWriter::try_new(&mut buf, batch.schema(), Some(props)).map_err(perr)?;
-    w.write(batch).map_err(perr)?;
-    w.close().map_err(perr)?;
-    let opts = PutOptions { mode, ..Default::default() };
-    runtime()
-        .block_on(ds.store.put_opts(path, PutPayload::from(buf), opts))
-        .map(|_| ())
-        .map_err(|source| StoreError::Object { path: path.to_string(), source })
 }
 
 pub(crate) fn runtime() -> &'static tokio::runtime::Runtime {
@@ -383,68 +375,52 @@ pub(crate) fn runtime() -> &'static tokio::runtime::Runtime {
     })
 }
 
-async fn delete_dir(store: &Arc<dyn ObjectStore>, dir: &object_store::path::Path) -> Result<(), StoreError> {
-    let err = |source| StoreError::Object { path: dir.to_string(), source };
-    let files: Vec<_> = store.list(Some(dir)).map_ok(|m| m.location).try_collect().await.map_err(err)?;
-    for f in files {
-        match store.delete(&f).await {
-            Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
-            Err(source) => return Err(StoreError::Object { path: f.to_string(), source }),
-        }
-    }
-    Ok(())
-}
-
-/// The writer thread: encodes batches into the `events` and `agent_ticks` files. Files are
-/// completed only on `Finish`; if the channel closes first, nothing is completed.
-fn write_files(store: Arc<dyn ObjectStore>, key: SimulationKey, row_group_rows: usize, rx: Receiver<Msg>) -> Result<(), StoreError> {
-    let events_path = key.file("events");
-    let agent_ticks_path = key.file("agent_ticks");
-    let ticks_path = key.file("ticks");
-    let perr = |p: &object_store::path::Path| {
-        let p = p.to_string();
-        move |source| StoreError::Parquet { path: p.clone(), source }
-    };
-    let by = |i: usize| SortingColumn { column_idx: i as i32, descending: false, nulls_first: false };
-    let sort = |a: usize, b: usize| vec![by(a), by(b)];
-    let mut events = AsyncArrowWriter::try_new(
-        BufWriter::new(store.clone(), events_path.clone()),
-        EVENTS.clone(),
-        Some(writer_properties(&EVENTS, row_group_rows, sort(1, 0))),
-    )
-    .map_err(perr(&events_path))?;
-    let mut agent_ticks = AsyncArrowWriter::try_new(
-        BufWriter::new(store.clone(), agent_ticks_path.clone()),
-        AGENT_TICKS.clone(),
-        Some(writer_properties(&AGENT_TICKS, row_group_rows, sort(0, 2))),
-    )
-    .map_err(perr(&agent_ticks_path))?;
-    let mut ticks = AsyncArrowWriter::try_new(
-        BufWriter::new(store.clone(), ticks_path.clone()),
-        TICKS.clone(),
-        Some(writer_properties(&TICKS, row_group_rows, vec![by(0)])),
-    )
-    .map_err(perr(&ticks_path))?;
+/// The writer thread: encodes batches into one new data file per table. Files are completed
+/// only on `Finish` (their `add` actions are returned); if the channel closes first, they are
+/// abandoned and removed.
+fn write_files(
+    dataset: &Dataset,
+    key: &SimulationKey,
+    row_group_rows: usize,
+    rx: Receiver<Msg>,
+) -> Result<Vec<(&'static str, Add)>, StoreError> {
     let rt = runtime();
+    let tables: Vec<Table> = ["events", "agent_ticks", "ticks"]
+        .iter()
+        .map(|n| Table::new(dataset, super::registry::get(n).expect("registered")))
+        .collect();
+    let mut files = tables.iter().map(|t| t.create_file(&key.experiment_id, row_group_rows)).collect::<Result<Vec<_>, _>>()?;
+    let keys = Keys { simulation_id: &key.simulation_id, iteration: key.iteration };
+    let write = |i: usize, b: RecordBatch, files: &mut Vec<FileWriter>| -> Result<(), StoreError> {
+        let def = tables[i].def;
+        let stored = def.to_stored(keys, &b).map_err(|source| StoreError::Arrow { table: def.name, source })?;
+        rt.block_on(files[i].write(&stored))
+    };
     loop {
-        match rx.recv() {
-            Ok(Msg::Events(b)) => rt.block_on(events.write(&b)).map_err(perr(&events_path))?,
-            Ok(Msg::AgentTicks(b)) => rt.block_on(agent_ticks.write(&b)).map_err(perr(&agent_ticks_path))?,
-            Ok(Msg::Ticks(b)) => rt.block_on(ticks.write(&b)).map_err(perr(&ticks_path))?,
+        let r = match rx.recv() {
+            Ok(Msg::Events(b)) => write(0, b, &mut files),
+            Ok(Msg::AgentTicks(b)) => write(1, b, &mut files),
+            Ok(Msg::Ticks(b)) => write(2, b, &mut files),
             Ok(Msg::Finish) => {
-                rt.block_on(events.close()).map_err(perr(&events_path))?;
-                rt.block_on(agent_ticks.close()).map_err(perr(&agent_ticks_path))?;
-                rt.block_on(ticks.close()).map_err(perr(&ticks_path))?;
-                return Ok(());
+                let mut adds = Vec::new();
+                for (t, f) in tables.iter().zip(files) {
+                    adds.push((t.def.name, rt.block_on(f.finish(None))?));
+                }
+                return Ok(adds);
             }
             Err(_) => {
                 // Aborted: drop the writers uncompleted and remove anything already uploaded.
-                drop((events, agent_ticks, ticks));
-                for table in ["events", "agent_ticks", "ticks"] {
-                    rt.block_on(delete_dir(&store, &key.dir(table)))?;
+                for f in files {
+                    rt.block_on(f.abandon());
                 }
-                return Ok(());
+                return Ok(Vec::new());
             }
+        };
+        if let Err(e) = r {
+            for f in files {
+                rt.block_on(f.abandon());
+            }
+            return Err(e);
         }
     }
 }

@@ -1,14 +1,17 @@
 //! Running a sweep: the points of one shard that are not yet recorded, each through
-//! [`run_jobs`] (the experiment runner's path into the dataset, purpose `sweep`), on up to
-//! `jobs` threads; a point's `sweep_points` row is written once its simulation is committed.
+//! [`run_job`] (the experiment runner's path into the dataset, purpose `sweep`), on up to
+//! `jobs` threads; simulations are group-committed, each point's `sweep_points` row in the
+//! same group right after its simulation.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use super::{Point, Shard, SweepConfig};
-use crate::experiment::evaluate::{Job, run_jobs};
+use crate::experiment::evaluate::{Job, run_job};
 use crate::run::RunError;
-use crate::store::sweep::{PointRow, committed_points, write_point};
+use crate::store::commit::{Committer, GroupLimits, OnExisting, is_committed};
+use crate::store::sweep::{PointRow, committed_points, stored_row, write_points};
+use crate::store::table::Table;
 use crate::store::{Dataset, SimulationKey, StoreError};
 
 /// Why a sweep stopped.
@@ -90,10 +93,19 @@ pub fn run(cfg: &SweepConfig, points: &[Point], dataset: &Dataset, opts: Options
     let id = cfg.experiment_id();
     let done = committed_points(dataset, &id)?;
     let mine: Vec<&Point> = points.iter().filter(|p| opts.shard.contains(p.index)).collect();
-    let todo: Vec<&Point> = mine.iter().copied().filter(|p| !done.contains(&p.index)).collect();
+    let key = |p: &Point| SimulationKey { experiment_id: id.clone(), iteration: 0, simulation_id: p.simulation_id.clone() };
+    // A point whose simulation committed but whose row did not (the run stopped between the
+    // two commits) only needs its row.
+    let simulations = Table::new(dataset, crate::store::registry::get("simulations").expect("registered"));
+    let sims = crate::store::layout::block_on(simulations.snapshot())?;
+    let (orphaned, todo): (Vec<&Point>, Vec<&Point>) =
+        mine.iter().copied().filter(|p| !done.contains(&p.index)).partition(|p| is_committed(&sims, &key(p)));
+    write_points(dataset, &id, &orphaned.iter().map(|p| row(cfg, p)).collect::<Vec<_>>())?;
     let skipped = (mine.len() - todo.len()) as u32;
     progress.start(todo.len() as u64);
     let scenario = cfg.scenario_name();
+    let committer = Committer::new(dataset.clone(), GroupLimits::BATCH, OnExisting::Skip);
+    let committer = std::sync::Arc::new(committer);
     let next = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
     let failure: Mutex<Option<SweepError>> = Mutex::new(None);
@@ -104,18 +116,13 @@ pub fn run(cfg: &SweepConfig, points: &[Point], dataset: &Dataset, opts: Options
                 while !stop.load(Ordering::Relaxed) {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(p) = todo.get(i) else { return };
-                    let job = Job {
-                        config: p.config.clone(),
-                        key: Some(SimulationKey { experiment_id: id.clone(), iteration: 0, simulation_id: p.simulation_id.clone() }),
-                        purpose: "sweep",
-                        agent: None,
-                        sample: p.index,
-                    };
-                    let result = run_jobs(std::slice::from_ref(&job), 1, Some(dataset), &scenario, &|| {})
-                        .map_err(|source| SweepError::Run { point: p.index, simulation_id: p.simulation_id.clone(), source })
-                        .and_then(|_| write_point(dataset, &id, &row(cfg, p)).map_err(SweepError::from));
+                    let job = Job { config: p.config.clone(), key: Some(key(p)), purpose: "sweep", agent: None, sample: p.index };
+                    let result = stored_row(&row(cfg, p)).map_err(SweepError::from).and_then(|point| {
+                        run_job(&job, Some((dataset, &committer)), &scenario, vec![("sweep_points", point)])
+                            .map_err(|source| SweepError::Run { point: p.index, simulation_id: p.simulation_id.clone(), source })
+                    });
                     match result {
-                        Ok(()) => {
+                        Ok(_) => {
                             ran.fetch_add(1, Ordering::Relaxed);
                             progress.point_done(p);
                         }
@@ -129,8 +136,11 @@ pub fn run(cfg: &SweepConfig, points: &[Point], dataset: &Dataset, opts: Options
             });
         }
     });
+    // What finished is committed even when another point failed.
+    let flushed = committer.flush();
     if let Some(e) = failure.into_inner().expect("not poisoned") {
         return Err(e);
     }
+    flushed?;
     Ok(Summary { experiment_id: id, total: points.len() as u32, in_shard: mine.len() as u32, skipped, ran: ran.into_inner() as u32 })
 }

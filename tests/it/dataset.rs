@@ -95,12 +95,14 @@ fn a_run_is_saved_and_its_views_match_the_event_stream() {
 }
 
 #[test]
-fn files_follow_the_partition_layout() {
+fn files_follow_the_delta_layout() {
     let dir = tempfile::tempdir().unwrap();
     run_ok(dir.path(), &["run", "--experiment", "exp-a", "--simulation-id", "sim-x"]);
+    let root = dir.path().join("simcash-data");
     for table in ["events", "agent_ticks", "ticks", "simulations"] {
-        let f = dir.path().join(format!("simcash-data/{table}/experiment_id=exp-a/iteration=0/simulation_id=sim-x/part-0.parquet"));
-        assert!(f.is_file(), "{}", f.display());
+        assert!(root.join(table).join("_delta_log/00000000000000000000.json").is_file(), "{table} has a Delta log");
+        let f = crate::util::data_file(&root, table, "sim-x");
+        assert!(f.is_file() && f.parent().unwrap().ends_with(format!("{table}/experiment_id=exp-a")), "{}", f.display());
     }
 }
 
@@ -131,8 +133,8 @@ fn uncommitted_simulations_are_invisible() {
     let d = dir.path();
     run_ok(d, &["run", "--simulation-id", "sim-kept"]);
     run_ok(d, &["run", "--simulation-id", "sim-crashed"]);
-    // A crash after the data files but before the commit marker.
-    std::fs::remove_file(d.join("simcash-data/simulations/experiment_id=adhoc/iteration=0/simulation_id=sim-crashed/part-0.parquet")).unwrap();
+    // A crash after the data commits but before the `simulations` commit.
+    crate::util::undo_last_commit(d.join("simcash-data").to_str().unwrap(), "simulations");
     assert_eq!(sql(d, "SELECT DISTINCT simulation_id FROM simulation_events"), vec!["sim-kept"]);
     assert_eq!(sql(d, "SELECT DISTINCT simulation_id FROM transactions"), vec!["sim-kept"]);
     assert_eq!(one(d, "SELECT COUNT(DISTINCT simulation_id) FROM raw.events"), "2");
@@ -152,11 +154,12 @@ fn bad_input_gets_clear_errors() {
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("no_such_column"), "{}", stderr(&o));
     // A corrupt Parquet file is named.
-    let f = d.join("simcash-data/events/experiment_id=adhoc/iteration=0/simulation_id=sim-1a/part-0.parquet");
+    let f = crate::util::data_file(&d.join("simcash-data"), "events", "sim-1a");
     std::fs::write(&f, b"not parquet at all").unwrap();
     let o = simcash(d, &["sql", "SELECT COUNT(*) FROM simulation_events"]);
     assert!(!o.status.success());
-    assert!(stderr(&o).contains("part-0.parquet"), "{}", stderr(&o));
+    let name = f.file_name().unwrap().to_str().unwrap();
+    assert!(stderr(&o).contains(name), "{}", stderr(&o));
     // Ids that look numeric are refused before anything runs.
     let o = simcash(d, &["run", "--simulation-id", "0042"]);
     assert_eq!(o.status.code(), Some(2));
@@ -190,17 +193,26 @@ fn gc_removes_only_uncommitted_simulations() {
     let d = dir.path();
     run_ok(d, &["run", "--simulation-id", "sim-keep"]);
     run_ok(d, &["run", "--simulation-id", "sim-lost"]);
-    let lost = d.join("simcash-data/simulations/experiment_id=adhoc/iteration=0/simulation_id=sim-lost/part-0.parquet");
-    std::fs::remove_file(lost).unwrap();
-    let dry = run_ok(d, &["gc", "--dry-run", "--min-age", "0"]);
-    assert!(dry.contains("would remove simulation sim-lost") && !dry.contains("sim-keep"), "{dry}");
-    assert!(d.join("simcash-data/events/experiment_id=adhoc/iteration=0/simulation_id=sim-lost/part-0.parquet").exists());
+    let root = d.join("simcash-data");
+    let lost_events = crate::util::data_file(&root, "events", "sim-lost");
+    crate::util::undo_last_commit(root.to_str().unwrap(), "simulations");
+    let dry = run_ok(d, &["gc", "--dry-run", "--min-age", "0", "--retention", "0"]);
+    for table in ["events", "agent_ticks", "ticks"] {
+        assert!(dry.contains(&format!("would remove from {table}: 1 uncommitted, 0 unlisted")), "{dry}");
+    }
+    assert!(dry.contains("would remove from simulations: 0 uncommitted, 1 unlisted"), "{dry}");
+    assert!(lost_events.exists(), "a dry run removes nothing");
     let young = run_ok(d, &["gc"]);
-    assert!(young.contains("0 uncommitted"), "fresh leftovers may belong to a running simulation: {young}");
+    assert!(young.contains("0 uncommitted, 0 unlisted, 0 expired"), "fresh leftovers may belong to a running simulation: {young}");
+    // Uncommitted files leave the log first; their objects go once the retention has passed.
     let out = run_ok(d, &["gc", "--min-age", "0"]);
-    assert!(out.contains("removing simulation sim-lost"), "{out}");
-    assert!(!d.join("simcash-data/events/experiment_id=adhoc/iteration=0/simulation_id=sim-lost/part-0.parquet").exists());
+    assert!(out.contains("3 uncommitted, 1 unlisted, 0 expired file(s) removed"), "{out}");
     assert_eq!(one(d, "SELECT COUNT(DISTINCT simulation_id) FROM raw.events"), "1");
+    assert!(lost_events.exists());
+    let out = run_ok(d, &["gc", "--min-age", "0", "--retention", "0"]);
+    assert!(out.contains("0 uncommitted, 0 unlisted, 3 expired file(s) removed"), "{out}");
+    assert!(!lost_events.exists());
+    assert_eq!(one(d, "SELECT COUNT(*) FROM simulations"), "1");
 }
 
 #[test]
@@ -272,7 +284,7 @@ fn daily_agent_metrics_equals_the_event_based_computation() {
     assert_ne!(one(d, "SELECT SUM(num_received) FROM daily_agent_metrics"), "0");
 }
 
-/// A simulation whose commit marker is missing is invisible in every view, including when
+/// A simulation whose `simulations` commit is missing is invisible in every view, including when
 /// the query names it.
 #[test]
 fn an_uncommitted_simulation_is_invisible_in_every_view() {
@@ -280,8 +292,7 @@ fn an_uncommitted_simulation_is_invisible_in_every_view() {
     let d = dir.path();
     run_ok(d, &["run", "--simulation-id", "sim-kept"]);
     run_ok(d, &["run", "--simulation-id", "sim-crashed", "--experiment", "exp-other"]);
-    std::fs::remove_file(d.join("simcash-data/simulations/experiment_id=exp-other/iteration=0/simulation_id=sim-crashed/part-0.parquet"))
-        .unwrap();
+    crate::util::undo_last_commit(d.join("simcash-data").to_str().unwrap(), "simulations");
     for v in ["simulations", "simulation_events", "agent_ticks", "ticks", "transactions", "daily_agent_metrics", "agent_costs"] {
         assert_eq!(sql(d, &format!("SELECT DISTINCT simulation_id FROM {v}")), vec!["sim-kept"], "{v}");
         assert_eq!(one(d, &format!("SELECT COUNT(*) FROM {v} WHERE simulation_id = 'sim-crashed'")), "0", "{v}");

@@ -158,8 +158,11 @@ fn an_experiment_killed_mid_iteration_continues_to_the_same_result() {
         .unwrap();
     // Kill it (SIGKILL) once iteration 0 is committed and iteration 1 has started writing.
     let marker = |i: u32| {
-        std::fs::read_dir(dir.path().join("d/iterations")).ok().and_then(|rd| {
-            rd.flatten().find_map(|e| e.path().join(format!("iteration={i}")).exists().then_some(()))
+        std::fs::read_dir(dir.path().join("d/iterations/_delta_log")).ok().and_then(|rd| {
+            rd.flatten().find_map(|e| {
+                let text = std::fs::read_to_string(e.path()).unwrap_or_default();
+                (text.contains("\"simcash.iteration/") && text.contains(&format!("/{i}\",\"version\""))).then_some(())
+            })
         })
     };
     let started = std::time::Instant::now();

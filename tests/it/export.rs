@@ -166,7 +166,7 @@ fn bad_input_is_refused_with_exit_code_2_and_writes_nothing() {
     fails(&["export", "--table", "simulations", "-o", "keep.csv"], 2, "--overwrite");
     assert_eq!(std::fs::read_to_string(d.join("keep.csv")).unwrap(), "precious");
     // A failure while the query runs (an unreadable data file): no output, no temporary file.
-    let f = d.join("simcash-data/events/experiment_id=adhoc/iteration=0/simulation_id=sim-one/part-0.parquet");
+    let f = crate::util::data_file(&d.join("simcash-data"), "events", "sim-one");
     std::fs::write(&f, b"not parquet").unwrap();
     let o = simcash(d, &["export", "--table", "simulation_events", "-o", "keep.csv", "--overwrite"]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));

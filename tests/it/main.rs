@@ -15,6 +15,8 @@ mod replay;
 mod golden;
 mod lsm;
 mod malformed;
+#[cfg(feature = "dataset")]
+mod migrate;
 mod policies;
 mod properties;
 mod run;

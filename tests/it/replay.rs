@@ -88,13 +88,13 @@ fn bad_ids_and_files_are_reported() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("no simulation `sim-nope`") && stderr(&o).contains("simcash list"), "{}", stderr(&o));
     live(d, None, "sim-crash");
-    std::fs::remove_file(d.join("simcash-data/simulations/experiment_id=adhoc/iteration=0/simulation_id=sim-crash/part-0.parquet")).unwrap();
+    crate::util::undo_last_commit(d.join("simcash-data").to_str().unwrap(), "simulations");
     let o = simcash(d, &["replay", "sim-crash"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("never committed"), "{}", stderr(&o));
-    let f = d.join("simcash-data/events/experiment_id=adhoc/iteration=0/simulation_id=sim-ok/part-0.parquet");
+    let f = crate::util::data_file(&d.join("simcash-data"), "events", "sim-ok");
     std::fs::write(&f, b"garbage").unwrap();
     let o = simcash(d, &["replay", "sim-ok", "-v"]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("simulation_id=sim-ok/part-0.parquet"), "{}", stderr(&o));
+    assert!(stderr(&o).contains(f.file_name().unwrap().to_str().unwrap()), "{}", stderr(&o));
 }

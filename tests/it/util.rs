@@ -22,3 +22,30 @@ pub fn stdout(o: &Output) -> String {
 pub fn stderr(o: &Output) -> String {
     String::from_utf8(o.stderr.clone()).expect("utf-8 stderr")
 }
+
+/// Undoes the newest commit of `table` in the dataset at `root` (local or remote), as if the
+/// run that made it had been killed just before it.
+pub fn undo_last_commit(root: &str, table: &str) {
+    use object_store::ObjectStoreExt;
+    let ds = simcash::store::Dataset::open(root, false).unwrap();
+    let log = simcash::store::delta::DeltaLog::new(ds.store.clone(), object_store::path::Path::from(table));
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let last = *rt.block_on(log.versions()).unwrap().last().expect("a commit");
+    rt.block_on(ds.store.delete(&log.commit_path(last))).unwrap();
+}
+
+/// The live data file of `table` that holds simulation `sim` alone, in the local dataset `root`.
+pub fn data_file(root: &Path, table: &str, sim: &str) -> PathBuf {
+    let ds = simcash::store::Dataset::open(root.to_str().unwrap(), false).unwrap();
+    let t = simcash::store::table::Table::new(&ds, simcash::store::registry::get(table).unwrap());
+    let snap = tokio::runtime::Runtime::new().unwrap().block_on(t.snapshot()).unwrap();
+    let add = snap
+        .files
+        .values()
+        .find(|a| {
+            let (lo, hi) = simcash::store::commit::string_bounds(a, "simulation_id");
+            lo.as_deref() == Some(sim) && hi.as_deref() == Some(sim)
+        })
+        .unwrap_or_else(|| panic!("no {table} file of {sim}"));
+    root.join(table).join(&add.path)
+}

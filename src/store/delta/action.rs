@@ -65,6 +65,9 @@ pub struct Add {
     /// Per-file statistics: `numRecords`, `minValues`, `maxValues`, `nullCount`, as JSON text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stats: Option<String>,
+    /// Application tags of the file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<BTreeMap<String, Option<String>>>,
 }
 
 /// A data file leaves the table (its rows were rewritten elsewhere, or removed).
@@ -148,6 +151,7 @@ mod tests {
             modification_time: 5,
             data_change: true,
             stats: Some("{\"numRecords\":3}".into()),
+            tags: None,
         });
         let line = add.to_line();
         assert_eq!(

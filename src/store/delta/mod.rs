@@ -54,6 +54,8 @@ pub struct Snapshot {
     pub files: BTreeMap<String, Add>,
     /// The latest batch version of each application (`txn` actions).
     pub txns: BTreeMap<String, i64>,
+    /// Files removed from the table and not re-added, by path (what `vacuum` may delete).
+    pub tombstones: BTreeMap<String, action::Remove>,
 }
 
 impl Snapshot {
@@ -65,10 +67,12 @@ impl Snapshot {
                 Action::Protocol(p) => self.protocol = Some(p),
                 Action::MetaData(m) => self.metadata = Some(m),
                 Action::Add(add) => {
+                    self.tombstones.remove(&add.path);
                     self.files.insert(add.path.clone(), add);
                 }
                 Action::Remove(r) => {
                     self.files.remove(&r.path);
+                    self.tombstones.insert(r.path.clone(), r);
                 }
                 Action::Txn(t) => {
                     self.txns.insert(t.app_id, t.version);
@@ -242,6 +246,7 @@ mod tests {
             modification_time: 0,
             data_change: true,
             stats: None,
+            tags: None,
         })
     }
 

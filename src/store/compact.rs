@@ -1,0 +1,198 @@
+//! Compaction: the small committed files of a partition are rewritten into large ones, rows
+//! in the table's sort order (`simulation_id, tick, seq` for events), statistics rewritten.
+//! One commit per table and partition removes the small files and adds the large ones (both
+//! with `dataChange: false`); a reader of an older snapshot still finds the old files (they
+//! are deleted by `gc` once the retention period has passed), and a concurrent compaction of
+//! the same files makes this one give up that partition, not corrupt it.
+//!
+//! Only simulation tables and `sweep_points` are compacted: the experiment tables are small
+//! and are replaced per iteration.
+
+use std::collections::BTreeMap;
+
+use datafusion::arrow::compute::concat_batches;
+
+use super::StoreError;
+use super::commit::{committed_groups, string_bounds, visible};
+use super::delta::LogError;
+use super::delta::action::{Action, Add};
+use super::layout::Dataset;
+use super::registry::{self, PARTITION, Scope, TableDef};
+use super::table::Table;
+
+/// How large compacted files get.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// Target size of a compacted file, in bytes (files this large or larger are left alone).
+    pub target_bytes: u64,
+    /// Rows per row group in compacted files.
+    pub row_group_rows: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { target_bytes: 64 << 20, row_group_rows: 64 * 1024 }
+    }
+}
+
+/// What compaction did to one table.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Report {
+    /// The table.
+    pub table: &'static str,
+    /// Files rewritten.
+    pub files_in: usize,
+    /// Files written.
+    pub files_out: usize,
+    /// Bytes rewritten.
+    pub bytes_in: u64,
+    /// Bytes written.
+    pub bytes_out: u64,
+}
+
+/// The tables compaction rewrites.
+fn compacted_tables() -> impl Iterator<Item = &'static TableDef> {
+    registry::TABLES.iter().filter(|t| t.scope == Scope::Simulation || t.name == "sweep_points")
+}
+
+/// Compacts every partition (or only `experiment`'s) of every compacted table.
+pub async fn compact(dataset: &Dataset, experiment: Option<&str>, opts: Options) -> Result<Vec<Report>, StoreError> {
+    let sims = Table::new(dataset, registry::get("simulations").expect("registered")).snapshot().await?;
+    let groups = committed_groups(&sims);
+    let mut reports = Vec::new();
+    for def in compacted_tables() {
+        let table = Table::new(dataset, def);
+        let mut report = Report { table: def.name, ..Report::default() };
+        let snap = table.snapshot().await?;
+        let mut partitions: BTreeMap<String, Vec<Add>> = BTreeMap::new();
+        for add in snap.files.values().filter(|a| visible(a, &groups) && (a.size as u64) < opts.target_bytes) {
+            let p = add.partition_values.get(PARTITION.0).cloned().flatten().unwrap_or_default();
+            if experiment.is_none_or(|e| e == p) {
+                partitions.entry(p).or_default().push(add.clone());
+            }
+        }
+        for (experiment_id, mut files) in partitions {
+            if files.len() < 2 {
+                continue;
+            }
+            files.sort_by_key(|a| string_bounds(a, "simulation_id"));
+            let mut actions = Vec::new();
+            let mut written = Vec::new();
+            for bin in bins(&files, opts.target_bytes) {
+                let add = rewrite(&table, &experiment_id, bin, opts).await?;
+                written.push(table.object_path(&add.path));
+                report.bytes_out += add.size as u64;
+                report.files_out += 1;
+                actions.push(Action::Add(add));
+                for a in bin {
+                    report.bytes_in += a.size as u64;
+                    report.files_in += 1;
+                    actions.push(compacted_away(a));
+                }
+            }
+            let inputs: Vec<String> = files.iter().map(|a| a.path.clone()).collect();
+            let check = |winner: &[Action]| match winner.iter().any(|a| matches!(a, Action::Remove(r) if inputs.contains(&r.path))) {
+                true => Err("another compaction rewrote these files first".to_owned()),
+                false => Ok(()),
+            };
+            match table.commit(&snap, "OPTIMIZE", actions, check).await {
+                Ok(_) => {}
+                Err(StoreError::Log { source: LogError::Conflict(_), .. }) => {
+                    // Someone else compacted this partition: drop our copies.
+                    for p in written {
+                        let _ = object_store::ObjectStoreExt::delete(&dataset.store, &p).await;
+                    }
+                    report = Report { table: def.name, ..Report::default() };
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        reports.push(report);
+    }
+    Ok(reports)
+}
+
+/// A `remove` for a file whose rows moved into a compacted file.
+fn compacted_away(a: &Add) -> Action {
+    match Table::remove(a) {
+        Action::Remove(r) => Action::Remove(super::delta::action::Remove { data_change: false, ..r }),
+        other => other,
+    }
+}
+
+/// Consecutive runs of files whose sizes add up to about `target` bytes; a lone file is left out.
+fn bins(files: &[Add], target: u64) -> Vec<&[Add]> {
+    let mut out = Vec::new();
+    let (mut start, mut size) = (0, 0u64);
+    for (i, a) in files.iter().enumerate() {
+        size += a.size.max(0) as u64;
+        if size >= target || i + 1 == files.len() {
+            if i > start {
+                out.push(&files[start..=i]);
+            }
+            (start, size) = (i + 1, 0);
+        }
+    }
+    out
+}
+
+/// Writes the rows of `files` as one file, in the table's sort order.
+async fn rewrite(table: &Table, experiment_id: &str, files: &[Add], opts: Options) -> Result<Add, StoreError> {
+    let def = table.def;
+    let arrow = |source| StoreError::Arrow { table: def.name, source };
+    let schema = def.stored_schema();
+    let mut out = table.create_file(experiment_id, opts.row_group_rows)?;
+    // Files whose key ranges do not overlap are already in order one after the other; only
+    // overlapping neighbours are merged in memory.
+    let mut i = 0;
+    while i < files.len() {
+        let mut j = i + 1;
+        let mut hi = string_bounds(&files[i], "simulation_id").1;
+        while j < files.len() && def.name != "sweep_points" {
+            let (lo, next_hi) = string_bounds(&files[j], "simulation_id");
+            if lo.is_some() && hi.is_some() && lo > hi {
+                break;
+            }
+            hi = hi.max(next_hi);
+            j += 1;
+        }
+        let mut batches = Vec::new();
+        for a in &files[i..j] {
+            batches.extend(table.read_file(a).await?);
+        }
+        let batch = concat_batches(&schema, &batches).map_err(arrow)?;
+        let sorted = if j - i > 1 || def.name == "sweep_points" { def.sort_batch(&batch).map_err(arrow)? } else { batch };
+        out.write(&sorted).await?;
+        i = j;
+    }
+    let add = out.finish(None).await?;
+    Ok(Add { data_change: false, ..add })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn add(size: i64) -> Add {
+        Add {
+            path: format!("p{size}"),
+            partition_values: BTreeMap::new(),
+            size,
+            modification_time: 0,
+            data_change: true,
+            stats: None,
+            tags: None,
+        }
+    }
+
+    #[test]
+    fn bins_fill_to_the_target_and_skip_lone_files() {
+        let files: Vec<Add> = [4, 4, 4, 4, 9, 1].into_iter().map(add).collect();
+        let sizes: Vec<Vec<i64>> = bins(&files, 8).iter().map(|b| b.iter().map(|a| a.size).collect()).collect();
+        // 9 fills a bin alone and the trailing 1 is alone: both stay as they are.
+        assert_eq!(sizes, vec![vec![4, 4], vec![4, 4]]);
+        let sizes: Vec<usize> = bins(&files[..3], 100).iter().map(|b| b.len()).collect();
+        assert_eq!(sizes, vec![3]);
+        assert!(bins(&files[..1], 100).is_empty());
+    }
+}
