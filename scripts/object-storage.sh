@@ -5,7 +5,7 @@
 #  - Azure Blob Storage: Azurite (npm, pinned below, installed under $HOME/.cache/simcash).
 # For each, a bucket (container) is made and the integration tests in tests/it/cloud.rs
 # (ignored by a plain `cargo test`) run against it: run, sql, list, replay, experiment run,
-# gc, racing writers and two sweep shards writing at once. On S3, pyarrow and polars also
+# gc, racing writers and two sweep shards writing at once. On S3, deltalake and polars also
 # read a dataset simcash wrote (tests/python/test_s3_readers.py). Servers stop on exit.
 # A part whose tools are missing (python3, node/npm, the package index) prints SKIPPED.
 set -euo pipefail

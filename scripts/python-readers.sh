@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Reads a simcash dataset with the real Python tools: pyarrow, pandas, polars and DuckDB read
-# the hive-partitioned dataset directly and the files of `simcash export`, and every count and
-# sum is checked against `simcash sql` on the same data (tests/python/test_readers.py). Then
+# Reads a simcash dataset with the real Python tools: deltalake (to pyarrow and pandas), polars'
+# scan_delta and DuckDB over deltalake's Arrow tables read the dataset's Delta tables, and
+# pyarrow, pandas, polars and DuckDB the files of `simcash export`; every count and sum is
+# checked against `simcash sql` on the same data, and each table's schema against
+# schemas/<table>.json (tests/python/test_readers.py). Then
 # docs/notebooks/simcash_quickstart.ipynb is executed with nbclient; any failing cell fails.
 #
 # The pinned packages (tests/python/requirements.txt) go into a virtualenv outside the clone,

@@ -1,11 +1,14 @@
-"""Reads a simcash dataset stored on S3 (moto's server, started by scripts/object-storage.sh) directly
-with pyarrow and polars, and checks per-simulation event counts and sums against
-`simcash sql` on the same S3 root.
+"""Reads a simcash dataset stored on S3 (moto's server, started by scripts/object-storage.sh) with
+deltalake (to pyarrow) and polars' scan_delta, and checks per-simulation event counts and sums
+against `simcash sql` on the same S3 root.
 
     test_s3_readers.py --bin PATH/simcash --root s3://BUCKET/PREFIX
 
-The endpoint and credentials come from the AWS_* variables scripts/object-storage.sh exports. Reading
-the physical files equals reading the views here because every simulation is committed.
+The endpoint and credentials come from the AWS_* variables scripts/object-storage.sh exports;
+both readers take them as Delta storage options. Each table is a Delta table
+(`<root>/<table>/_delta_log/`), read through its log, never by listing the Parquet files
+(compaction leaves replaced files behind until `simcash gc`). Reading the Delta tables equals
+reading the views here because every simulation is committed.
 Prints one line per check; exits 1 when any fails.
 """
 
@@ -17,11 +20,7 @@ import sys
 
 import polars as pl
 import pyarrow as pa
-import pyarrow.dataset as ds
-import pyarrow.fs as pafs
-
-SIM_PARTS = pa.schema([("experiment_id", pa.string()), ("iteration", pa.uint32()), ("simulation_id", pa.string())])
-PL_SIM_PARTS = {"experiment_id": pl.String, "iteration": pl.UInt32, "simulation_id": pl.String}
+from deltalake import DeltaTable
 
 
 def simcash_sql(args, query):
@@ -35,8 +34,7 @@ def main():
     p.add_argument("--bin", required=True)
     p.add_argument("--root", required=True)
     args = p.parse_args()
-    endpoint = os.environ["AWS_ENDPOINT"]
-    bucket_prefix = args.root.removeprefix("s3://").rstrip("/")
+    events_uri = f"{args.root.rstrip('/')}/events"
 
     want = {r["simulation_id"]: (r["n"], r["amount"]) for r in simcash_sql(
         args, "SELECT simulation_id, COUNT(*) AS n, SUM(amount) AS amount FROM simulation_events GROUP BY simulation_id")}
@@ -48,24 +46,33 @@ def main():
         failures += not ok
         print(f"s3-readers: {'ok' if ok else 'FAILED'}: {name}" + ("" if ok else f": got {got}, want {want}"))
 
-    # pyarrow: its own S3 filesystem, hive partitioning with explicit types.
-    fs = pafs.S3FileSystem(endpoint_override=endpoint, scheme="http", region=os.environ["AWS_REGION"],
-                           access_key=os.environ["AWS_ACCESS_KEY_ID"], secret_key=os.environ["AWS_SECRET_ACCESS_KEY"])
-    events = ds.dataset(f"{bucket_prefix}/events", filesystem=fs, format="parquet",
-                        partitioning=ds.partitioning(SIM_PARTS, flavor="hive")).to_table(columns=["simulation_id", "amount"])
-    grouped = events.group_by("simulation_id").aggregate([([], "count_all"), ("amount", "sum")])
-    got = {s: (n, a) for s, n, a in zip(grouped["simulation_id"].to_pylist(), grouped["count_all"].to_pylist(),
-                                          grouped["amount_sum"].to_pylist())}
-    check("pyarrow S3FileSystem, events per simulation", got)
+    def attempt(name, fn):
+        nonlocal failures
+        try:
+            check(name, fn())
+        except Exception as e:  # a reader that raises is a failed check
+            failures += 1
+            print(f"s3-readers: FAILED: {name}: raised {type(e).__name__}: {e}")
 
-    # polars: object-store URLs with storage options.
-    opts = {"aws_endpoint_url": endpoint, "aws_allow_http": "true", "aws_region": os.environ["AWS_REGION"],
-            "aws_access_key_id": os.environ["AWS_ACCESS_KEY_ID"], "aws_secret_access_key": os.environ["AWS_SECRET_ACCESS_KEY"]}
-    frame = (pl.scan_parquet(f"{args.root.rstrip('/')}/events/**/*.parquet", hive_partitioning=True,
-                             hive_schema=PL_SIM_PARTS, storage_options=opts)
-             .group_by("simulation_id").agg(pl.len().alias("n"), pl.col("amount").sum().alias("amount")).collect())
-    got = {r["simulation_id"]: (r["n"], r["amount"]) for r in frame.to_dicts()}
-    check("polars scan_parquet s3://, events per simulation", got)
+    # The object_store options both deltalake and polars' scan_delta (through deltalake) take.
+    opts = {"AWS_ENDPOINT_URL": os.environ["AWS_ENDPOINT"], "AWS_ALLOW_HTTP": "true",
+            "AWS_REGION": os.environ["AWS_REGION"], "AWS_ACCESS_KEY_ID": os.environ["AWS_ACCESS_KEY_ID"],
+            "AWS_SECRET_ACCESS_KEY": os.environ["AWS_SECRET_ACCESS_KEY"]}
+
+    def deltalake_pyarrow():
+        events = DeltaTable(events_uri, storage_options=opts).to_pyarrow_table(columns=["simulation_id", "iteration", "amount"])
+        assert events.schema.field("iteration").type == pa.int64(), events.schema
+        grouped = events.group_by("simulation_id").aggregate([([], "count_all"), ("amount", "sum")])
+        return {s: (n, a) for s, n, a in zip(grouped["simulation_id"].to_pylist(), grouped["count_all"].to_pylist(),
+                                              grouped["amount_sum"].to_pylist())}
+    attempt("deltalake s3:// to pyarrow, events per simulation", deltalake_pyarrow)
+
+    def polars_scan_delta():
+        frame = (pl.scan_delta(events_uri, storage_options=opts)
+                 .group_by("simulation_id").agg(pl.len().alias("n"), pl.col("amount").sum().alias("amount")).collect())
+        return {r["simulation_id"]: (r["n"], r["amount"]) for r in frame.to_dicts()}
+    attempt("polars scan_delta s3://, events per simulation", polars_scan_delta)
+
     if not want or len(want) < 2:
         print(f"s3-readers: FAILED: expected at least two simulations, simcash sql saw {len(want)}")
         failures += 1
