@@ -75,7 +75,7 @@ pub async fn compact(dataset: &Dataset, experiment: Option<&str>, opts: Options)
             if files.len() < 2 {
                 continue;
             }
-            files.sort_by_key(|a| string_bounds(a, "simulation_id"));
+            files.sort_by_cached_key(|a| string_bounds(a, "simulation_id"));
             let mut actions = Vec::new();
             let mut written = Vec::new();
             for bin in bins(&files, opts.target_bytes) {
