@@ -11,6 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use super::DataArgs;
 use super::run::InputError;
 use crate::store::Dataset;
+use crate::store::commit::GroupLimits;
 use crate::sweep::run::{self, Options, Progress};
 use crate::sweep::{Point, Shard, load_file};
 
@@ -35,6 +36,10 @@ pub struct SweepArgs {
     /// when it finishes; `simcash compact` does it later).
     #[arg(long)]
     pub no_compact: bool,
+    /// Commit after this many simulations (a commit also comes every 256 MB of data or 5
+    /// seconds, whichever is first). A killed sweep keeps every committed point.
+    #[arg(long, value_name = "N", default_value_t = GroupLimits::BATCH.simulations as u32, value_parser = clap::value_parser!(u32).range(1..))]
+    pub commit_every: u32,
     #[command(flatten)]
     pub data: DataArgs,
 }
@@ -81,7 +86,7 @@ pub fn cmd_sweep(args: SweepArgs) -> anyhow::Result<()> {
     let bar = ProgressBar::new(0);
     bar.set_style(ProgressStyle::with_template("points {bar:40} {pos}/{len} {elapsed_precise} (eta {eta})").expect("static template is valid"));
     let started = Instant::now();
-    let result = run::run(&cfg, &points, &dataset, Options { jobs, shard }, &Bar(bar.clone()));
+    let result = run::run(&cfg, &points, &dataset, Options { jobs, shard, commit: GroupLimits { simulations: args.commit_every as usize, ..GroupLimits::BATCH } }, &Bar(bar.clone()));
     bar.finish_and_clear();
     let s = result.context("sweep stopped; committed points are kept and the same command continues")?;
     writeln!(

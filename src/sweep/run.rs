@@ -39,6 +39,8 @@ pub struct Options {
     pub jobs: usize,
     /// Which slice of the grid.
     pub shard: Shard,
+    /// When the simulations run so far are committed.
+    pub commit: GroupLimits,
 }
 
 /// Progress callbacks (the CLI draws a bar).
@@ -104,7 +106,7 @@ pub fn run(cfg: &SweepConfig, points: &[Point], dataset: &Dataset, opts: Options
     let skipped = (mine.len() - todo.len()) as u32;
     progress.start(todo.len() as u64);
     let scenario = cfg.scenario_name();
-    let committer = Committer::new(dataset.clone(), GroupLimits::BATCH, OnExisting::Skip);
+    let committer = Committer::new(dataset.clone(), opts.commit, OnExisting::Skip);
     let committer = std::sync::Arc::new(committer);
     let next = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);

@@ -4,6 +4,8 @@
 mod cloud;
 #[cfg(feature = "dataset")]
 mod dataset;
+#[cfg(feature = "dataset")]
+mod delta;
 mod determinism;
 mod extensions;
 #[cfg(feature = "dataset")]

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Sweep-scale benchmarks of the Delta dataset (issue 13), on the release build.
+#
+#   benches/scale.sh [WORKDIR]      # default WORKDIR: $CARGO_TARGET_DIR/scale (or target/scale)
+#
+# 1. A sweep of 10,000 simulations of the embedded default scenario (seeds 1..10000):
+#    wall time of `simcash sweep` (simulate + persist + the automatic compaction), bytes on
+#    disk per event.
+# 2. Fresh `simcash sql` processes on that dataset (median of 5): the sweep_points summary,
+#    the event-type GROUP BY over every event, and one simulation's events.
+# 3. A sweep of 100,000 simulations of the exp2 scenario: wall time, and the summary query.
+#
+# Set SCALE_SKIP_100K=1 to skip part 3 (it takes a few minutes and ~1 GB).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$PWD
+target=${CARGO_TARGET_DIR:-$repo/target}
+work=${1:-$target/scale}
+cargo build --release --quiet --bin simcash
+bin=$target/release/simcash
+rm -rf "$work" && mkdir -p "$work"
+
+seconds() { local s; s=$(date +%s.%N); "$@" >/dev/null; echo "$(date +%s.%N) - $s" | bc; }
+median_ms() { # median wall time of 5 runs of a command, in milliseconds
+  local t=()
+  for _ in 1 2 3 4 5; do t+=("$(seconds "$@")"); done
+  printf '%s\n' "${t[@]}" | sort -n | sed -n 3p | awk '{printf "%.0f", $1 * 1000}'
+}
+sweep_file() { # name scenario count
+  cat >"$work/$1.yaml" <<EOF
+name: $1
+scenario: $2
+seeds: {from: 1, count: $3}
+EOF
+}
+sql() { "$bin" sql --data "$1" --format csv "$2"; }
+
+echo "== 10,000 simulations of the embedded default"
+sweep_file default10k "$repo/scenarios/default.yaml" 10000
+d=$work/default10k
+wall=$(seconds "$bin" sweep "$work/default10k.yaml" --data "$d")
+events=$(sql "$d" "SELECT count(*) AS n FROM simulation_events" | tail -1)
+bytes=$(du -sb "$d" | cut -f1)
+files=$(find "$d" -name '*.parquet' | wc -l)
+echo "sweep (simulate + persist + compact): ${wall} s"
+echo "events: $events; bytes: $bytes; parquet files: $files; bytes/event: $(echo "scale=2; $bytes / $events" | bc)"
+summary="SELECT configuration, avg(total_cost) FROM sweep_points GROUP BY 1"
+echo "sweep_points summary: $(median_ms sql "$d" "$summary") ms"
+echo "event-type GROUP BY: $(median_ms sql "$d" "SELECT event_type, count(*) FROM simulation_events GROUP BY 1") ms"
+one="SELECT * FROM simulation_events WHERE simulation_id = 'sim-p0000-s4321'"
+echo "one simulation's events ($(sql "$d" "SELECT count(*) FROM ($one)" | tail -1) rows): $(median_ms sql "$d" "$one") ms"
+
+if [[ -z ${SCALE_SKIP_100K:-} ]]; then
+  echo "== 100,000 simulations of exp2"
+  sweep_file exp2_100k "$repo/tests/data/simcash/scenarios/exp2_12period.yaml" 100000
+  d=$work/exp2_100k
+  wall=$(seconds "$bin" sweep "$work/exp2_100k.yaml" --data "$d")
+  events=$(sql "$d" "SELECT count(*) AS n FROM simulation_events" | tail -1)
+  bytes=$(du -sb "$d" | cut -f1)
+  echo "sweep (simulate + persist + compact): ${wall} s; events: $events; bytes/event: $(echo "scale=2; $bytes / $events" | bc)"
+  echo "sweep_points summary: $(median_ms sql "$d" "$summary") ms"
+fi

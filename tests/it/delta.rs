@@ -1,0 +1,232 @@
+//! The Delta tables under pressure: writers of one simulation id at once, sweep shards at
+//! once, sweeps and compactions killed at any moment, compaction racing readers and writers,
+//! and gc's vacuum. Every check compares query results with an undisturbed run.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use crate::util::{data, simcash, stderr, stdout};
+
+fn spawn(dir: &Path, args: &[&str]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_simcash"))
+        .current_dir(dir)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts")
+}
+
+fn ok(dir: &Path, args: &[&str]) -> String {
+    let o = simcash(dir, args);
+    assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+    stdout(&o)
+}
+
+/// Result rows as CSV lines (header dropped).
+fn csv(dir: &Path, q: &str) -> Vec<String> {
+    ok(dir, &["sql", "--format", "csv", q]).lines().skip(1).map(str::to_owned).collect()
+}
+
+/// Kills `child` (SIGKILL) after `ms` milliseconds; true if it had already finished.
+fn kill_after(mut child: Child, ms: u64) -> bool {
+    std::thread::sleep(Duration::from_millis(ms));
+    let finished = child.try_wait().unwrap().is_some();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    finished
+}
+
+/// A sweep of `count` seeds of `tests/data/sweeps/tiny.yaml` (one configuration), written to
+/// `dir/sweep.yaml`.
+fn seed_sweep(dir: &Path, count: usize) -> String {
+    let scenario = data("sweeps/tiny.yaml");
+    let file = dir.join("sweep.yaml");
+    std::fs::write(&file, format!("name: seeds\nscenario: {}\nseeds: {{from: 1, count: {count}}}\n", scenario.display())).unwrap();
+    file.to_str().unwrap().to_owned()
+}
+
+/// What the checks compare: events per simulation (count and amount), the sweep points, and
+/// agent ticks per simulation.
+const RESULTS: [&str; 3] = [
+    "SELECT simulation_id, COUNT(*), SUM(amount), MAX(tick) FROM simulation_events GROUP BY 1 ORDER BY 1",
+    "SELECT point, simulation_id, seed, total_cost, settlement_rate FROM sweep_points ORDER BY point",
+    "SELECT simulation_id, COUNT(*), SUM(balance) FROM agent_ticks GROUP BY 1 ORDER BY 1",
+];
+
+fn results(dir: &Path) -> Vec<Vec<String>> {
+    RESULTS.iter().map(|q| csv(dir, q)).collect()
+}
+
+/// Nothing is half-visible and nothing is duplicated: every committed simulation has all its
+/// events (as many as in `reference`), no event or point appears twice, and every point's
+/// simulation is committed.
+fn assert_whole(dir: &Path, reference: &BTreeMap<String, String>) {
+    let sims = csv(dir, "SELECT simulation_id FROM simulations ORDER BY 1");
+    let distinct = csv(dir, "SELECT COUNT(DISTINCT simulation_id) FROM simulations");
+    assert_eq!(distinct, vec![sims.len().to_string()], "no simulation twice");
+    let events: BTreeMap<String, String> = csv(dir, "SELECT simulation_id, COUNT(*) FROM simulation_events GROUP BY 1 ORDER BY 1")
+        .into_iter()
+        .map(|l| {
+            let (s, n) = l.split_once(',').unwrap();
+            (s.to_owned(), n.to_owned())
+        })
+        .collect();
+    assert_eq!(events.keys().cloned().collect::<Vec<_>>(), sims, "events exactly of the committed simulations");
+    for (s, n) in &events {
+        assert_eq!(Some(n), reference.get(s), "{s}: all its events, once");
+    }
+    let dup_points = "SELECT COUNT(*) FROM (SELECT point FROM sweep_points GROUP BY point HAVING COUNT(*) > 1)";
+    assert_eq!(csv(dir, dup_points), vec!["0"]);
+    let orphans = "SELECT COUNT(*) FROM sweep_points p LEFT JOIN simulations s USING (simulation_id) WHERE s.simulation_id IS NULL";
+    assert_eq!(csv(dir, orphans), vec!["0"]);
+}
+
+fn per_simulation(lines: &[String]) -> BTreeMap<String, String> {
+    lines
+        .iter()
+        .map(|l| {
+            let mut f = l.splitn(3, ',');
+            (f.next().unwrap().to_owned(), f.next().unwrap().to_owned())
+        })
+        .collect()
+}
+
+#[test]
+fn two_runs_of_one_simulation_id_at_once_commit_exactly_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let one_run = |seed: &str| {
+        let alone = tempfile::tempdir().unwrap();
+        ok(alone.path(), &["run", "--seed", seed, "--simulation-id", "sim-alone"]);
+        csv(alone.path(), "SELECT COUNT(*), SUM(amount) FROM simulation_events")
+    };
+    let expected = [one_run("1"), one_run("2")];
+    for round in 0..3 {
+        let id = format!("sim-twin-{round}");
+        let twins: Vec<_> = ["1", "2"].iter().map(|seed| spawn(d, &["run", "--seed", seed, "--simulation-id", &id])).collect();
+        let outcomes: Vec<_> = twins.into_iter().map(|c| c.wait_with_output().unwrap()).collect();
+        let winners: Vec<usize> = (0..2).filter(|&i| outcomes[i].status.success()).collect();
+        assert_eq!(winners.len(), 1, "exactly one of two writers of {id} wins");
+        let loser = &outcomes[1 - winners[0]];
+        assert_eq!(loser.status.code(), Some(2));
+        assert!(stderr(loser).contains(&format!("simulation `{id}` already exists")), "{}", stderr(loser));
+        let seed = ["1", "2"][winners[0]];
+        assert_eq!(csv(d, &format!("SELECT seed FROM simulations WHERE simulation_id = '{id}'")), vec![seed]);
+        let events = csv(d, &format!("SELECT COUNT(*), SUM(amount) FROM simulation_events WHERE simulation_id = '{id}'"));
+        assert_eq!(events, expected[winners[0]], "the winner's events, once");
+    }
+    assert!(ok(d, &["gc", "--dry-run", "--min-age", "0"]).contains("0 uncommitted"), "the loser left nothing in the logs");
+}
+
+#[test]
+fn two_sweep_shards_at_once_on_local_disk_fill_the_dataset_once() {
+    let (shards, whole) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let file = seed_sweep(shards.path(), 60);
+    let both: Vec<_> = ["1/2", "2/2"]
+        .iter()
+        .map(|s| spawn(shards.path(), &["sweep", &file, "--shard", s, "--jobs", "1", "--commit-every", "5"]))
+        .collect();
+    for c in both {
+        let o = c.wait_with_output().unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert!(stdout(&o).contains("30 point(s), 0 already committed (skipped), 30 run now"), "{}", stdout(&o));
+    }
+    ok(whole.path(), &["sweep", &file, "--jobs", "2"]);
+    assert_eq!(results(shards.path()), results(whole.path()));
+    assert_eq!(csv(shards.path(), "SELECT COUNT(*), COUNT(DISTINCT simulation_id) FROM simulations"), vec!["60,60"]);
+}
+
+#[test]
+fn a_sweep_killed_at_any_moment_keeps_whole_simulations_and_a_rerun_completes_it() {
+    let (killed, whole) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let file = seed_sweep(killed.path(), 300);
+    ok(whole.path(), &["sweep", &file, "--jobs", "2"]);
+    let want = results(whole.path());
+    let reference = per_simulation(&want[0]);
+    let mut interrupted = 0;
+    for ms in [150, 400, 700, 1000, 1500, 2500] {
+        // Small groups, so that kills land before, during and after commits.
+        let child = spawn(killed.path(), &["sweep", &file, "--jobs", "2", "--commit-every", "7"]);
+        if !kill_after(child, ms) {
+            interrupted += 1;
+        }
+        assert_whole(killed.path(), &reference);
+    }
+    assert!(interrupted >= 3, "the sweep is long enough to be killed mid-way ({interrupted} of 6 were)");
+    let rest = ok(killed.path(), &["sweep", &file, "--jobs", "2"]);
+    assert!(rest.contains("sweep sweep-seeds-"), "{rest}");
+    assert_eq!(results(killed.path()), want, "the rerun completes the sweep as if it had never stopped");
+    ok(killed.path(), &["gc", "--min-age", "0", "--retention", "0"]);
+    assert_eq!(results(killed.path()), want, "gc removed only garbage");
+    assert!(ok(killed.path(), &["gc", "--dry-run", "--min-age", "0", "--retention", "0"]).contains("0 uncommitted, 0 unlisted, 0 expired"));
+}
+
+/// Parquet files on disk under `root/table`.
+fn files(root: &Path, table: &str) -> usize {
+    fn walk(p: &Path) -> usize {
+        std::fs::read_dir(p)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| if e.path().is_dir() { walk(&e.path()) } else { usize::from(e.path().extension().is_some_and(|x| x == "parquet")) })
+            .sum()
+    }
+    walk(&root.join(table))
+}
+
+#[test]
+fn compaction_killed_at_any_moment_changes_no_result_and_vacuum_frees_the_small_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let file = seed_sweep(d, 200);
+    ok(d, &["sweep", &file, "--jobs", "2", "--commit-every", "10", "--no-compact"]);
+    let want = results(d);
+    let root = d.join("simcash-data");
+    let small = files(&root, "events");
+    assert!(small >= 200, "one events file per simulation before compaction ({small})");
+    for ms in [30, 100, 250, 500] {
+        kill_after(spawn(d, &["compact"]), ms);
+        assert_eq!(results(d), want, "compaction killed after {ms} ms");
+    }
+    let out = ok(d, &["compact"]);
+    assert_eq!(results(d), want, "{out}");
+    // The small files stay until the retention has passed (readers of older snapshots).
+    assert!(files(&root, "events") > small);
+    let gc = ok(d, &["gc", "--min-age", "0", "--retention", "0"]);
+    assert_eq!(results(d), want, "{gc}");
+    assert_eq!(files(&root, "events"), 1, "{gc}");
+    assert!(ok(d, &["compact"]).contains("nothing to compact"), "a compacted table stays as it is");
+}
+
+#[test]
+fn compaction_racing_readers_and_a_writer_changes_no_result() {
+    let (raced, whole) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let file = seed_sweep(raced.path(), 200);
+    ok(whole.path(), &["sweep", &file, "--jobs", "2"]);
+    ok(raced.path(), &["sweep", &file, "--jobs", "2", "--shard", "1/2", "--commit-every", "5", "--no-compact"]);
+    let half = results(raced.path());
+    // Compaction of the first half while the second half is written into the same partition,
+    // and readers query throughout.
+    let mut compact = spawn(raced.path(), &["compact"]);
+    let mut writer = spawn(raced.path(), &["sweep", &file, "--jobs", "1", "--shard", "2/2", "--commit-every", "5", "--no-compact"]);
+    let mut reads = 0;
+    while compact.try_wait().unwrap().is_none() {
+        reads += 1;
+        let points = csv(raced.path(), "SELECT COUNT(*) FROM sweep_points WHERE point % 2 = 0");
+        assert_eq!(points, vec!["100"], "the first half, whole, in every snapshot");
+        let first = csv(raced.path(), &RESULTS[0].replace("GROUP BY 1", "WHERE simulation_id IN (SELECT simulation_id FROM sweep_points WHERE point % 2 = 0) GROUP BY 1"));
+        assert_eq!(first, half[0], "read {reads} during compaction");
+    }
+    assert!(reads >= 1);
+    for c in [&mut compact, &mut writer] {
+        let status = c.wait().unwrap();
+        assert!(status.success(), "{}", std::io::read_to_string(c.stderr.take().unwrap()).unwrap());
+    }
+    assert_eq!(results(raced.path()), results(whole.path()));
+    ok(raced.path(), &["compact"]);
+    ok(raced.path(), &["gc", "--min-age", "0", "--retention", "0"]);
+    assert_eq!(results(raced.path()), results(whole.path()));
+}
