@@ -107,6 +107,10 @@ pub async fn compact(dataset: &Dataset, experiment: Option<&str>, opts: Options)
                 Err(e) => return Err(e),
             }
         }
+        if report.files_in > 0 {
+            // Readers start from the compacted state instead of replaying every small file.
+            table.checkpoint().await?;
+        }
         reports.push(report);
     }
     Ok(reports)

@@ -22,6 +22,9 @@ use super::registry::{PARTITION, TableDef};
 /// The tag naming the write group of a data file (see [`crate::store::commit`]).
 pub const GROUP_TAG: &str = "simcash.group";
 
+/// Every this many versions a commit also writes a checkpoint.
+pub const CHECKPOINT_INTERVAL: i64 = 10;
+
 /// A Delta table of the dataset.
 #[derive(Debug, Clone)]
 pub struct Table {
@@ -100,7 +103,18 @@ impl Table {
         let serde_json::Value::Object(info) = info else { unreachable!("a JSON object") };
         actions.push(Action::CommitInfo(info));
         let read_version = if read.version < 0 { Some(0) } else { Some(read.version) };
-        self.log.commit(read_version, &actions, check).await.map_err(|e| self.log_err(e))
+        let version = self.log.commit(read_version, &actions, check).await.map_err(|e| self.log_err(e))?;
+        if version % CHECKPOINT_INTERVAL == 0 {
+            // Only saves readers time: the commit stands whether or not this succeeds, and the
+            // next interval (or `simcash compact`) writes one again.
+            let _ = self.log.checkpoint(now_ms()).await;
+        }
+        Ok(version)
+    }
+
+    /// Writes a checkpoint of the table's latest version (readers start from it).
+    pub async fn checkpoint(&self) -> Result<(), StoreError> {
+        self.log.checkpoint(now_ms()).await.map(|_| ()).map_err(|e| self.log_err(e))
     }
 
     fn log_err(&self, e: LogError) -> StoreError {

@@ -32,6 +32,8 @@ pub fn undo_last_commit(root: &str, table: &str) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let last = *rt.block_on(log.versions()).unwrap().last().expect("a commit");
     rt.block_on(ds.store.delete(&log.commit_path(last))).unwrap();
+    // A checkpoint of that version would still hold it.
+    let _ = rt.block_on(ds.store.delete(&log.checkpoint_path(last)));
 }
 
 /// The live data file of `table` that holds simulation `sim` alone, in the local dataset `root`.

@@ -3,13 +3,14 @@
 //! next version file, and snapshots replayed from the log. Knows nothing of simulations.
 
 pub mod action;
+pub mod checkpoint;
 pub mod schema;
 pub mod stats;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use futures::TryStreamExt;
+use futures::{StreamExt, TryStreamExt};
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
 
@@ -39,6 +40,14 @@ pub enum LogError {
     /// A concurrent commit makes ours invalid (e.g. the same simulation committed twice).
     #[error("{0}")]
     Conflict(String),
+    /// A checkpoint could not be written or read.
+    #[error("checkpoint {path}: {source}")]
+    Checkpoint {
+        /// The checkpoint file.
+        path: String,
+        /// What went wrong.
+        source: checkpoint::CheckpointError,
+    },
 }
 
 /// The files, schema and application markers of one version of a table.
@@ -93,6 +102,9 @@ pub struct DeltaLog {
 /// Commits lost to concurrent writers before giving up (each loss re-reads the winner).
 const MAX_COMMIT_ATTEMPTS: usize = 10_000;
 
+/// Commit files fetched at once when replaying the log (round trips overlap on object storage).
+const COMMITS_IN_FLIGHT: usize = 16;
+
 impl DeltaLog {
     /// The log of the table at `table`.
     pub fn new(store: Arc<dyn ObjectStore>, table: Path) -> DeltaLog {
@@ -112,19 +124,26 @@ impl DeltaLog {
         move |source| LogError::Object { path: path.to_string(), source }
     }
 
-    /// The versions whose commit files exist, ascending.
-    pub async fn versions(&self) -> Result<Vec<i64>, LogError> {
+    /// The checkpoint file of `version`.
+    pub fn checkpoint_path(&self, version: i64) -> Path {
+        self.log_dir().join(format!("{version:020}.checkpoint.parquet"))
+    }
+
+    /// The versions whose commit files exist, ascending, and the newest checkpoint's version.
+    async fn listing(&self) -> Result<(Vec<i64>, Option<i64>), LogError> {
         let dir = self.log_dir();
         let metas: Vec<_> = self.store.list(Some(&dir)).try_collect().await.map_err(Self::object_err(&dir))?;
-        let mut versions: Vec<i64> = metas
-            .iter()
-            .filter_map(|m| m.location.filename())
-            .filter_map(|f| f.strip_suffix(".json"))
-            .filter(|v| v.len() == 20 && v.bytes().all(|b| b.is_ascii_digit()))
-            .filter_map(|v| v.parse().ok())
-            .collect();
+        let version = |name: &str| Some(name).filter(|v| v.len() == 20 && v.bytes().all(|b| b.is_ascii_digit())).and_then(|v| v.parse().ok());
+        let names = || metas.iter().filter_map(|m| m.location.filename());
+        let mut versions: Vec<i64> = names().filter_map(|f| f.strip_suffix(".json")).filter_map(version).collect();
         versions.sort_unstable();
-        Ok(versions)
+        let checkpoint = names().filter_map(|f| f.strip_suffix(".checkpoint.parquet")).filter_map(version).max();
+        Ok((versions, checkpoint))
+    }
+
+    /// The versions whose commit files exist, ascending.
+    pub async fn versions(&self) -> Result<Vec<i64>, LogError> {
+        Ok(self.listing().await?.0)
     }
 
     /// The actions of one commit.
@@ -144,24 +163,58 @@ impl DeltaLog {
         Ok(actions)
     }
 
-    /// The table as of its latest version, `None` when it has no commit yet.
+    /// The table as of its latest version, `None` when it has no commit yet: the newest
+    /// checkpoint, then the commits after it.
     pub async fn snapshot(&self) -> Result<Option<Snapshot>, LogError> {
-        let versions = self.versions().await?;
-        if versions.is_empty() {
-            return Ok(None);
-        }
+        let (versions, checkpoint) = self.listing().await?;
         let mut snap = Snapshot::default();
-        for v in versions {
-            snap.apply(v, self.read_commit(v).await?);
-        }
+        let after = match checkpoint {
+            Some(c) => {
+                snap.apply(c, self.read_checkpoint(c).await?);
+                c
+            }
+            None if versions.is_empty() => return Ok(None),
+            None => -1,
+        };
+        self.replay(&mut snap, versions.into_iter().filter(|v| *v > after).collect()).await?;
         Ok(Some(snap))
+    }
+
+    async fn read_checkpoint(&self, version: i64) -> Result<Vec<action::Action>, LogError> {
+        let path = self.checkpoint_path(version);
+        let bytes = self.store.get(&path).await.map_err(Self::object_err(&path))?.bytes().await.map_err(Self::object_err(&path))?;
+        checkpoint::decode(bytes).map_err(|source| LogError::Checkpoint { path: path.to_string(), source })
+    }
+
+    /// Writes a checkpoint of the latest version (and `_last_checkpoint`), so that readers
+    /// start there. Returns its version.
+    pub async fn checkpoint(&self, now_ms: i64) -> Result<Option<i64>, LogError> {
+        let Some(snap) = self.snapshot().await? else { return Ok(None) };
+        let path = self.checkpoint_path(snap.version);
+        let actions = checkpoint::actions(&snap, now_ms - checkpoint::TOMBSTONE_RETENTION_MS);
+        let cerr = |source| LogError::Checkpoint { path: path.to_string(), source };
+        let file = checkpoint::encode(&actions).map_err(cerr)?;
+        // A whole-object put: readers see the file complete or not at all.
+        self.store.put(&path, PutPayload::from(file)).await.map_err(Self::object_err(&path))?;
+        let last = self.log_dir().join("_last_checkpoint");
+        let body = checkpoint::last_checkpoint(snap.version, actions.len());
+        self.store.put(&last, PutPayload::from(body.into_bytes())).await.map_err(Self::object_err(&last))?;
+        Ok(Some(snap.version))
     }
 
     /// Brings `snap` up to the latest version.
     pub async fn update(&self, snap: &mut Snapshot) -> Result<(), LogError> {
         let from = snap.version;
-        for v in self.versions().await?.into_iter().filter(|v| *v > from) {
-            snap.apply(v, self.read_commit(v).await?);
+        let newer = self.versions().await?.into_iter().filter(|v| *v > from).collect();
+        self.replay(snap, newer).await
+    }
+
+    /// Applies the commits `versions` (ascending) to `snap`, fetching several at once.
+    async fn replay(&self, snap: &mut Snapshot, versions: Vec<i64>) -> Result<(), LogError> {
+        let mut commits = futures::stream::iter(versions.into_iter().map(|v| async move { Ok::<_, LogError>((v, self.read_commit(v).await?)) }))
+            .buffered(COMMITS_IN_FLIGHT);
+        while let Some((v, actions)) = commits.try_next().await? {
+            snap.apply(v, actions);
         }
         Ok(())
     }
