@@ -48,7 +48,8 @@ summary="SELECT configuration, avg(total_cost) FROM sweep_points GROUP BY 1"
 echo "sweep_points summary: $(median_ms sql "$d" "$summary") ms"
 echo "event-type GROUP BY: $(median_ms sql "$d" "SELECT event_type, count(*) FROM simulation_events GROUP BY 1") ms"
 one="SELECT * FROM simulation_events WHERE simulation_id = 'sim-p0000-s4321'"
-echo "one simulation's events ($(sql "$d" "SELECT count(*) FROM ($one)" | tail -1) rows): $(median_ms sql "$d" "$one") ms"
+json() { "$bin" sql --data "$1" --format json "$2"; }
+echo "one simulation's events ($(json "$d" "$one" | wc -l) rows): $(median_ms json "$d" "$one") ms"
 
 if [[ -z ${SCALE_SKIP_100K:-} ]]; then
   echo "== 100,000 simulations of exp2"

@@ -41,7 +41,7 @@ fn mb(bytes: u64) -> f64 {
 
 /// Compacts `experiment`'s partition (every partition when `None`).
 pub fn run(dataset: &Dataset, experiment: Option<&str>, opts: Options) -> anyhow::Result<Vec<Report>> {
-    Ok(crate::store::layout::block_on(compact::compact(dataset, experiment, opts))?)
+    Ok(compact::compact(dataset, experiment, opts)?)
 }
 
 /// The end-of-run compaction of `sweep` and `experiment run`: one line on stderr.

@@ -8,7 +8,7 @@
 //! Only simulation tables and `sweep_points` are compacted: the experiment tables are small
 //! and are replaced per iteration.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use datafusion::arrow::compute::concat_batches;
 
@@ -55,65 +55,82 @@ fn compacted_tables() -> impl Iterator<Item = &'static TableDef> {
     registry::TABLES.iter().filter(|t| t.scope == Scope::Simulation || t.name == "sweep_points")
 }
 
-/// Compacts every partition (or only `experiment`'s) of every compacted table.
-pub async fn compact(dataset: &Dataset, experiment: Option<&str>, opts: Options) -> Result<Vec<Report>, StoreError> {
-    let sims = Table::new(dataset, registry::get("simulations").expect("registered")).snapshot().await?;
+/// Compacts every partition (or only `experiment`'s) of every compacted table, the tables
+/// side by side (one thread each: rewriting is CPU-bound decoding and encoding).
+pub fn compact(dataset: &Dataset, experiment: Option<&str>, opts: Options) -> Result<Vec<Report>, StoreError> {
+    let rt = super::writer::runtime();
+    let sims = super::layout::block_on(Table::new(dataset, registry::get("simulations").expect("registered")).snapshot())?;
     let groups = committed_groups(&sims);
-    let mut reports = Vec::new();
-    for def in compacted_tables() {
-        let table = Table::new(dataset, def);
-        let mut report = Report { table: def.name, ..Report::default() };
-        let snap = table.snapshot().await?;
-        let mut partitions: BTreeMap<String, Vec<Add>> = BTreeMap::new();
-        for add in snap.files.values().filter(|a| visible(a, &groups) && (a.size as u64) < opts.target_bytes) {
-            let p = add.partition_values.get(PARTITION.0).cloned().flatten().unwrap_or_default();
-            if experiment.is_none_or(|e| e == p) {
-                partitions.entry(p).or_default().push(add.clone());
-            }
+    std::thread::scope(|s| {
+        let tables: Vec<_> = compacted_tables()
+            .map(|def| {
+                let groups = &groups;
+                s.spawn(move || rt.block_on(compact_table(dataset, def, groups, experiment, opts)))
+            })
+            .collect();
+        tables.into_iter().map(|t| t.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect()
+    })
+}
+
+/// Compacts one table's partitions.
+async fn compact_table(
+    dataset: &Dataset,
+    def: &'static TableDef,
+    groups: &BTreeSet<String>,
+    experiment: Option<&str>,
+    opts: Options,
+) -> Result<Report, StoreError> {
+    let table = &Table::new(dataset, def);
+    let mut report = Report { table: def.name, ..Report::default() };
+    let snap = table.snapshot().await?;
+    let mut partitions: BTreeMap<String, Vec<Add>> = BTreeMap::new();
+    for add in snap.files.values().filter(|a| visible(a, groups) && (a.size as u64) < opts.target_bytes) {
+        let p = add.partition_values.get(PARTITION.0).cloned().flatten().unwrap_or_default();
+        if experiment.is_none_or(|e| e == p) {
+            partitions.entry(p).or_default().push(add.clone());
         }
-        for (experiment_id, mut files) in partitions {
-            if files.len() < 2 {
-                continue;
-            }
-            files.sort_by_cached_key(|a| string_bounds(a, "simulation_id"));
-            let mut actions = Vec::new();
-            let mut written = Vec::new();
-            for bin in bins(&files, opts.target_bytes) {
-                let add = rewrite(&table, &experiment_id, bin, opts).await?;
-                written.push(table.object_path(&add.path));
-                report.bytes_out += add.size as u64;
-                report.files_out += 1;
-                actions.push(Action::Add(add));
-                for a in bin {
-                    report.bytes_in += a.size as u64;
-                    report.files_in += 1;
-                    actions.push(compacted_away(a));
-                }
-            }
-            let inputs: Vec<String> = files.iter().map(|a| a.path.clone()).collect();
-            let check = |winner: &[Action]| match winner.iter().any(|a| matches!(a, Action::Remove(r) if inputs.contains(&r.path))) {
-                true => Err("another compaction rewrote these files first".to_owned()),
-                false => Ok(()),
-            };
-            match table.commit(&snap, "OPTIMIZE", actions, check).await {
-                Ok(_) => {}
-                Err(StoreError::Log { source: LogError::Conflict(_), .. }) => {
-                    // Someone else compacted this partition: drop our copies.
-                    for p in written {
-                        let _ = object_store::ObjectStoreExt::delete(&dataset.store, &p).await;
-                    }
-                    report = Report { table: def.name, ..Report::default() };
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        if report.files_in > 0 {
-            // Readers start from the compacted state instead of replaying every small file.
-            table.checkpoint().await?;
-        }
-        reports.push(report);
     }
-    Ok(reports)
+    for (experiment_id, mut files) in partitions {
+        if files.len() < 2 {
+            continue;
+        }
+        files.sort_by_cached_key(|a| string_bounds(a, "simulation_id"));
+        let mut actions = Vec::new();
+        let mut written = Vec::new();
+        for bin in bins(&files, opts.target_bytes) {
+            let add = rewrite(table, &experiment_id, bin, opts).await?;
+            written.push(table.object_path(&add.path));
+            report.bytes_out += add.size as u64;
+            report.files_out += 1;
+            actions.push(Action::Add(add));
+            for a in bin {
+                report.bytes_in += a.size as u64;
+                report.files_in += 1;
+                actions.push(compacted_away(a));
+            }
+        }
+        let inputs: BTreeSet<&str> = files.iter().map(|a| a.path.as_str()).collect();
+        let check = |winner: &[Action]| match winner.iter().any(|a| matches!(a, Action::Remove(r) if inputs.contains(r.path.as_str()))) {
+            true => Err("another compaction rewrote these files first".to_owned()),
+            false => Ok(()),
+        };
+        match table.commit(&snap, "OPTIMIZE", actions, check).await {
+            Ok(_) => {}
+            Err(StoreError::Log { source: LogError::Conflict(_), .. }) => {
+                // Someone else compacted this partition: drop our copies.
+                for p in written {
+                    let _ = object_store::ObjectStoreExt::delete(&dataset.store, &p).await;
+                }
+                report = Report { table: def.name, ..Report::default() };
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    if report.files_in > 0 {
+        // Readers start from the compacted state instead of replaying every small file.
+        table.checkpoint().await?;
+    }
+    Ok(report)
 }
 
 /// A `remove` for a file whose rows moved into a compacted file.

@@ -112,6 +112,6 @@ pub fn migrate(old: &Dataset, new: &Dataset, progress: &dyn Fn(usize)) -> Result
             block_on(append(&table, actions, "WRITE"))?;
         }
     }
-    block_on(super::compact::compact(new, None, super::compact::Options::default()))?;
+    super::compact::compact(new, None, super::compact::Options::default())?;
     Ok(out)
 }
