@@ -17,6 +17,9 @@ pub struct CompactArgs {
     /// Target size of a compacted file, in MB.
     #[arg(long, value_name = "MB", default_value_t = 64)]
     pub target_size: u64,
+    /// Only files smaller than this many MB are rewritten (default: a quarter of the target).
+    #[arg(long, value_name = "MB")]
+    pub small_size: Option<u64>,
     #[command(flatten)]
     pub data: DataArgs,
 }
@@ -24,7 +27,9 @@ pub struct CompactArgs {
 /// Runs `simcash compact`.
 pub fn cmd_compact(args: CompactArgs) -> anyhow::Result<()> {
     let dataset = Dataset::open(&args.data.data, false).map_err(|e| InputError(e.to_string()))?;
-    let opts = Options { target_bytes: args.target_size.max(1) << 20, ..Options::default() };
+    let target_bytes = args.target_size.max(1) << 20;
+    let small_bytes = args.small_size.map_or(target_bytes / 4, |mb| mb.max(1) << 20);
+    let opts = Options { target_bytes, small_bytes, ..Options::default() };
     let reports = run(&dataset, args.experiment.as_deref(), opts)?;
     for r in reports.iter().filter(|r| r.files_in > 0) {
         println!("{:<12} {:>6} files ({:.1} MB) → {} ({:.1} MB)", r.table, r.files_in, mb(r.bytes_in), r.files_out, mb(r.bytes_out));

@@ -38,40 +38,31 @@ pub struct Outcome {
 /// committed in groups, the last group before this returns; a re-run replaces a simulation
 /// of the same id.
 pub fn run_jobs(jobs: &[Job], threads: usize, dataset: Option<&Dataset>, scenario: &str, done: &(dyn Fn() + Sync)) -> Result<Vec<Outcome>, RunError> {
-    let committer = dataset.map(|ds| (ds, Arc::new(Committer::new(ds.clone(), GroupLimits::BATCH, OnExisting::Replace))));
-    let outcomes = run_jobs_into(jobs, threads, committer.as_ref().map(|(ds, c)| (*ds, c)), scenario, done)?;
-    if let Some((_, c)) = &committer {
-        c.flush().map_err(|e| RunError::Sink(e.into()))?;
-    }
-    Ok(outcomes)
-}
-
-fn run_jobs_into(
-    jobs: &[Job],
-    threads: usize,
-    target: Option<(&Dataset, &Arc<Committer>)>,
-    scenario: &str,
-    done: &(dyn Fn() + Sync),
-) -> Result<Vec<Outcome>, RunError> {
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<Outcome>>> = Mutex::new(vec![None; jobs.len()]);
     let failure: Mutex<Option<RunError>> = Mutex::new(None);
     std::thread::scope(|s| {
         for _ in 0..threads.max(1).min(jobs.len().max(1)) {
             s.spawn(|| {
+                // Each worker streams its simulations into files of its own, committed in groups.
+                let committer = dataset.map(|ds| Arc::new(Committer::spooled(ds.clone(), GroupLimits::BATCH, OnExisting::Replace)));
+                let target = dataset.zip(committer.as_ref());
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     if i >= jobs.len() || failure.lock().expect("not poisoned").is_some() {
-                        return;
+                        break;
                     }
                     match run_job(&jobs[i], target, scenario, Vec::new()) {
                         Ok(o) => results.lock().expect("not poisoned")[i] = Some(o),
                         Err(e) => {
                             failure.lock().expect("not poisoned").get_or_insert(e);
-                            return;
+                            break;
                         }
                     }
                     done();
+                }
+                if let Some(Err(e)) = committer.map(|c| c.flush()) {
+                    failure.lock().expect("not poisoned").get_or_insert(RunError::Sink(e.into()));
                 }
             });
         }

@@ -18,10 +18,10 @@ use datafusion::error::DataFusionError;
 use datafusion::execution::cache::cache_manager::CacheManagerConfig;
 use datafusion::execution::object_store::ObjectStoreUrl;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
-use datafusion::prelude::{SessionConfig, SessionContext, col};
+use datafusion::prelude::{SessionConfig, SessionContext};
 
 use crate::store::Dataset;
-use crate::store::registry::{self, PARTITION, Scope, TableDef};
+use crate::store::registry::{self, PARTITION, Scope};
 use snapshot::SnapshotStore;
 
 /// A query failure.
@@ -67,14 +67,12 @@ pub const ANALYSES: &[(&str, &str)] = &[
     ("compare_simulations", include_str!("../../queries/analyses/compare_simulations.sql")),
 ];
 
-fn listing_options(table: &TableDef) -> ListingOptions {
-    let opts = ListingOptions::new(Arc::new(ParquetFormat::default()))
+/// No sort order is declared: a file holds each simulation's rows together and in order, but
+/// a batch runner's or compaction's files hold many simulations in the order they ran.
+fn listing_options() -> ListingOptions {
+    ListingOptions::new(Arc::new(ParquetFormat::default()))
         .with_file_extension(".parquet")
-        .with_table_partition_cols(vec![(PARTITION.0.to_owned(), PARTITION.1)]);
-    if table.sort.is_empty() {
-        return opts;
-    }
-    opts.with_file_sort_order(vec![table.sort.iter().map(|c| col(*c).sort(true, false)).collect()])
+        .with_table_partition_cols(vec![(PARTITION.0.to_owned(), PARTITION.1)])
 }
 
 /// Where the raw snapshots are registered.
@@ -104,7 +102,7 @@ pub async fn session(dataset: &Dataset) -> Result<SessionContext, QueryError> {
     for table in registry::TABLES {
         let listing = |base: &str| -> Result<Arc<ListingTable>, DataFusionError> {
             let url = ListingTableUrl::parse(format!("{base}{}/", table.name))?;
-            let cfg = ListingTableConfig::new(url).with_listing_options(listing_options(table)).with_schema(table.stored_schema());
+            let cfg = ListingTableConfig::new(url).with_listing_options(listing_options()).with_schema(table.stored_schema());
             Ok(Arc::new(ListingTable::try_new(cfg)?.with_cache(stats_cache.clone())))
         };
         ctx.register_table(format!("raw.{}", table.name), listing(RAW_URL)?)?;

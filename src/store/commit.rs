@@ -5,6 +5,12 @@
 //! other tables that ride along (sweep points). Readers show a data file only when its group
 //! is committed in `simulations`, so a crash before that leaves nothing visible to the views.
 //!
+//! A *spooled* committer (one per worker thread of a batch runner) also owns the data files
+//! its simulations stream into: consecutive simulations append to the same open files, which
+//! the flush completes and commits as the group's files, so a sweep writes a few large files
+//! instead of three per simulation. Rows of a simulation that must not be committed (it
+//! failed, or its id was taken) are filtered out of those files before they are committed.
+//!
 //! The same simulation id committed twice: `txn` versions decide. A flush reads the
 //! simulation's `txn` and commits the next version; a concurrent commit of the same id makes
 //! one of them lose, and the loser fails, skips, or (overwrite) replaces.
@@ -24,7 +30,7 @@ use super::delta::action::{Action, Add, Txn};
 use super::delta::Snapshot;
 use super::layout::{Dataset, SimulationKey};
 use super::registry::{self, TableDef};
-use super::table::{GROUP_TAG, Table, Tags};
+use super::table::{FileWriter, GROUP_TAG, Table, Tags};
 use super::writer::runtime;
 
 /// A simulation whose data files are written, waiting for its commit.
@@ -80,7 +86,16 @@ struct Pending {
     sims: Vec<Staged>,
     bytes: u64,
     since: Option<Instant>,
+    /// Simulations whose rows are in the spool files but must not be committed.
+    dropped: Vec<SimulationKey>,
 }
+
+/// The open data files of a spooled committer, per experiment: `events`, `agent_ticks`,
+/// `ticks`, in [`SPOOLED`] order.
+pub type SpoolFiles = Vec<FileWriter>;
+
+/// The tables a spool writes, in order.
+pub const SPOOLED: [&str; 3] = ["events", "agent_ticks", "ticks"];
 
 /// Commits staged simulations in groups (see the module docs).
 pub struct Committer {
@@ -90,6 +105,8 @@ pub struct Committer {
     pending: Mutex<Pending>,
     flushing: Mutex<()>,
     skipped: Mutex<Vec<SimulationKey>>,
+    /// `Some` for a spooled committer: the open files, by experiment.
+    spool: Option<Mutex<BTreeMap<String, SpoolFiles>>>,
 }
 
 impl std::fmt::Debug for Committer {
@@ -137,7 +154,61 @@ impl Committer {
             pending: Mutex::new(Pending::default()),
             flushing: Mutex::new(()),
             skipped: Mutex::new(Vec::new()),
+            spool: None,
         }
+    }
+
+    /// A committer whose simulations write into shared files it owns (one simulation at a
+    /// time: give each worker thread its own).
+    pub fn spooled(dataset: Dataset, limits: GroupLimits, on_existing: OnExisting) -> Committer {
+        Committer { spool: Some(Mutex::new(BTreeMap::new())), ..Committer::new(dataset, limits, on_existing) }
+    }
+
+    /// Whether simulations write into this committer's files ([`Committer::take_spool`]).
+    pub fn is_spooled(&self) -> bool {
+        self.spool.is_some()
+    }
+
+    /// The open files of `experiment_id` (new ones if there are none) for the next
+    /// simulation, which returns them with [`Committer::stage_spooled`] or
+    /// [`Committer::drop_spooled`].
+    pub fn take_spool(&self, experiment_id: &str, row_group_rows: usize) -> Result<SpoolFiles, StoreError> {
+        let spool = self.spool.as_ref().expect("a spooled committer");
+        if let Some(files) = spool.lock().expect("not poisoned").remove(experiment_id) {
+            return Ok(files);
+        }
+        SPOOLED
+            .iter()
+            .map(|t| Table::new(&self.dataset, registry::get(t).expect("registered")).create_file(experiment_id, row_group_rows, false))
+            .collect()
+    }
+
+    fn put_spool(&self, experiment_id: &str, files: SpoolFiles) -> u64 {
+        let bytes = files.iter().map(|f| f.bytes_written() as u64).sum();
+        self.spool.as_ref().expect("a spooled committer").lock().expect("not poisoned").insert(experiment_id.to_owned(), files);
+        bytes
+    }
+
+    /// Returns the spool files with the finished simulation's rows in them, and stages it.
+    pub fn stage_spooled(&self, staged: Staged, files: SpoolFiles) -> Result<(), StoreError> {
+        let bytes = self.put_spool(&staged.key.experiment_id, files);
+        self.stage_with(staged, Some(bytes))
+    }
+
+    /// Returns the spool files holding some rows of a simulation that stopped: they are left
+    /// out of the commit.
+    pub fn drop_spooled(&self, key: &SimulationKey, files: SpoolFiles) {
+        self.put_spool(&key.experiment_id, files);
+        self.pending.lock().expect("not poisoned").dropped.push(key.clone());
+    }
+
+    /// Abandons the spool files of `experiment_id` after a failed write, and with them the
+    /// staged simulations whose rows they hold.
+    pub fn lose_spool(&self, experiment_id: &str, files: SpoolFiles) {
+        for f in files {
+            runtime().block_on(f.abandon());
+        }
+        self.pending.lock().expect("not poisoned").sims.retain(|s| s.key.experiment_id != experiment_id);
     }
 
     /// Simulations dropped because their id was already committed ([`OnExisting::Skip`]).
@@ -147,9 +218,14 @@ impl Committer {
 
     /// Queues a simulation; commits the group when a limit is reached.
     pub fn stage(&self, staged: Staged) -> Result<(), StoreError> {
+        self.stage_with(staged, None)
+    }
+
+    /// Queues a simulation; `spool_bytes`: the size of the spool files now.
+    fn stage_with(&self, staged: Staged, spool_bytes: Option<u64>) -> Result<(), StoreError> {
         let due = {
             let mut p = self.pending.lock().expect("not poisoned");
-            p.bytes += staged.bytes();
+            p.bytes = spool_bytes.unwrap_or(p.bytes + staged.bytes());
             p.since.get_or_insert_with(Instant::now);
             p.sims.push(staged);
             p.sims.len() >= self.limits.simulations
@@ -162,14 +238,23 @@ impl Committer {
     /// Commits everything staged so far.
     pub fn flush(&self) -> Result<(), StoreError> {
         let _one_at_a_time = self.flushing.lock().expect("not poisoned");
-        let sims = std::mem::take(&mut *self.pending.lock().expect("not poisoned")).sims;
-        if sims.is_empty() {
+        let Pending { sims, dropped, .. } = std::mem::take(&mut *self.pending.lock().expect("not poisoned"));
+        let spooled = self.spool.as_ref().map(|s| std::mem::take(&mut *s.lock().expect("not poisoned"))).unwrap_or_default();
+        if sims.is_empty() && spooled.is_empty() {
             return Ok(());
         }
-        runtime().block_on(self.commit_group(sims))
+        runtime().block_on(async {
+            let mut files = Vec::new();
+            for (_, writers) in spooled {
+                for (table, w) in SPOOLED.iter().zip(writers) {
+                    files.push((*table, w.finish(None).await?));
+                }
+            }
+            self.commit_group(sims, files, dropped).await
+        })
     }
 
-    async fn commit_group(&self, mut sims: Vec<Staged>) -> Result<(), StoreError> {
+    async fn commit_group(&self, mut sims: Vec<Staged>, mut spooled: Vec<(&'static str, Add)>, mut dropped: Vec<SimulationKey>) -> Result<(), StoreError> {
         let simulations = Table::new(&self.dataset, registry::get("simulations").expect("registered"));
         let group = super::table::nonce();
         let tags: Tags = Some(BTreeMap::from([(GROUP_TAG.to_owned(), Some(group.clone()))]));
@@ -187,22 +272,27 @@ impl Committer {
                     }
                     (_, OnExisting::Skip) => {
                         self.skipped.lock().expect("not poisoned").push(s.key.clone());
+                        dropped.push(s.key.clone());
                         self.discard(&s).await;
                     }
                     (_, OnExisting::Fail) => {
                         failed.get_or_insert_with(|| already_exists(&s.key));
+                        dropped.push(s.key.clone());
                         self.discard(&s).await;
                     }
                 }
             }
-            if let Some(e) = failed {
+            if failed.is_some() || keep.is_empty() {
                 for (s, _) in &keep {
                     self.discard(s).await;
                 }
-                return Err(e);
+                for (table, add) in &spooled {
+                    let _ = self.dataset.store.delete(&Table::new(&self.dataset, registry::get(table).expect("registered")).object_path(&add.path)).await;
+                }
+                return failed.map_or(Ok(()), Err);
             }
-            if keep.is_empty() {
-                return Ok(());
+            if !dropped.is_empty() {
+                spooled = self.without(spooled, &std::mem::take(&mut dropped)).await?;
             }
             if !replace.is_empty() {
                 delete_simulations(&self.dataset, &replace).await?;
@@ -211,7 +301,9 @@ impl Committer {
             for table in registry::simulation_tables().filter(|t| t.name != "simulations") {
                 let adds: Vec<Action> = keep
                     .iter()
-                    .flat_map(|(s, _)| s.adds.iter().filter(|(t, _)| *t == table.name))
+                    .flat_map(|(s, _)| s.adds.iter())
+                    .chain(&spooled)
+                    .filter(|(t, _)| *t == table.name)
                     .map(|(_, a)| Action::Add(Add { tags: tags.clone(), ..a.clone() }))
                     .collect();
                 append(&Table::new(&self.dataset, table), adds, "WRITE").await?;
@@ -240,7 +332,7 @@ impl Committer {
                             let _ = self.dataset.store.delete(&simulations.object_path(&add.path)).await;
                         }
                     }
-                    self.withdraw(&keep.iter().map(|(s, _)| s).collect::<Vec<_>>()).await?;
+                    self.withdraw(&keep.iter().map(|(s, _)| s).collect::<Vec<_>>(), &spooled).await?;
                     sims = keep.into_iter().map(|(s, _)| s).collect();
                     continue;
                 }
@@ -269,14 +361,41 @@ impl Committer {
         }
     }
 
-    /// Removes already-appended data files of simulations from their tables.
-    async fn withdraw(&self, sims: &[&Staged]) -> Result<(), StoreError> {
+    /// Removes already-appended data files of simulations (and the spool files) from their
+    /// tables.
+    async fn withdraw(&self, sims: &[&Staged], spooled: &[(&'static str, Add)]) -> Result<(), StoreError> {
         for table in registry::simulation_tables().filter(|t| t.name != "simulations") {
-            let removes: Vec<Action> =
-                sims.iter().flat_map(|s| s.adds.iter().filter(|(t, _)| *t == table.name)).map(|(_, a)| Table::remove(a)).collect();
+            let removes: Vec<Action> = sims
+                .iter()
+                .flat_map(|s| s.adds.iter())
+                .chain(spooled)
+                .filter(|(t, _)| *t == table.name)
+                .map(|(_, a)| Table::remove(a))
+                .collect();
             append(&Table::new(&self.dataset, table), removes, "DELETE").await?;
         }
         Ok(())
+    }
+
+    /// The spool files rewritten without the rows of `dropped` (files left holding nothing
+    /// are deleted).
+    async fn without(&self, spooled: Vec<(&'static str, Add)>, dropped: &[SimulationKey]) -> Result<Vec<(&'static str, Add)>, StoreError> {
+        let ids: BTreeSet<(&str, u32, &str)> = dropped.iter().map(|k| (k.experiment_id.as_str(), k.iteration, k.simulation_id.as_str())).collect();
+        let mut out = Vec::new();
+        for (name, add) in spooled {
+            let def = registry::get(name).expect("registered");
+            let table = Table::new(&self.dataset, def);
+            let experiment = add.partition_values.get("experiment_id").cloned().flatten().unwrap_or_default();
+            match rewrite_without(&self.dataset, &table, def, &add, &experiment, &ids).await? {
+                None => out.push((name, add)),
+                Some(rewritten) => {
+                    // Never committed: nothing can be reading it.
+                    let _ = self.dataset.store.delete(&table.object_path(&add.path)).await;
+                    out.extend(rewritten.map(|a| (name, a)));
+                }
+            }
+        }
+        Ok(out)
     }
 }
 

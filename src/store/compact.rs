@@ -1,5 +1,5 @@
-//! Compaction: the small committed files of a partition are rewritten into large ones, rows
-//! in the table's sort order (`simulation_id, tick, seq` for events), statistics rewritten.
+//! Compaction: the small committed files of a partition are rewritten into large ones (each
+//! input's rows, in the table's order, one input after another), statistics rewritten.
 //! One commit per table and partition removes the small files and adds the large ones (both
 //! with `dataChange: false`); a reader of an older snapshot still finds the old files (they
 //! are deleted by `gc` once the retention period has passed), and a concurrent compaction of
@@ -23,15 +23,19 @@ use super::table::Table;
 /// How large compacted files get.
 #[derive(Debug, Clone, Copy)]
 pub struct Options {
-    /// Target size of a compacted file, in bytes (files this large or larger are left alone).
+    /// Target size of a compacted file, in bytes.
     pub target_bytes: u64,
+    /// Files smaller than this are compacted; larger ones are left alone.
+    pub small_bytes: u64,
     /// Rows per row group in compacted files.
     pub row_group_rows: usize,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { target_bytes: 64 << 20, row_group_rows: 64 * 1024 }
+        // A batch runner's group files are usually tens of MB: left alone, so compacting
+        // after a sweep rewrites only what is really small.
+        Options { target_bytes: 64 << 20, small_bytes: 16 << 20, row_group_rows: 64 * 1024 }
     }
 }
 
@@ -84,7 +88,7 @@ async fn compact_table(
     let mut report = Report { table: def.name, ..Report::default() };
     let snap = table.snapshot().await?;
     let mut partitions: BTreeMap<String, Vec<Add>> = BTreeMap::new();
-    for add in snap.files.values().filter(|a| visible(a, groups) && (a.size as u64) < opts.target_bytes) {
+    for add in snap.files.values().filter(|a| visible(a, groups) && (a.size as u64) < opts.small_bytes) {
         let p = add.partition_values.get(PARTITION.0).cloned().flatten().unwrap_or_default();
         if experiment.is_none_or(|e| e == p) {
             partitions.entry(p).or_default().push(add.clone());
@@ -98,7 +102,7 @@ async fn compact_table(
         let mut actions = Vec::new();
         let mut written = Vec::new();
         for bin in bins(&files, opts.target_bytes) {
-            let add = rewrite(table, &experiment_id, bin, opts).await?;
+            let add = rewrite(dataset, table, &experiment_id, bin, opts).await?;
             written.push(table.object_path(&add.path));
             report.bytes_out += add.size as u64;
             report.files_out += 1;
@@ -157,34 +161,28 @@ fn bins(files: &[Add], target: u64) -> Vec<&[Add]> {
     out
 }
 
-/// Writes the rows of `files` as one file, in the table's sort order.
-async fn rewrite(table: &Table, experiment_id: &str, files: &[Add], opts: Options) -> Result<Add, StoreError> {
+/// Writes the rows of `files` (ordered by their first simulation id) as one file: each
+/// file's rows, already in the table's order, one file after the other, streamed in batches
+/// (so memory stays bounded). Files whose key ranges overlap (those of simulations written
+/// side by side) stay sorted runs; row-group statistics still find each simulation.
+/// `sweep_points`, small and keyed by point, is sorted whole.
+async fn rewrite(dataset: &Dataset, table: &Table, experiment_id: &str, files: &[Add], opts: Options) -> Result<Add, StoreError> {
     let def = table.def;
     let arrow = |source| StoreError::Arrow { table: def.name, source };
-    let schema = def.stored_schema();
-    let mut out = table.create_file(experiment_id, opts.row_group_rows)?;
-    // Files whose key ranges do not overlap are already in order one after the other; only
-    // overlapping neighbours are merged in memory.
-    let mut i = 0;
-    while i < files.len() {
-        let mut j = i + 1;
-        let mut hi = string_bounds(&files[i], "simulation_id").1;
-        while j < files.len() && def.name != "sweep_points" {
-            let (lo, next_hi) = string_bounds(&files[j], "simulation_id");
-            if lo.is_some() && hi.is_some() && lo > hi {
-                break;
-            }
-            hi = hi.max(next_hi);
-            j += 1;
-        }
+    let mut out = table.create_file(experiment_id, opts.row_group_rows, def.name == "sweep_points")?;
+    if def.name == "sweep_points" {
         let mut batches = Vec::new();
-        for a in &files[i..j] {
+        for a in files {
             batches.extend(table.read_file(a).await?);
         }
-        let batch = concat_batches(&schema, &batches).map_err(arrow)?;
-        let sorted = if j - i > 1 || def.name == "sweep_points" { def.sort_batch(&batch).map_err(arrow)? } else { batch };
-        out.write(&sorted).await?;
-        i = j;
+        let all = concat_batches(&def.stored_schema(), &batches).map_err(arrow)?;
+        out.write(&def.sort_batch(&all).map_err(arrow)?).await?;
+    } else {
+        for a in files {
+            for batch in dataset.parquet_reader(&table.object_path(&a.path), 64 * 1024)? {
+                out.write(&batch.map_err(arrow)?).await?;
+            }
+        }
     }
     let add = out.finish(None).await?;
     Ok(Add { data_change: false, ..add })

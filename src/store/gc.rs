@@ -42,13 +42,13 @@ impl Garbage {
 /// Looks for garbage in every table: files at least `min_age_secs` old, tombstones at least
 /// `retention_secs` old.
 pub async fn find(dataset: &Dataset, now_ms: i64, min_age_secs: i64, retention_secs: i64) -> Result<Vec<Garbage>, StoreError> {
-    let sims = Table::new(dataset, registry::get("simulations").expect("registered")).snapshot().await?;
+    let sims = Table::new(dataset, registry::get("simulations").expect("registered")).snapshot_with_tombstones().await?;
     let groups = committed_groups(&sims);
     let old = |ms: i64, secs: i64| now_ms - ms >= secs * 1000;
     let mut out = Vec::new();
     for def in TABLES {
         let table = Table::new(dataset, def);
-        let snap = if def.name == "simulations" { sims.clone() } else { table.snapshot().await? };
+        let snap = if def.name == "simulations" { sims.clone() } else { table.snapshot_with_tombstones().await? };
         let uncommitted =
             snap.files.values().filter(|a| !visible(a, &groups) && old(a.modification_time, min_age_secs)).cloned().collect();
         let root = Path::from(def.name);

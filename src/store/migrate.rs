@@ -70,7 +70,7 @@ pub fn migrate(old: &Dataset, new: &Dataset, progress: &dyn Fn(usize)) -> Result
                 simulation = Some(datafusion::arrow::compute::concat_batches(&schema, &stored).map_err(|source| StoreError::Arrow { table: def.name, source })?);
             } else {
                 let table = Table::new(new, def);
-                let mut w = table.create_file(&key.experiment_id, 256 * 1024)?;
+                let mut w = table.create_file(&key.experiment_id, 256 * 1024, true)?;
                 for b in &stored {
                     block_on(w.write(b))?;
                 }

@@ -82,8 +82,18 @@ impl Table {
     }
 
     /// The latest snapshot; an empty one (version -1) when the table has no commit yet.
+    /// Tombstones are those of commits after the newest checkpoint only.
     pub async fn snapshot(&self) -> Result<Snapshot, StoreError> {
-        let snap = self.log.snapshot().await.map_err(|e| self.log_err(e))?;
+        self.snapshot_with(false).await
+    }
+
+    /// The latest snapshot with every recent tombstone (what vacuum needs).
+    pub async fn snapshot_with_tombstones(&self) -> Result<Snapshot, StoreError> {
+        self.snapshot_with(true).await
+    }
+
+    async fn snapshot_with(&self, tombstones: bool) -> Result<Snapshot, StoreError> {
+        let snap = self.log.snapshot_with(tombstones).await.map_err(|e| self.log_err(e))?;
         Ok(snap.unwrap_or(Snapshot { version: -1, ..Snapshot::default() }))
     }
 
@@ -121,8 +131,9 @@ impl Table {
         StoreError::Log { table: self.def.name, source: e }
     }
 
-    /// A streaming writer of a new data file in `experiment_id`'s partition.
-    pub fn create_file(&self, experiment_id: &str, row_group_rows: usize) -> Result<FileWriter, StoreError> {
+    /// A streaming writer of a new data file in `experiment_id`'s partition; `sorted`: its
+    /// rows will be in the table's sort order, which the file then declares.
+    pub fn create_file(&self, experiment_id: &str, row_group_rows: usize, sorted: bool) -> Result<FileWriter, StoreError> {
         let rel = format!("{}={experiment_id}/part-{}.parquet", PARTITION.0, nonce());
         let path = self.object_path(&rel);
         let schema = self.def.stored_schema();
@@ -130,6 +141,7 @@ impl Table {
             .def
             .sort
             .iter()
+            .filter(|_| sorted)
             .filter_map(|c| schema.index_of(c).ok())
             .map(|i| SortingColumn { column_idx: i as i32, descending: false, nulls_first: false })
             .collect();
@@ -145,7 +157,7 @@ impl Table {
         let arrow = |source| StoreError::Arrow { table: self.def.name, source };
         let all = concat_batches(&self.def.stored_schema(), batches).map_err(arrow)?;
         let sorted = self.def.sort_batch(&all).map_err(arrow)?;
-        let mut w = self.create_file(experiment_id, 1 << 20)?;
+        let mut w = self.create_file(experiment_id, 1 << 20, true)?;
         w.write(&sorted).await?;
         w.finish(tags).await
     }

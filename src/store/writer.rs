@@ -19,7 +19,7 @@ use datafusion::parquet::file::metadata::{KeyValue, SortingColumn};
 use datafusion::parquet::file::properties::{EnabledStatistics, WriterProperties};
 use sha2::{Digest, Sha256};
 
-use super::commit::{Committer, GroupLimits, OnExisting, Staged, is_committed};
+use super::commit::{Committer, GroupLimits, OnExisting, SPOOLED, SpoolFiles, Staged, is_committed};
 use super::delta::action::Add;
 use super::registry::Keys;
 use super::table::{FileWriter, Table};
@@ -107,7 +107,7 @@ pub fn writer_properties(schema: &Schema, row_group_rows: usize, sorting: Vec<So
             _ => {}
         }
     }
-    b.set_sorting_columns(Some(sorting))
+    b.set_sorting_columns((!sorting.is_empty()).then_some(sorting))
         .set_created_by(format!("simcash {}", env!("CARGO_PKG_VERSION")))
         .set_key_value_metadata(Some(vec![KeyValue::new(SCHEMA_VERSION_KEY.to_owned(), SCHEMA_VERSION.to_owned())]))
         .build()
@@ -169,9 +169,20 @@ pub struct ParquetSink {
     meta: Option<SimulationMeta>,
     started_at: i64,
     sender: Option<SyncSender<Msg>>,
-    writer: Option<JoinHandle<Result<Vec<(&'static str, Add)>, StoreError>>>,
-    /// The data files of the finished writer.
-    written: Vec<(&'static str, Add)>,
+    writer: Option<JoinHandle<Result<Written, StoreError>>>,
+    /// What the finished writer wrote.
+    written: Written,
+}
+
+/// What the writer thread leaves behind.
+enum Written {
+    /// Nothing (not started, or aborted and cleaned up).
+    Nothing,
+    /// Completed data files of this simulation alone, by table.
+    Files(Vec<(&'static str, Add)>),
+    /// The spooled committer's open files, holding the simulation's rows (all of them, after
+    /// `Finish`).
+    Spool(SpoolFiles),
 }
 
 impl ParquetSink {
@@ -194,7 +205,7 @@ impl ParquetSink {
             started_at: 0,
             sender: None,
             writer: None,
-            written: Vec::new(),
+            written: Written::Nothing,
         }
     }
 
@@ -215,9 +226,16 @@ impl ParquetSink {
     fn join_writer(&mut self) -> Result<(), StoreError> {
         self.sender = None;
         match self.writer.take().map(JoinHandle::join) {
-            Some(Ok(r)) => {
-                self.written = r?;
+            Some(Ok(Ok(w))) => {
+                self.written = w;
                 Ok(())
+            }
+            Some(Ok(Err(e))) => {
+                if let Some(c) = self.opts.committer.as_ref().filter(|c| c.is_spooled()) {
+                    // The shared files are in an unknown state: they go, with what they held.
+                    c.lose_spool(&self.key.experiment_id, Vec::new());
+                }
+                Err(e)
             }
             Some(Err(_)) => Err(StoreError::WriterGone("the writer thread panicked".into())),
             None => Ok(()),
@@ -329,9 +347,20 @@ impl ParquetSink {
         let def = super::registry::get("simulations").expect("registered");
         let keys = Keys { simulation_id: &self.key.simulation_id, iteration: self.key.iteration };
         let simulation = def.to_stored(keys, batch).map_err(|source| StoreError::Arrow { table: "simulations", source })?;
-        let staged = Staged { key: self.key.clone(), adds: std::mem::take(&mut self.written), simulation, with_rows: std::mem::take(&mut self.opts.with_rows) };
+        let mut staged = Staged { key: self.key.clone(), adds: Vec::new(), simulation, with_rows: std::mem::take(&mut self.opts.with_rows) };
+        let spool = match std::mem::replace(&mut self.written, Written::Nothing) {
+            Written::Files(adds) => {
+                staged.adds = adds;
+                None
+            }
+            Written::Spool(files) => Some(files),
+            Written::Nothing => None,
+        };
         match &self.opts.committer {
-            Some(c) => c.stage(staged),
+            Some(c) => match spool {
+                Some(files) => c.stage_spooled(staged, files),
+                None => c.stage(staged),
+            },
             None => {
                 let on_existing = if self.opts.overwrite { OnExisting::Replace } else { OnExisting::Fail };
                 let c = Committer::new(self.dataset.clone(), GroupLimits::IMMEDIATE, on_existing);
@@ -362,7 +391,11 @@ impl ParquetSink {
         self.started_at = (self.opts.clock)();
         let (tx, rx) = sync_channel(4);
         let (dataset, key, rows) = (self.dataset.clone(), self.key.clone(), self.opts.row_group_rows);
-        self.writer = Some(std::thread::spawn(move || write_files(&dataset, &key, rows, rx)));
+        let spool = match self.opts.committer.as_ref().filter(|c| c.is_spooled()) {
+            Some(c) => Some(c.take_spool(&key.experiment_id, rows)?),
+            None => None,
+        };
+        self.writer = Some(std::thread::spawn(move || write_files(&dataset, &key, rows, spool, rx)));
         self.sender = Some(tx);
         Ok(())
     }
@@ -375,21 +408,23 @@ pub(crate) fn runtime() -> &'static tokio::runtime::Runtime {
     })
 }
 
-/// The writer thread: encodes batches into one new data file per table. Files are completed
-/// only on `Finish` (their `add` actions are returned); if the channel closes first, they are
-/// abandoned and removed.
+/// The writer thread: encodes batches into one data file per table: new files, completed
+/// only on `Finish` (their `add` actions are returned) and abandoned and removed if the
+/// channel closes first; or the spooled committer's shared files, returned open either way.
 fn write_files(
     dataset: &Dataset,
     key: &SimulationKey,
     row_group_rows: usize,
+    spool: Option<SpoolFiles>,
     rx: Receiver<Msg>,
-) -> Result<Vec<(&'static str, Add)>, StoreError> {
+) -> Result<Written, StoreError> {
     let rt = runtime();
-    let tables: Vec<Table> = ["events", "agent_ticks", "ticks"]
-        .iter()
-        .map(|n| Table::new(dataset, super::registry::get(n).expect("registered")))
-        .collect();
-    let mut files = tables.iter().map(|t| t.create_file(&key.experiment_id, row_group_rows)).collect::<Result<Vec<_>, _>>()?;
+    let tables: Vec<Table> = SPOOLED.iter().map(|n| Table::new(dataset, super::registry::get(n).expect("registered"))).collect();
+    let spooled = spool.is_some();
+    let mut files = match spool {
+        Some(files) => files,
+        None => tables.iter().map(|t| t.create_file(&key.experiment_id, row_group_rows, true)).collect::<Result<Vec<_>, _>>()?,
+    };
     let keys = Keys { simulation_id: &key.simulation_id, iteration: key.iteration };
     let write = |i: usize, b: RecordBatch, files: &mut Vec<FileWriter>| -> Result<(), StoreError> {
         let def = tables[i].def;
@@ -401,19 +436,21 @@ fn write_files(
             Ok(Msg::Events(b)) => write(0, b, &mut files),
             Ok(Msg::AgentTicks(b)) => write(1, b, &mut files),
             Ok(Msg::Ticks(b)) => write(2, b, &mut files),
+            Ok(Msg::Finish) if spooled => return Ok(Written::Spool(files)),
             Ok(Msg::Finish) => {
                 let mut adds = Vec::new();
                 for (t, f) in tables.iter().zip(files) {
                     adds.push((t.def.name, rt.block_on(f.finish(None))?));
                 }
-                return Ok(adds);
+                return Ok(Written::Files(adds));
             }
+            Err(_) if spooled => return Ok(Written::Spool(files)),
             Err(_) => {
                 // Aborted: drop the writers uncompleted and remove anything already uploaded.
                 for f in files {
                     rt.block_on(f.abandon());
                 }
-                return Ok(Vec::new());
+                return Ok(Written::Nothing);
             }
         };
         if let Err(e) = r {
@@ -470,8 +507,12 @@ impl SimulationSink for ParquetSink {
     }
 
     fn abort(&mut self) {
-        // Closing the channel without `Finish` makes the writer abandon and delete its files.
+        // Closing the channel without `Finish` makes the writer abandon and delete its own
+        // files; shared files go back to the committer, which leaves this simulation's rows out.
         let _ = self.join_writer();
+        if let (Written::Spool(files), Some(c)) = (std::mem::replace(&mut self.written, Written::Nothing), &self.opts.committer) {
+            c.drop_spooled(&self.key, files);
+        }
     }
 }
 

@@ -106,18 +106,19 @@ pub fn run(cfg: &SweepConfig, points: &[Point], dataset: &Dataset, opts: Options
     let skipped = (mine.len() - todo.len()) as u32;
     progress.start(todo.len() as u64);
     let scenario = cfg.scenario_name();
-    let committer = Committer::new(dataset.clone(), opts.commit, OnExisting::Skip);
-    let committer = std::sync::Arc::new(committer);
     let next = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
     let failure: Mutex<Option<SweepError>> = Mutex::new(None);
     let ran = AtomicUsize::new(0);
+    let flushed: Mutex<Vec<Result<(), StoreError>>> = Mutex::new(Vec::new());
     std::thread::scope(|s| {
         for _ in 0..opts.jobs.max(1).min(todo.len().max(1)) {
             s.spawn(|| {
+                // Each worker streams its points into files of its own and commits them in groups.
+                let committer = std::sync::Arc::new(Committer::spooled(dataset.clone(), opts.commit, OnExisting::Skip));
                 while !stop.load(Ordering::Relaxed) {
                     let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(p) = todo.get(i) else { return };
+                    let Some(p) = todo.get(i) else { break };
                     let job = Job { config: p.config.clone(), key: Some(key(p)), purpose: "sweep", agent: None, sample: p.index };
                     let result = stored_row(&row(cfg, p)).map_err(SweepError::from).and_then(|point| {
                         run_job(&job, Some((dataset, &committer)), &scenario, vec![("sweep_points", point)])
@@ -131,18 +132,19 @@ pub fn run(cfg: &SweepConfig, points: &[Point], dataset: &Dataset, opts: Options
                         Err(e) => {
                             stop.store(true, Ordering::Relaxed);
                             failure.lock().expect("not poisoned").get_or_insert(e);
-                            return;
+                            break;
                         }
                     }
                 }
+                // What finished is committed even when another point failed.
+                let r = committer.flush();
+                flushed.lock().expect("not poisoned").push(r);
             });
         }
     });
-    // What finished is committed even when another point failed.
-    let flushed = committer.flush();
     if let Some(e) = failure.into_inner().expect("not poisoned") {
         return Err(e);
     }
-    flushed?;
+    flushed.into_inner().expect("not poisoned").into_iter().collect::<Result<(), _>>()?;
     Ok(Summary { experiment_id: id, total: points.len() as u32, in_shard: mine.len() as u32, skipped, ran: ran.into_inner() as u32 })
 }

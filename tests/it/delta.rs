@@ -140,6 +140,27 @@ fn two_sweep_shards_at_once_on_local_disk_fill_the_dataset_once() {
 }
 
 #[test]
+fn the_same_sweep_twice_at_once_commits_every_point_once() {
+    let (twice, whole) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let file = seed_sweep(twice.path(), 80);
+    // Both run every point; groups of a few, so the two interleave and lose races for ids
+    // the other committed first (their rows are then left out of the shared files).
+    let both: Vec<_> = (0..2).map(|_| spawn(twice.path(), &["sweep", &file, "--jobs", "2", "--commit-every", "3"])).collect();
+    let mut ran = 0;
+    for c in both {
+        let o = c.wait_with_output().unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        let out = stdout(&o);
+        let now: usize = out.split(", ").find_map(|f| f.strip_suffix(" run now\n")).unwrap_or_else(|| panic!("{out}")).parse().unwrap();
+        ran += now;
+    }
+    assert!(ran >= 80, "every point ran at least once ({ran})");
+    ok(whole.path(), &["sweep", &file, "--jobs", "2"]);
+    assert_eq!(results(twice.path()), results(whole.path()), "every point once, whole");
+    assert_eq!(csv(twice.path(), "SELECT COUNT(*), COUNT(DISTINCT simulation_id) FROM raw.events WHERE seq = 0"), vec!["80,80"]);
+}
+
+#[test]
 fn a_sweep_killed_at_any_moment_keeps_whole_simulations_and_a_rerun_completes_it() {
     let (killed, whole) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let file = seed_sweep(killed.path(), 300);
@@ -190,11 +211,12 @@ fn compaction_killed_at_any_moment_changes_no_result_and_vacuum_frees_the_small_
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let file = seed_sweep(d, 200);
-    ok(d, &["sweep", &file, "--jobs", "2", "--commit-every", "10", "--no-compact"]);
+    // Groups of two simulations: one small events file each.
+    ok(d, &["sweep", &file, "--jobs", "2", "--commit-every", "2", "--no-compact"]);
     let want = results(d);
     let root = d.join("simcash-data");
     let small = files(&root, "events");
-    assert!(small >= 200, "one events file per simulation before compaction ({small})");
+    assert!(small >= 100, "one events file per group before compaction ({small})");
     for ms in [30, 100, 250, 500] {
         kill_after(spawn(d, &["compact"]), ms);
         assert_eq!(results(d), want, "compaction killed after {ms} ms");

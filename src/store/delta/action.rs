@@ -124,6 +124,9 @@ impl Action {
     /// Parses one line of a commit file; `Ok(None)` for an action of a kind simcash does not
     /// use (`cdc`, `domainMetadata`, …), which readers must skip.
     pub fn from_line(line: &str) -> Result<Option<Action>, serde_json::Error> {
+        if let Ok(a) = serde_json::from_str(line) {
+            return Ok(Some(a));
+        }
         let map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(line)?;
         const KNOWN: &[&str] = &["protocol", "metaData", "add", "remove", "txn", "commitInfo"];
         if !map.keys().any(|k| KNOWN.contains(&k.as_str())) {

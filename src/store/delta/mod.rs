@@ -164,13 +164,14 @@ impl DeltaLog {
     }
 
     /// The table as of its latest version, `None` when it has no commit yet: the newest
-    /// checkpoint, then the commits after it.
-    pub async fn snapshot(&self) -> Result<Option<Snapshot>, LogError> {
+    /// checkpoint, then the commits after it. The tombstones of the checkpoint are read only
+    /// `with_tombstones` (vacuum, checkpoints); those of later commits always are.
+    pub async fn snapshot_with(&self, with_tombstones: bool) -> Result<Option<Snapshot>, LogError> {
         let (versions, checkpoint) = self.listing().await?;
         let mut snap = Snapshot::default();
         let after = match checkpoint {
             Some(c) => {
-                snap.apply(c, self.read_checkpoint(c).await?);
+                snap.apply(c, self.read_checkpoint(c, with_tombstones).await?);
                 c
             }
             None if versions.is_empty() => return Ok(None),
@@ -180,16 +181,22 @@ impl DeltaLog {
         Ok(Some(snap))
     }
 
-    async fn read_checkpoint(&self, version: i64) -> Result<Vec<action::Action>, LogError> {
+    /// The table as of its latest version, without the checkpoint's tombstones (see
+    /// [`DeltaLog::snapshot_with`]).
+    pub async fn snapshot(&self) -> Result<Option<Snapshot>, LogError> {
+        self.snapshot_with(false).await
+    }
+
+    async fn read_checkpoint(&self, version: i64, tombstones: bool) -> Result<Vec<action::Action>, LogError> {
         let path = self.checkpoint_path(version);
         let bytes = self.store.get(&path).await.map_err(Self::object_err(&path))?.bytes().await.map_err(Self::object_err(&path))?;
-        checkpoint::decode(bytes).map_err(|source| LogError::Checkpoint { path: path.to_string(), source })
+        checkpoint::decode(bytes, tombstones).map_err(|source| LogError::Checkpoint { path: path.to_string(), source })
     }
 
     /// Writes a checkpoint of the latest version (and `_last_checkpoint`), so that readers
     /// start there. Returns its version.
     pub async fn checkpoint(&self, now_ms: i64) -> Result<Option<i64>, LogError> {
-        let Some(snap) = self.snapshot().await? else { return Ok(None) };
+        let Some(snap) = self.snapshot_with(true).await? else { return Ok(None) };
         let path = self.checkpoint_path(snap.version);
         let actions = checkpoint::actions(&snap, now_ms - checkpoint::TOMBSTONE_RETENTION_MS);
         let cerr = |source| LogError::Checkpoint { path: path.to_string(), source };
