@@ -36,8 +36,8 @@ pub struct SweepArgs {
     /// when it finishes; `simcash compact` does it later).
     #[arg(long)]
     pub no_compact: bool,
-    /// Commit after this many simulations (a commit also comes every 256 MB of data or 5
-    /// seconds, whichever is first). A killed sweep keeps every committed point.
+    /// Each worker commits after this many simulations (or 256 MB of data, or 30 seconds,
+    /// whichever is first). A killed sweep keeps every committed point.
     #[arg(long, value_name = "N", default_value_t = GroupLimits::BATCH.simulations as u32, value_parser = clap::value_parser!(u32).range(1..))]
     pub commit_every: u32,
     #[command(flatten)]

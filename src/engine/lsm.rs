@@ -54,6 +54,43 @@ struct Cycle {
 /// The largest Queue-2 size for which longer cycles are searched (SimCash's cap).
 const DFS_QUEUE_LIMIT: usize = 100;
 
+/// The first `k` cycles in candidate order (value, largest first; ties in the order found),
+/// kept while cycles are found: a cycle that cannot be among them is never built.
+struct Best {
+    k: usize,
+    /// (value, order found, cycle).
+    kept: Vec<(Cents, usize, Cycle)>,
+    found: usize,
+}
+
+impl Best {
+    fn new(k: usize) -> Best {
+        Best { k, kept: Vec::with_capacity(k + 1), found: 0 }
+    }
+
+    /// Offers a cycle of `value`; `build` makes it only if it is kept.
+    fn offer(&mut self, value: Cents, build: impl FnOnce() -> Cycle) {
+        let order = self.found;
+        self.found += 1;
+        if self.kept.len() == self.k {
+            // The worst kept: smallest value, found last among those. A later cycle of equal
+            // value comes after it in candidate order, so only a larger value displaces it.
+            let (worst, _) = self.kept.iter().enumerate().min_by_key(|(_, (v, o, _))| (*v, std::cmp::Reverse(*o))).expect("k ≥ 1");
+            if value <= self.kept[worst].0 {
+                return;
+            }
+            self.kept.swap_remove(worst);
+        }
+        self.kept.push((value, order, build()));
+    }
+
+    /// The kept cycles in candidate order.
+    fn into_sorted(mut self) -> Vec<Cycle> {
+        self.kept.sort_by_key(|(v, o, _)| (std::cmp::Reverse(*v), *o));
+        self.kept.into_iter().map(|(_, _, c)| c).collect()
+    }
+}
+
 impl Engine {
     fn edges(&self) -> Edges {
         let mut items: Vec<(AgentIdx, AgentIdx, TxId, Cents)> = self
@@ -105,9 +142,9 @@ impl Engine {
             }
             if lsm.enable_cycles && !self.queue2.is_empty() {
                 let g = graph.get_or_insert_with(|| self.edges());
-                let candidates = self.detect_cycles(g, lsm.max_cycle_length);
+                let candidates = self.detect_cycles(g, lsm.max_cycle_length, lsm.max_cycles_per_tick as usize);
                 let mut changed = false;
-                for c in candidates.iter().take(lsm.max_cycles_per_tick as usize) {
+                for c in &candidates {
                     if self.settle_cycle(c) {
                         changed = true;
                         settled_value += c.total_value;
@@ -175,45 +212,46 @@ impl Engine {
         (offset_value, settled)
     }
 
-    /// Cycle candidates: triangles u→v→w→u with u<v<w, then per-payment simple cycles
-    /// of 4..=max_len edges found by DFS, stable-sorted by value, largest first.
-    fn detect_cycles(&self, edges: &Edges, max_len: u32) -> Vec<Cycle> {
-        let mut out = Vec::new();
+    /// The first `limit` cycle candidates: triangles u→v→w→u with u<v<w, then
+    /// per-payment simple cycles of 4..=max_len edges found by DFS, in stable order of
+    /// value, largest first. (Every candidate has at least three distinct agents.)
+    fn detect_cycles(&self, edges: &Edges, max_len: u32, limit: usize) -> Vec<Cycle> {
+        let mut best = Best::new(limit.max(1));
         for uv in edges.list.iter().filter(|e| e.to > e.from) {
             let (u, v) = (uv.from, uv.to);
             for vw in edges.out_of(v).iter().filter(|e| e.to > v) {
                 let w = vw.to;
                 if let Some(wu) = edges.get(w, u) {
-                    let txs = edges.txs(uv).iter().chain(edges.txs(vw)).chain(edges.txs(wu)).copied().collect();
-                    out.push(Cycle { agents: vec![u, v, w, u], txs, total_value: uv.sum + vw.sum + wu.sum });
+                    best.offer(uv.sum + vw.sum + wu.sum, || Cycle {
+                        agents: vec![u, v, w, u],
+                        txs: edges.txs(uv).iter().chain(edges.txs(vw)).chain(edges.txs(wu)).copied().collect(),
+                        total_value: uv.sum + vw.sum + wu.sum,
+                    });
                 }
             }
         }
         if max_len >= 4 && self.queue2.len() <= DFS_QUEUE_LIMIT {
-            self.dfs_cycles(max_len as usize, &mut out);
+            self.dfs_cycles(max_len as usize, &mut best);
         }
-        out.sort_by_key(|c| std::cmp::Reverse(c.total_value));
-        out.retain(|c| c.agents[..c.agents.len() - 1].iter().collect::<BTreeSet<_>>().len() >= 3);
-        out
+        best.into_sorted()
     }
 
     /// Per-payment DFS over the Queue-2 multigraph: every simple cycle of 4..=max_len edges
     /// from each start agent (sorted), one payment per edge, every rotation and parallel
-    /// combination a separate candidate.
-    fn dfs_cycles(&self, max_len: usize, out: &mut Vec<Cycle>) {
-        let mut adj: BTreeMap<AgentIdx, Vec<(AgentIdx, TxId, Cents)>> = BTreeMap::new();
+    /// combination a separate candidate, offered in the order found.
+    fn dfs_cycles(&self, max_len: usize, best: &mut Best) {
+        let mut g = Multigraph { out: BTreeMap::new(), between: BTreeMap::new(), max_len };
         for &id in &self.queue2 {
             let tx = &self.txs[id.0 as usize];
-            adj.entry(tx.sender).or_default().push((tx.receiver, id, tx.remaining));
+            g.out.entry(tx.sender).or_default().push((tx.receiver, id, tx.remaining));
+            g.between.entry((tx.sender, tx.receiver)).or_default().push((id, tx.remaining));
         }
-        let starts: Vec<AgentIdx> = adj.keys().copied().collect();
-        let mut path_agents = Vec::new();
-        let mut path_txs = Vec::new();
-        for start in starts {
-            path_agents.clear();
-            path_txs.clear();
-            path_agents.push(start);
-            dfs(&adj, start, start, max_len, &mut path_agents, &mut path_txs, 0, out);
+        let mut path = Trail { agents: Vec::with_capacity(max_len + 1), txs: Vec::with_capacity(max_len) };
+        for &start in g.out.keys() {
+            path.agents.clear();
+            path.txs.clear();
+            path.agents.push(start);
+            dfs(&g, start, start, &mut path, 0, best);
         }
     }
 
@@ -270,37 +308,61 @@ impl Engine {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn dfs(
-    adj: &BTreeMap<AgentIdx, Vec<(AgentIdx, TxId, Cents)>>,
-    start: AgentIdx,
-    node: AgentIdx,
+/// Queue 2 as a multigraph: each agent's payments in queue order, and the payments between
+/// each ordered pair, in queue order.
+struct Multigraph {
+    out: BTreeMap<AgentIdx, Vec<(AgentIdx, TxId, Cents)>>,
+    between: BTreeMap<(AgentIdx, AgentIdx), Vec<(TxId, Cents)>>,
     max_len: usize,
-    path_agents: &mut Vec<AgentIdx>,
-    path_txs: &mut Vec<TxId>,
-    value: Cents,
-    out: &mut Vec<Cycle>,
-) {
-    let Some(next) = adj.get(&node) else { return };
+}
+
+/// The DFS's current path: agents from the start, and one payment per edge.
+struct Trail {
+    agents: Vec<AgentIdx>,
+    txs: Vec<TxId>,
+}
+
+impl Trail {
+    fn closed_by(&self, start: AgentIdx, id: TxId, value: Cents) -> Cycle {
+        let mut agents = Vec::with_capacity(self.agents.len() + 1);
+        agents.extend_from_slice(&self.agents);
+        agents.push(start);
+        let mut txs = Vec::with_capacity(self.txs.len() + 1);
+        txs.extend_from_slice(&self.txs);
+        txs.push(id);
+        Cycle { agents, txs, total_value: value }
+    }
+}
+
+/// Extends `path` (ending at `node`, worth `value`) by every payment out of `node`, in queue
+/// order: a payment back to `start` closes a cycle of at least 4 edges; one to a new agent
+/// goes deeper while the cycle can still close within `max_len` edges.
+fn dfs(g: &Multigraph, start: AgentIdx, node: AgentIdx, path: &mut Trail, value: Cents, best: &mut Best) {
+    let len = path.txs.len() + 1;
+    if len == g.max_len {
+        // Only an edge back to the start can follow: those payments alone, in queue order.
+        if len >= 4 {
+            for &(id, amount) in g.between.get(&(node, start)).map_or(&[][..], Vec::as_slice) {
+                best.offer(value + amount, || path.closed_by(start, id, value + amount));
+            }
+        }
+        return;
+    }
+    let Some(next) = g.out.get(&node) else { return };
     for &(to, id, amount) in next {
         if to == start {
-            let len = path_txs.len() + 1;
             if len >= 4 {
-                let mut agents = path_agents.clone();
-                agents.push(start);
-                let mut txs = path_txs.clone();
-                txs.push(id);
-                out.push(Cycle { agents, txs, total_value: value + amount });
+                best.offer(value + amount, || path.closed_by(start, id, value + amount));
             }
             continue;
         }
-        if path_txs.len() + 1 >= max_len || path_agents.contains(&to) {
+        if path.agents.contains(&to) {
             continue;
         }
-        path_agents.push(to);
-        path_txs.push(id);
-        dfs(adj, start, to, max_len, path_agents, path_txs, value + amount, out);
-        path_agents.pop();
-        path_txs.pop();
+        path.agents.push(to);
+        path.txs.push(id);
+        dfs(g, start, to, path, value + amount, best);
+        path.agents.pop();
+        path.txs.pop();
     }
 }

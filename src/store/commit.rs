@@ -77,8 +77,9 @@ pub struct GroupLimits {
 impl GroupLimits {
     /// Commit each simulation as it is staged (a CLI run).
     pub const IMMEDIATE: GroupLimits = GroupLimits { simulations: 1, bytes: 0, age: Duration::ZERO };
-    /// Batch runners: up to 2,000 simulations, 256 MB or 5 seconds per commit.
-    pub const BATCH: GroupLimits = GroupLimits { simulations: 2_000, bytes: 256 << 20, age: Duration::from_secs(5) };
+    /// Batch runners (per worker): up to 2,000 simulations, 256 MB or 30 seconds per commit.
+    /// The age bounds the work a kill loses and how long finished simulations stay invisible.
+    pub const BATCH: GroupLimits = GroupLimits { simulations: 2_000, bytes: 256 << 20, age: Duration::from_secs(30) };
 }
 
 #[derive(Default)]
@@ -96,6 +97,10 @@ pub type SpoolFiles = Vec<FileWriter>;
 
 /// The tables a spool writes, in order.
 pub const SPOOLED: [&str; 3] = ["events", "agent_ticks", "ticks"];
+
+/// Rows per row group of spool files: each open file buffers one row group in memory, and a
+/// query of one simulation reads the row groups that hold it.
+const SPOOL_ROW_GROUP_ROWS: usize = 64 * 1024;
 
 /// Commits staged simulations in groups (see the module docs).
 pub struct Committer {
@@ -172,14 +177,14 @@ impl Committer {
     /// The open files of `experiment_id` (new ones if there are none) for the next
     /// simulation, which returns them with [`Committer::stage_spooled`] or
     /// [`Committer::drop_spooled`].
-    pub fn take_spool(&self, experiment_id: &str, row_group_rows: usize) -> Result<SpoolFiles, StoreError> {
+    pub fn take_spool(&self, experiment_id: &str) -> Result<SpoolFiles, StoreError> {
         let spool = self.spool.as_ref().expect("a spooled committer");
         if let Some(files) = spool.lock().expect("not poisoned").remove(experiment_id) {
             return Ok(files);
         }
         SPOOLED
             .iter()
-            .map(|t| Table::new(&self.dataset, registry::get(t).expect("registered")).create_file(experiment_id, row_group_rows, false))
+            .map(|t| Table::new(&self.dataset, registry::get(t).expect("registered")).create_file(experiment_id, SPOOL_ROW_GROUP_ROWS, false))
             .collect()
     }
 
@@ -222,7 +227,14 @@ impl Committer {
     }
 
     /// Queues a simulation; `spool_bytes`: the size of the spool files now.
-    fn stage_with(&self, staged: Staged, spool_bytes: Option<u64>) -> Result<(), StoreError> {
+    fn stage_with(&self, mut staged: Staged, spool_bytes: Option<u64>) -> Result<(), StoreError> {
+        // One-row batches built with builders keep their builders' spare capacity (tens of
+        // kB): copied to exact size, a group of thousands waits in a few MB.
+        let tight = |b: &RecordBatch| concat_batches(&b.schema(), [b]);
+        staged.simulation = tight(&staged.simulation).map_err(|source| StoreError::Arrow { table: "simulations", source })?;
+        for (table, b) in &mut staged.with_rows {
+            *b = tight(b).map_err(|source| StoreError::Arrow { table, source })?;
+        }
         let due = {
             let mut p = self.pending.lock().expect("not poisoned");
             p.bytes = spool_bytes.unwrap_or(p.bytes + staged.bytes());

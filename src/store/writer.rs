@@ -392,7 +392,7 @@ impl ParquetSink {
         let (tx, rx) = sync_channel(4);
         let (dataset, key, rows) = (self.dataset.clone(), self.key.clone(), self.opts.row_group_rows);
         let spool = match self.opts.committer.as_ref().filter(|c| c.is_spooled()) {
-            Some(c) => Some(c.take_spool(&key.experiment_id, rows)?),
+            Some(c) => Some(c.take_spool(&key.experiment_id)?),
             None => None,
         };
         self.writer = Some(std::thread::spawn(move || write_files(&dataset, &key, rows, spool, rx)));
