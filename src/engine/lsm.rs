@@ -61,27 +61,37 @@ struct Best {
     /// (value, order found, cycle).
     kept: Vec<(Cents, usize, Cycle)>,
     found: usize,
+    /// Once `k` are kept, the smallest kept value: a later cycle of equal value comes after
+    /// those in candidate order, so only a larger value gets in.
+    floor: Option<Cents>,
 }
 
 impl Best {
     fn new(k: usize) -> Best {
-        Best { k, kept: Vec::with_capacity(k + 1), found: 0 }
+        Best { k, kept: Vec::with_capacity(k + 1), found: 0, floor: None }
+    }
+
+    /// Whether a cycle of `value` found now would be kept.
+    fn wants(&self, value: Cents) -> bool {
+        self.floor.is_none_or(|f| value > f)
     }
 
     /// Offers a cycle of `value`; `build` makes it only if it is kept.
     fn offer(&mut self, value: Cents, build: impl FnOnce() -> Cycle) {
         let order = self.found;
         self.found += 1;
+        if !self.wants(value) {
+            return;
+        }
         if self.kept.len() == self.k {
-            // The worst kept: smallest value, found last among those. A later cycle of equal
-            // value comes after it in candidate order, so only a larger value displaces it.
+            // Out goes the worst kept: smallest value, found last among those.
             let (worst, _) = self.kept.iter().enumerate().min_by_key(|(_, (v, o, _))| (*v, std::cmp::Reverse(*o))).expect("k ≥ 1");
-            if value <= self.kept[worst].0 {
-                return;
-            }
             self.kept.swap_remove(worst);
         }
         self.kept.push((value, order, build()));
+        if self.kept.len() == self.k {
+            self.floor = self.kept.iter().map(|(v, _, _)| *v).min();
+        }
     }
 
     /// The kept cycles in candidate order.
@@ -244,7 +254,9 @@ impl Engine {
         for &id in &self.queue2 {
             let tx = &self.txs[id.0 as usize];
             g.out.entry(tx.sender).or_default().push((tx.receiver, id, tx.remaining));
-            g.between.entry((tx.sender, tx.receiver)).or_default().push((id, tx.remaining));
+            let (largest, payments) = g.between.entry((tx.sender, tx.receiver)).or_insert((Cents::MIN, Vec::new()));
+            *largest = (*largest).max(tx.remaining);
+            payments.push((id, tx.remaining));
         }
         let mut path = Trail { agents: Vec::with_capacity(max_len + 1), txs: Vec::with_capacity(max_len) };
         for &start in g.out.keys() {
@@ -312,7 +324,8 @@ impl Engine {
 /// each ordered pair, in queue order.
 struct Multigraph {
     out: BTreeMap<AgentIdx, Vec<(AgentIdx, TxId, Cents)>>,
-    between: BTreeMap<(AgentIdx, AgentIdx), Vec<(TxId, Cents)>>,
+    /// Largest amount, then the payments.
+    between: BTreeMap<(AgentIdx, AgentIdx), (Cents, Vec<(TxId, Cents)>)>,
     max_len: usize,
 }
 
@@ -340,11 +353,15 @@ impl Trail {
 fn dfs(g: &Multigraph, start: AgentIdx, node: AgentIdx, path: &mut Trail, value: Cents, best: &mut Best) {
     let len = path.txs.len() + 1;
     if len == g.max_len {
-        // Only an edge back to the start can follow: those payments alone, in queue order.
-        if len >= 4 {
-            for &(id, amount) in g.between.get(&(node, start)).map_or(&[][..], Vec::as_slice) {
-                best.offer(value + amount, || path.closed_by(start, id, value + amount));
-            }
+        // Only an edge back to the start can follow: those payments alone, in queue order
+        // (all skipped at once when even the largest would not be kept; each still counts).
+        let Some((largest, back)) = g.between.get(&(node, start)).filter(|_| len >= 4) else { return };
+        if !best.wants(value + largest) {
+            best.found += back.len();
+            return;
+        }
+        for &(id, amount) in back {
+            best.offer(value + amount, || path.closed_by(start, id, value + amount));
         }
         return;
     }
