@@ -376,6 +376,13 @@ fn dfs(g: &Multigraph, start: AgentIdx, node: AgentIdx, path: &mut Trail, value:
         if path.agents.contains(&to) {
             continue;
         }
+        if len + 1 == g.max_len {
+            // The next edge must close the cycle: skip `to` if no payment back could be kept.
+            match g.between.get(&(to, start)) {
+                Some((largest, _)) if best.wants(value + amount + largest) => {}
+                _ => continue,
+            }
+        }
         path.agents.push(to);
         path.txs.push(id);
         dfs(g, start, to, path, value + amount, best);
