@@ -87,7 +87,13 @@ pub async fn session(dataset: &Dataset) -> Result<SessionContext, QueryError> {
         .with_cache_manager(CacheManagerConfig::default().with_list_files_cache_limit(0))
         .build_arc()?;
     // DATAFUSION_* environment variables tune the engine (e.g. DATAFUSION_EXECUTION_BATCH_SIZE).
-    let config = SessionConfig::from_env()?.with_information_schema(true);
+    let mut config = SessionConfig::from_env()?.with_information_schema(true);
+    if std::env::var_os("DATAFUSION_EXECUTION_PARQUET_PUSHDOWN_FILTERS").is_none() {
+        // Filters (a simulation id, above all) are applied while decoding: the other columns
+        // of a row group are decoded only for the rows that match.
+        config.options_mut().execution.parquet.pushdown_filters = true;
+        config.options_mut().execution.parquet.reorder_filters = true;
+    }
     let ctx = SessionContext::new_with_config_rt(config, runtime);
     for (url, committed_only) in [(RAW_URL, false), (COMMITTED_URL, true)] {
         let url = ObjectStoreUrl::parse(url)?;

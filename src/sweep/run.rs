@@ -74,6 +74,9 @@ pub struct Summary {
     pub ran: u32,
 }
 
+/// Most points a sweep worker takes at a time.
+const POINTS_PER_TAKE: usize = 64;
+
 /// The `sweep_points` row of a point.
 pub fn row(cfg: &SweepConfig, p: &Point) -> PointRow {
     PointRow {
@@ -111,14 +114,23 @@ pub fn run(cfg: &SweepConfig, points: &[Point], dataset: &Dataset, opts: Options
     let failure: Mutex<Option<SweepError>> = Mutex::new(None);
     let ran = AtomicUsize::new(0);
     let flushed: Mutex<Vec<Result<(), StoreError>>> = Mutex::new(Vec::new());
+    let workers = opts.jobs.max(1).min(todo.len().max(1));
+    // Small enough that every worker gets several takes.
+    let per_take = (todo.len() / (workers * 8)).clamp(1, POINTS_PER_TAKE);
     std::thread::scope(|s| {
-        for _ in 0..opts.jobs.max(1).min(todo.len().max(1)) {
+        for _ in 0..workers {
             s.spawn(|| {
                 // Each worker streams its points into files of its own and commits them in groups.
                 let committer = std::sync::Arc::new(Committer::spooled(dataset.clone(), opts.commit, OnExisting::Skip));
+                // Workers take runs of consecutive points, so that each row group of a worker's
+                // files holds a narrow range of simulation ids (a query of one reads one).
+                let mut block = 0..0;
                 while !stop.load(Ordering::Relaxed) {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(p) = todo.get(i) else { break };
+                    if block.is_empty() {
+                        let start = next.fetch_add(per_take, Ordering::Relaxed);
+                        block = start..start + per_take;
+                    }
+                    let Some(p) = block.next().and_then(|i| todo.get(i)) else { break };
                     let job = Job { config: p.config.clone(), key: Some(key(p)), purpose: "sweep", agent: None, sample: p.index };
                     let result = stored_row(&row(cfg, p)).map_err(SweepError::from).and_then(|point| {
                         run_job(&job, Some((dataset, &committer)), &scenario, vec![("sweep_points", point)])
