@@ -250,19 +250,35 @@ impl Engine {
     /// from each start agent (sorted), one payment per edge, every rotation and parallel
     /// combination a separate candidate, offered in the order found.
     fn dfs_cycles(&self, max_len: usize, best: &mut Best) {
-        let mut g = Multigraph { out: BTreeMap::new(), between: BTreeMap::new(), max_len };
+        let n = self.agents.len();
+        // The agents with queued payments, numbered 0..m: `between` is m × m.
+        let mut local = vec![usize::MAX; n];
+        let mut m = 0;
+        for &id in &self.queue2 {
+            let tx = &self.txs[id.0 as usize];
+            for a in [tx.sender, tx.receiver] {
+                if local[a as usize] == usize::MAX {
+                    local[a as usize] = m;
+                    m += 1;
+                }
+            }
+        }
+        let mut g = Multigraph { out: BTreeMap::new(), between: vec![(Cents::MIN, Vec::new()); m * m], local, m, max_len };
         for &id in &self.queue2 {
             let tx = &self.txs[id.0 as usize];
             g.out.entry(tx.sender).or_default().push((tx.receiver, id, tx.remaining));
-            let (largest, payments) = g.between.entry((tx.sender, tx.receiver)).or_insert((Cents::MIN, Vec::new()));
+            let (largest, payments) = g.pair_mut(tx.sender, tx.receiver);
             *largest = (*largest).max(tx.remaining);
             payments.push((id, tx.remaining));
         }
-        let mut path = Trail { agents: Vec::with_capacity(max_len + 1), txs: Vec::with_capacity(max_len) };
+
+        let mut path = Trail { agents: Vec::with_capacity(max_len + 1), txs: Vec::with_capacity(max_len), on: vec![false; n] };
         for &start in g.out.keys() {
             path.agents.clear();
             path.txs.clear();
             path.agents.push(start);
+            path.on.fill(false);
+            path.on[start as usize] = true;
             dfs(&g, start, start, &mut path, 0, best);
         }
     }
@@ -321,18 +337,40 @@ impl Engine {
 }
 
 /// Queue 2 as a multigraph: each agent's payments in queue order, and the payments between
-/// each ordered pair, in queue order.
+/// each ordered pair (largest amount, then the payments in queue order).
 struct Multigraph {
     out: BTreeMap<AgentIdx, Vec<(AgentIdx, TxId, Cents)>>,
     /// Largest amount, then the payments.
-    between: BTreeMap<(AgentIdx, AgentIdx), (Cents, Vec<(TxId, Cents)>)>,
+    between: Vec<(Cents, Vec<(TxId, Cents)>)>,
+    /// Each agent's number among those with queued payments (`between` is indexed
+    /// `from * m + to` with these numbers).
+    local: Vec<usize>,
+    m: usize,
     max_len: usize,
+}
+
+impl Multigraph {
+    fn index(&self, from: AgentIdx, to: AgentIdx) -> usize {
+        self.local[from as usize] * self.m + self.local[to as usize]
+    }
+
+    /// The largest payment from `from` to `to`, and all of them in queue order.
+    fn pair(&self, from: AgentIdx, to: AgentIdx) -> &(Cents, Vec<(TxId, Cents)>) {
+        &self.between[self.index(from, to)]
+    }
+
+    fn pair_mut(&mut self, from: AgentIdx, to: AgentIdx) -> &mut (Cents, Vec<(TxId, Cents)>) {
+        let i = self.index(from, to);
+        &mut self.between[i]
+    }
 }
 
 /// The DFS's current path: agents from the start, and one payment per edge.
 struct Trail {
     agents: Vec<AgentIdx>,
     txs: Vec<TxId>,
+    /// Whether each agent is on it.
+    on: Vec<bool>,
 }
 
 impl Trail {
@@ -355,7 +393,10 @@ fn dfs(g: &Multigraph, start: AgentIdx, node: AgentIdx, path: &mut Trail, value:
     if len == g.max_len {
         // Only an edge back to the start can follow: those payments alone, in queue order
         // (all skipped at once when even the largest would not be kept; each still counts).
-        let Some((largest, back)) = g.between.get(&(node, start)).filter(|_| len >= 4) else { return };
+        let (largest, back) = g.pair(node, start);
+        if len < 4 || back.is_empty() {
+            return;
+        }
         if !best.wants(value + largest) {
             best.found += back.len();
             return;
@@ -373,19 +414,21 @@ fn dfs(g: &Multigraph, start: AgentIdx, node: AgentIdx, path: &mut Trail, value:
             }
             continue;
         }
-        if path.agents.contains(&to) {
+        if path.on[to as usize] {
             continue;
         }
         if len + 1 == g.max_len {
             // The next edge must close the cycle: skip `to` if no payment back could be kept.
-            match g.between.get(&(to, start)) {
-                Some((largest, _)) if best.wants(value + amount + largest) => {}
-                _ => continue,
+            let (largest, back) = g.pair(to, start);
+            if back.is_empty() || !best.wants(value + amount + largest) {
+                continue;
             }
         }
         path.agents.push(to);
         path.txs.push(id);
+        path.on[to as usize] = true;
         dfs(g, start, to, path, value + amount, best);
+        path.on[to as usize] = false;
         path.agents.pop();
         path.txs.pop();
     }
