@@ -5,7 +5,7 @@
 #
 # 1. A sweep of 10,000 simulations of the embedded default scenario (seeds 1..10000):
 #    wall time of `simcash sweep` (simulate + persist + the automatic compaction), bytes on
-#    disk per event.
+#    disk per event, before and after `simcash gc` deletes the files compaction replaced.
 # 2. Fresh `simcash sql` processes on that dataset (median of 5): the sweep_points summary,
 #    the event-type GROUP BY over every event, and one simulation's events.
 # 3. A sweep of 100,000 simulations of the exp2 scenario: wall time, and the summary query.
@@ -47,6 +47,9 @@ echo "events: $events; bytes: $bytes; parquet files: $files; bytes/event: $(echo
 summary="SELECT configuration, avg(total_cost) FROM sweep_points GROUP BY 1"
 echo "sweep_points summary: $(median_ms sql "$d" "$summary") ms"
 echo "event-type GROUP BY: $(median_ms sql "$d" "SELECT event_type, count(*) FROM simulation_events GROUP BY 1") ms"
+"$bin" gc --data "$d" --min-age 0 --retention 0 >/dev/null   # vacuum the files compaction replaced
+live=$(du -sb "$d" | cut -f1)
+echo "after gc (vacuum): bytes: $live; bytes/event: $(echo "scale=2; $live / $events" | bc)"
 one="SELECT * FROM simulation_events WHERE simulation_id = 'sim-p0000-s4321'"
 json() { "$bin" sql --data "$1" --format json "$2"; }
 echo "one simulation's events ($(json "$d" "$one" | wc -l) rows): $(median_ms json "$d" "$one") ms"

@@ -156,7 +156,8 @@ fn persist(c: &mut Criterion) {
 /// A dataset of 1,000 simulations (20 banks × 1,000 ticks each, ≈20k events), built once.
 fn query_dataset() -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("target"));
-    let dir = target.join("bench-data/query-1000");
+    // Named for the dataset layout (schema 3, Delta tables): an older layout is rebuilt.
+    let dir = target.join("bench-data/query-1000-delta");
     let done = dir.join(".complete");
     if !done.exists() {
         let _ = std::fs::remove_dir_all(&dir);
@@ -176,8 +177,8 @@ fn query(c: &mut Criterion) {
     let ctx = rt.block_on(simcash::query::session(&dataset)).unwrap();
     let total: u64 = rt.block_on(async {
         let b = simcash::query::run_sql(&ctx, "SELECT SUM(event_count) AS n FROM simulations").await.unwrap();
-        let a = b[0].column(0).as_any().downcast_ref::<datafusion::arrow::array::UInt64Array>().unwrap();
-        a.value(0)
+        let a = b[0].column(0).as_any().downcast_ref::<datafusion::arrow::array::Int64Array>().unwrap();
+        a.value(0) as u64
     });
     eprintln!("query dataset: {total} events in 1,000 simulations at {}", dir.display());
     let mut g = c.benchmark_group("query");

@@ -208,12 +208,9 @@ impl Committer {
         self.pending.lock().expect("not poisoned").dropped.push(key.clone());
     }
 
-    /// Abandons the spool files of `experiment_id` after a failed write, and with them the
-    /// staged simulations whose rows they hold.
-    pub fn lose_spool(&self, experiment_id: &str, files: SpoolFiles) {
-        for f in files {
-            runtime().block_on(f.abandon());
-        }
+    /// Forgets the staged simulations of `experiment_id` after a write to its spool files
+    /// failed (the writer abandoned the files, and with them those simulations' rows).
+    pub fn lose_spool(&self, experiment_id: &str) {
         self.pending.lock().expect("not poisoned").sims.retain(|s| s.key.experiment_id != experiment_id);
     }
 
@@ -228,14 +225,7 @@ impl Committer {
     }
 
     /// Queues a simulation; `spool_bytes`: the size of the spool files now.
-    fn stage_with(&self, mut staged: Staged, spool_bytes: Option<u64>) -> Result<(), StoreError> {
-        // One-row batches built with builders keep their builders' spare capacity (tens of
-        // kB): copied to exact size, a group of thousands waits in a few MB.
-        let tight = |b: &RecordBatch| concat_batches(&b.schema(), [b]);
-        staged.simulation = tight(&staged.simulation).map_err(|source| StoreError::Arrow { table: "simulations", source })?;
-        for (table, b) in &mut staged.with_rows {
-            *b = tight(b).map_err(|source| StoreError::Arrow { table, source })?;
-        }
+    fn stage_with(&self, staged: Staged, spool_bytes: Option<u64>) -> Result<(), StoreError> {
         let due = {
             let mut p = self.pending.lock().expect("not poisoned");
             p.bytes = spool_bytes.unwrap_or(p.bytes + staged.bytes());

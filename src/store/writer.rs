@@ -233,7 +233,7 @@ impl ParquetSink {
             Some(Ok(Err(e))) => {
                 if let Some(c) = self.opts.committer.as_ref().filter(|c| c.is_spooled()) {
                     // The shared files are in an unknown state: they go, with what they held.
-                    c.lose_spool(&self.key.experiment_id, Vec::new());
+                    c.lose_spool(&self.key.experiment_id);
                 }
                 Err(e)
             }
