@@ -167,7 +167,8 @@ def type_name(t):
 
 def layout(E):
     """Each table: a Delta table at <table>/, partitioned by experiment_id only, whose data
-    files sit in experiment_id=<id>/, and whose Arrow schema (deltalake's) is schemas/<table>.json."""
+    files sit in experiment_id=<id>/ (checkpoints in _delta_log/), and whose Arrow schema
+    (deltalake's) is schemas/<table>.json."""
     present = [t for t in TABLES if Path(table_dir(t)).is_dir()]
     assert set(TABLES) - set(present) <= {"sweep_points"}, f"tables missing from the dataset: {set(TABLES) - set(present)}"
     for name in present:
@@ -175,8 +176,9 @@ def layout(E):
         check(f"{name}: a Delta table", (root / "_delta_log").is_dir() and DeltaTable.is_deltatable(str(root)), True)
         dt = DeltaTable(str(root))
         check(f"{name}: partition columns", dt.metadata().partition_columns, ["experiment_id"])
-        bad = sorted(str(f.relative_to(root)) for f in root.rglob("*.parquet")
-                     if len(f.relative_to(root).parts) != 2 or not f.parent.name.startswith("experiment_id="))
+        # Parquet files in _delta_log/ are the log's checkpoints, not data.
+        data = [f.relative_to(root) for f in root.rglob("*.parquet") if f.relative_to(root).parts[0] != "_delta_log"]
+        bad = sorted(str(f) for f in data if len(f.parts) != 2 or not f.parts[0].startswith("experiment_id="))
         check(f"{name}: data files in experiment_id=<id>/", bad, [])
         spec = json.loads((SCHEMAS / f"{name}.json").read_text())
         assert spec["schema_version"] == "3", spec["schema_version"]
