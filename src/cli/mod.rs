@@ -140,10 +140,26 @@ pub fn main() -> ExitCode {
             if is_broken_pipe(&e) {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", message(&e));
             ExitCode::from(if run::is_input_error(&e) { EXIT_INPUT } else { EXIT_RUN })
         }
     }
+}
+
+/// The error and its causes, each cause left out when the text so far already says it (many
+/// errors, DataFusion's among them, repeat their source in their own message).
+fn message(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if !out.contains(&text) {
+            if !out.is_empty() {
+                out.push_str(": ");
+            }
+            out.push_str(&text);
+        }
+    }
+    out
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
@@ -158,6 +174,18 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[derive(Debug, thiserror::Error)]
+    #[error("outer: {0}")]
+    struct Repeats(#[source] std::io::Error);
+
+    #[test]
+    fn a_cause_already_in_the_message_is_not_repeated() {
+        let e = anyhow::Error::new(Repeats(std::io::Error::other("disk full"))).context("saving run");
+        assert_eq!(super::message(&e), "saving run: outer: disk full");
+        let plain = anyhow::Error::new(std::io::Error::other("disk full")).context("saving run");
+        assert_eq!(super::message(&plain), "saving run: disk full");
+    }
+
     use super::*;
     use clap::CommandFactory;
 
