@@ -6,18 +6,8 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::util::{data, simcash, stderr, stdout};
+use crate::util::{csv as sql, data, run_ok, simcash, stderr};
 
-fn run_ok(dir: &Path, args: &[&str]) -> String {
-    let o = simcash(dir, args);
-    assert!(o.status.success(), "{args:?}: {}", stderr(&o));
-    stdout(&o)
-}
-
-/// Runs a query and returns CSV lines without the header.
-fn sql(dir: &Path, q: &str) -> Vec<String> {
-    run_ok(dir, &["sql", "--format", "csv", q]).lines().skip(1).map(str::to_owned).collect()
-}
 
 fn one(dir: &Path, q: &str) -> String {
     let rows = sql(dir, q);

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use crate::util::{data, simcash, stderr, stdout};
+use crate::util::{csv, data, run_ok, stderr, stdout};
 
 fn spawn(dir: &Path, args: &[&str]) -> Child {
     Command::new(env!("CARGO_BIN_EXE_simcash"))
@@ -17,17 +17,6 @@ fn spawn(dir: &Path, args: &[&str]) -> Child {
         .stderr(Stdio::piped())
         .spawn()
         .expect("the binary starts")
-}
-
-fn ok(dir: &Path, args: &[&str]) -> String {
-    let o = simcash(dir, args);
-    assert!(o.status.success(), "{args:?}: {}", stderr(&o));
-    stdout(&o)
-}
-
-/// Result rows as CSV lines (header dropped).
-fn csv(dir: &Path, q: &str) -> Vec<String> {
-    ok(dir, &["sql", "--format", "csv", q]).lines().skip(1).map(str::to_owned).collect()
 }
 
 /// Kills `child` (SIGKILL) after `ms` milliseconds; true if it had already finished.
@@ -100,7 +89,7 @@ fn two_runs_of_one_simulation_id_at_once_commit_exactly_one() {
     let d = dir.path();
     let one_run = |seed: &str| {
         let alone = tempfile::tempdir().unwrap();
-        ok(alone.path(), &["run", "--seed", seed, "--simulation-id", "sim-alone"]);
+        run_ok(alone.path(), &["run", "--seed", seed, "--simulation-id", "sim-alone"]);
         csv(alone.path(), "SELECT COUNT(*), SUM(amount) FROM simulation_events")
     };
     let expected = [one_run("1"), one_run("2")];
@@ -118,7 +107,7 @@ fn two_runs_of_one_simulation_id_at_once_commit_exactly_one() {
         let events = csv(d, &format!("SELECT COUNT(*), SUM(amount) FROM simulation_events WHERE simulation_id = '{id}'"));
         assert_eq!(events, expected[winners[0]], "the winner's events, once");
     }
-    assert!(ok(d, &["gc", "--dry-run", "--min-age", "0"]).contains("0 uncommitted"), "the loser left nothing in the logs");
+    assert!(run_ok(d, &["gc", "--dry-run", "--min-age", "0"]).contains("0 uncommitted"), "the loser left nothing in the logs");
 }
 
 #[test]
@@ -134,7 +123,7 @@ fn two_sweep_shards_at_once_on_local_disk_fill_the_dataset_once() {
         assert!(o.status.success(), "{}", stderr(&o));
         assert!(stdout(&o).contains("30 point(s), 0 already committed (skipped), 30 run now"), "{}", stdout(&o));
     }
-    ok(whole.path(), &["sweep", &file, "--jobs", "2"]);
+    run_ok(whole.path(), &["sweep", &file, "--jobs", "2"]);
     assert_eq!(results(shards.path()), results(whole.path()));
     assert_eq!(csv(shards.path(), "SELECT COUNT(*), COUNT(DISTINCT simulation_id) FROM simulations"), vec!["60,60"]);
 }
@@ -155,7 +144,7 @@ fn the_same_sweep_twice_at_once_commits_every_point_once() {
         ran += now;
     }
     assert!(ran >= 80, "every point ran at least once ({ran})");
-    ok(whole.path(), &["sweep", &file, "--jobs", "2"]);
+    run_ok(whole.path(), &["sweep", &file, "--jobs", "2"]);
     assert_eq!(results(twice.path()), results(whole.path()), "every point once, whole");
     assert_eq!(csv(twice.path(), "SELECT COUNT(*), COUNT(DISTINCT simulation_id) FROM raw.events WHERE seq = 0"), vec!["80,80"]);
 }
@@ -164,7 +153,7 @@ fn the_same_sweep_twice_at_once_commits_every_point_once() {
 fn a_sweep_killed_at_any_moment_keeps_whole_simulations_and_a_rerun_completes_it() {
     let (killed, whole) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let file = seed_sweep(killed.path(), 300);
-    ok(whole.path(), &["sweep", &file, "--jobs", "2"]);
+    run_ok(whole.path(), &["sweep", &file, "--jobs", "2"]);
     let want = results(whole.path());
     let reference = per_simulation(&want[0]);
     let mut interrupted = 0;
@@ -177,15 +166,15 @@ fn a_sweep_killed_at_any_moment_keeps_whole_simulations_and_a_rerun_completes_it
         assert_whole(killed.path(), &reference);
     }
     assert!(interrupted >= 3, "the sweep is long enough to be killed mid-way ({interrupted} of 6 were)");
-    let rest = ok(killed.path(), &["sweep", &file, "--jobs", "2"]);
+    let rest = run_ok(killed.path(), &["sweep", &file, "--jobs", "2"]);
     assert!(rest.contains("sweep sweep-seeds-"), "{rest}");
     assert_eq!(results(killed.path()), want, "the rerun completes the sweep as if it had never stopped");
     // The first pass takes files of killed groups out of the log, the second deletes them.
     for _ in 0..2 {
-        ok(killed.path(), &["gc", "--min-age", "0", "--retention", "0"]);
+        run_ok(killed.path(), &["gc", "--min-age", "0", "--retention", "0"]);
         assert_eq!(results(killed.path()), want, "gc removed only garbage");
     }
-    let left = ok(killed.path(), &["gc", "--dry-run", "--min-age", "0", "--retention", "0"]);
+    let left = run_ok(killed.path(), &["gc", "--dry-run", "--min-age", "0", "--retention", "0"]);
     assert!(left.contains("0 uncommitted, 0 unlisted, 0 expired"), "{left}");
 }
 
@@ -212,7 +201,7 @@ fn compaction_killed_at_any_moment_changes_no_result_and_vacuum_frees_the_small_
     let d = dir.path();
     let file = seed_sweep(d, 200);
     // Groups of two simulations: one small events file each.
-    ok(d, &["sweep", &file, "--jobs", "2", "--commit-every", "2", "--no-compact"]);
+    run_ok(d, &["sweep", &file, "--jobs", "2", "--commit-every", "2", "--no-compact"]);
     let want = results(d);
     let root = d.join("simcash-data");
     let small = files(&root, "events");
@@ -221,22 +210,22 @@ fn compaction_killed_at_any_moment_changes_no_result_and_vacuum_frees_the_small_
         kill_after(spawn(d, &["compact"]), ms);
         assert_eq!(results(d), want, "compaction killed after {ms} ms");
     }
-    let out = ok(d, &["compact"]);
+    let out = run_ok(d, &["compact"]);
     assert_eq!(results(d), want, "{out}");
     // The small files stay until the retention has passed (readers of older snapshots).
     assert!(files(&root, "events") > small);
-    let gc = ok(d, &["gc", "--min-age", "0", "--retention", "0"]);
+    let gc = run_ok(d, &["gc", "--min-age", "0", "--retention", "0"]);
     assert_eq!(results(d), want, "{gc}");
     assert_eq!(files(&root, "events"), 1, "{gc}");
-    assert!(ok(d, &["compact"]).contains("nothing to compact"), "a compacted table stays as it is");
+    assert!(run_ok(d, &["compact"]).contains("nothing to compact"), "a compacted table stays as it is");
 }
 
 #[test]
 fn compaction_racing_readers_and_a_writer_changes_no_result() {
     let (raced, whole) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let file = seed_sweep(raced.path(), 200);
-    ok(whole.path(), &["sweep", &file, "--jobs", "2"]);
-    ok(raced.path(), &["sweep", &file, "--jobs", "2", "--shard", "1/2", "--commit-every", "5", "--no-compact"]);
+    run_ok(whole.path(), &["sweep", &file, "--jobs", "2"]);
+    run_ok(raced.path(), &["sweep", &file, "--jobs", "2", "--shard", "1/2", "--commit-every", "5", "--no-compact"]);
     let half = results(raced.path());
     // Compaction of the first half while the second half is written into the same partition,
     // and readers query throughout.
@@ -256,8 +245,8 @@ fn compaction_racing_readers_and_a_writer_changes_no_result() {
         assert!(status.success(), "{}", std::io::read_to_string(c.stderr.take().unwrap()).unwrap());
     }
     assert_eq!(results(raced.path()), results(whole.path()));
-    ok(raced.path(), &["compact"]);
-    ok(raced.path(), &["gc", "--min-age", "0", "--retention", "0"]);
+    run_ok(raced.path(), &["compact"]);
+    run_ok(raced.path(), &["gc", "--min-age", "0", "--retention", "0"]);
     assert_eq!(results(raced.path()), results(whole.path()));
 }
 
@@ -267,7 +256,7 @@ fn readers_start_from_the_newest_checkpoint() {
     let d = dir.path();
     let file = seed_sweep(d, 24);
     // One commit per simulation: checkpoints at every tenth version, and after compaction.
-    ok(d, &["sweep", &file, "--jobs", "1", "--commit-every", "1"]);
+    run_ok(d, &["sweep", &file, "--jobs", "1", "--commit-every", "1"]);
     let want = results(d);
     let root = d.join("simcash-data");
     for table in ["events", "agent_ticks", "ticks", "simulations", "sweep_points"] {
@@ -282,5 +271,5 @@ fn readers_start_from_the_newest_checkpoint() {
         }
     }
     assert_eq!(results(d), want);
-    assert!(ok(d, &["sweep", &file]).contains("24 already committed"), "the markers are in the checkpoint");
+    assert!(run_ok(d, &["sweep", &file]).contains("24 already committed"), "the markers are in the checkpoint");
 }

@@ -3,13 +3,7 @@
 
 use std::path::Path;
 
-use crate::util::{data, simcash, stderr, stdout};
-
-fn run_ok(dir: &Path, args: &[&str]) -> String {
-    let o = simcash(dir, args);
-    assert!(o.status.success(), "simcash {args:?}: {}", stderr(&o));
-    stdout(&o)
-}
+use crate::util::{data, run_ok, simcash, stderr};
 
 fn csv(dir: &Path, root: &str, q: &str) -> String {
     run_ok(dir, &["sql", "--data", root, "--format", "csv", q])

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::util::{data, simcash, stderr, stdout};
+use crate::util::{csv, data, simcash, stderr, stdout};
 
 fn sweep(dir: &Path, file: &str, extra: &[&str]) -> String {
     let f = data(&format!("sweeps/{file}"));
@@ -24,12 +24,6 @@ fn json_rows(dir: &Path, q: &str) -> Vec<serde_json::Map<String, Value>> {
     let o = simcash(dir, &["sql", "--format", "json", q]);
     assert!(o.status.success(), "{q}: {}", stderr(&o));
     stdout(&o).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
-}
-
-fn csv(dir: &Path, q: &str) -> Vec<String> {
-    let o = simcash(dir, &["sql", "--format", "csv", q]);
-    assert!(o.status.success(), "{q}: {}", stderr(&o));
-    stdout(&o).lines().skip(1).map(str::to_owned).collect()
 }
 
 /// Result rows as JSON text lines (lists included), for whole-result comparisons.

@@ -13,6 +13,18 @@ pub fn simcash(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_simcash")).current_dir(dir).args(args).output().expect("the binary runs")
 }
 
+/// Runs `simcash` with `args` in `dir`, which must succeed; its stdout.
+pub fn run_ok(dir: &Path, args: &[&str]) -> String {
+    let o = simcash(dir, args);
+    assert!(o.status.success(), "simcash {args:?}: {}", stderr(&o));
+    stdout(&o)
+}
+
+/// A query's result through `simcash sql` in `dir`, as CSV lines without the header.
+pub fn csv(dir: &Path, q: &str) -> Vec<String> {
+    run_ok(dir, &["sql", "--format", "csv", q]).lines().skip(1).map(str::to_owned).collect()
+}
+
 /// Stdout as text.
 pub fn stdout(o: &Output) -> String {
     String::from_utf8(o.stdout.clone()).expect("utf-8 stdout")
