@@ -26,41 +26,35 @@ median_ms() { # median wall time of 5 runs of a command, in milliseconds
   for _ in 1 2 3 4 5; do t+=("$(seconds "$@")"); done
   printf '%s\n' "${t[@]}" | sort -n | sed -n 3p | awk '{printf "%.0f", $1 * 1000}'
 }
-sweep_file() { # name scenario count
-  cat >"$work/$1.yaml" <<EOF
-name: $1
-scenario: $2
-seeds: {from: 1, count: $3}
-EOF
-}
 sql() { "$bin" sql --data "$1" --format csv "$2"; }
+json() { "$bin" sql --data "$1" --format json "$2"; }
+per_event() { echo "scale=2; $1 / $events" | bc; }
+# Runs a sweep of COUNT seeds of SCENARIO into $work/NAME and reports its wall time, events,
+# files and bytes per event; sets d and events.
+sweep() { # name scenario count
+  printf 'name: %s\nscenario: %s\nseeds: {from: 1, count: %s}\n' "$1" "$2" "$3" >"$work/$1.yaml"
+  d=$work/$1
+  local wall bytes
+  wall=$(seconds "$bin" sweep "$work/$1.yaml" --data "$d")
+  events=$(sql "$d" "SELECT count(*) AS n FROM simulation_events" | tail -1)
+  bytes=$(du -sb "$d" | cut -f1)
+  echo "sweep (simulate + persist + compact): ${wall} s"
+  echo "events: $events; bytes: $bytes; parquet files: $(find "$d" -name '*.parquet' | wc -l); bytes/event: $(per_event "$bytes")"
+}
+summary="SELECT configuration, avg(total_cost) FROM sweep_points GROUP BY 1"
 
 echo "== 10,000 simulations of the embedded default"
-sweep_file default10k "$repo/scenarios/default.yaml" 10000
-d=$work/default10k
-wall=$(seconds "$bin" sweep "$work/default10k.yaml" --data "$d")
-events=$(sql "$d" "SELECT count(*) AS n FROM simulation_events" | tail -1)
-bytes=$(du -sb "$d" | cut -f1)
-files=$(find "$d" -name '*.parquet' | wc -l)
-echo "sweep (simulate + persist + compact): ${wall} s"
-echo "events: $events; bytes: $bytes; parquet files: $files; bytes/event: $(echo "scale=2; $bytes / $events" | bc)"
-summary="SELECT configuration, avg(total_cost) FROM sweep_points GROUP BY 1"
+sweep default10k "$repo/scenarios/default.yaml" 10000
 echo "sweep_points summary: $(median_ms sql "$d" "$summary") ms"
 echo "event-type GROUP BY: $(median_ms sql "$d" "SELECT event_type, count(*) FROM simulation_events GROUP BY 1") ms"
 "$bin" gc --data "$d" --min-age 0 --retention 0 >/dev/null   # vacuum the files compaction replaced
 live=$(du -sb "$d" | cut -f1)
-echo "after gc (vacuum): bytes: $live; bytes/event: $(echo "scale=2; $live / $events" | bc)"
+echo "after gc (vacuum): bytes: $live; bytes/event: $(per_event "$live")"
 one="SELECT * FROM simulation_events WHERE simulation_id = 'sim-p0000-s4321'"
-json() { "$bin" sql --data "$1" --format json "$2"; }
 echo "one simulation's events ($(json "$d" "$one" | wc -l) rows): $(median_ms json "$d" "$one") ms"
 
 if [[ -z ${SCALE_SKIP_100K:-} ]]; then
   echo "== 100,000 simulations of exp2"
-  sweep_file exp2_100k "$repo/tests/data/simcash/scenarios/exp2_12period.yaml" 100000
-  d=$work/exp2_100k
-  wall=$(seconds "$bin" sweep "$work/exp2_100k.yaml" --data "$d")
-  events=$(sql "$d" "SELECT count(*) AS n FROM simulation_events" | tail -1)
-  bytes=$(du -sb "$d" | cut -f1)
-  echo "sweep (simulate + persist + compact): ${wall} s; events: $events; bytes/event: $(echo "scale=2; $bytes / $events" | bc)"
+  sweep exp2_100k "$repo/tests/data/simcash/scenarios/exp2_12period.yaml" 100000
   echo "sweep_points summary: $(median_ms sql "$d" "$summary") ms"
 fi
