@@ -392,13 +392,9 @@ fn dfs(g: &Multigraph, start: AgentIdx, node: AgentIdx, path: &mut Trail, value:
     let len = path.txs.len() + 1;
     if len == g.max_len {
         // Only an edge back to the start can follow: those payments alone, in queue order
-        // (all skipped at once when even the largest would not be kept; each still counts).
+        // (all skipped at once when even the largest would not be kept).
         let (largest, back) = g.pair(node, start);
-        if len < 4 || back.is_empty() {
-            return;
-        }
-        if !best.wants(value + largest) {
-            best.found += back.len();
+        if len < 4 || back.is_empty() || !best.wants(value + largest) {
             return;
         }
         for &(id, amount) in back {
