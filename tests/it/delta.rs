@@ -152,7 +152,7 @@ fn the_same_sweep_twice_at_once_commits_every_point_once() {
 #[test]
 fn a_sweep_killed_at_any_moment_keeps_whole_simulations_and_a_rerun_completes_it() {
     let (killed, whole) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let file = seed_sweep(killed.path(), 300);
+    let file = seed_sweep(killed.path(), 900);
     run_ok(whole.path(), &["sweep", &file, "--jobs", "2"]);
     let want = results(whole.path());
     let reference = per_simulation(&want[0]);
