@@ -17,7 +17,8 @@ pub struct CompactArgs {
     /// Target size of a compacted file, in MB.
     #[arg(long, value_name = "MB", default_value_t = 64)]
     pub target_size: u64,
-    /// Only files smaller than this many MB are rewritten (default: a quarter of the target).
+    /// Only files smaller than this many MB are rewritten (default: a quarter of the target;
+    /// 0 rewrites nothing). Larger files of committed runs are only marked committed in the log.
     #[arg(long, value_name = "MB")]
     pub small_size: Option<u64>,
     #[command(flatten)]
@@ -28,13 +29,16 @@ pub struct CompactArgs {
 pub fn cmd_compact(args: CompactArgs) -> anyhow::Result<()> {
     let dataset = Dataset::open(&args.data.data, false).map_err(|e| InputError(e.to_string()))?;
     let target_bytes = args.target_size.max(1) << 20;
-    let small_bytes = args.small_size.map_or(target_bytes / 4, |mb| mb.max(1) << 20);
+    let small_bytes = args.small_size.map_or(target_bytes / 4, |mb| mb << 20);
     let opts = Options { target_bytes, small_bytes, ..Options::default() };
     let reports = run(&dataset, args.experiment.as_deref(), opts)?;
     for r in reports.iter().filter(|r| r.files_in > 0) {
         println!("{:<12} {:>6} files ({:.1} MB) → {} ({:.1} MB)", r.table, r.files_in, mb(r.bytes_in), r.files_out, mb(r.bytes_out));
     }
-    if reports.iter().all(|r| r.files_in == 0) {
+    for r in reports.iter().filter(|r| r.marked > 0) {
+        println!("{:<12} {:>6} large files marked committed", r.table, r.marked);
+    }
+    if reports.iter().all(|r| r.files_in == 0 && r.marked == 0) {
         println!("nothing to compact");
     }
     Ok(())

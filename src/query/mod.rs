@@ -1,28 +1,25 @@
 //! The query layer: a DataFusion [`SessionContext`] over the dataset. Each Delta table is
-//! registered in schema `raw` as a listing table over its latest snapshot
-//! ([`snapshot::SnapshotStore`]: every live file); schema `committed` holds the simulation
+//! registered in schema `raw` as a scan of its latest snapshot ([`snapshot::SnapshotTable`]:
+//! every live file); schema `committed` holds the simulation
 //! tables restricted to committed simulation groups, and the user-facing views
 //! (`queries/views/*.sql`) are registered on top of those. The only module that imports
 //! DataFusion's SQL engine.
 
 pub mod snapshot;
+mod views;
 pub mod export;
 pub mod output;
 
 use std::sync::Arc;
 
 use datafusion::catalog::MemorySchemaProvider;
-use datafusion::datasource::file_format::parquet::ParquetFormat;
-use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
 use datafusion::error::DataFusionError;
-use datafusion::execution::cache::cache_manager::CacheManagerConfig;
 use datafusion::execution::object_store::ObjectStoreUrl;
-use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
 use crate::store::Dataset;
-use crate::store::registry::{self, PARTITION, Scope};
-use snapshot::SnapshotStore;
+use crate::store::registry::{self, Scope};
+use snapshot::{CheckedStore, SnapshotTable};
 
 /// A query failure.
 #[derive(Debug, thiserror::Error)]
@@ -30,17 +27,9 @@ pub enum QueryError {
     /// DataFusion refused or failed the query; its reason is kept.
     #[error("{0}")]
     DataFusion(#[from] DataFusionError),
-    /// A view definition failed to register (a bug in `queries/views`).
-    #[error("view `{view}`: {source}")]
-    View {
-        /// The view.
-        view: &'static str,
-        /// The cause.
-        source: DataFusionError,
-    },
 }
 
-/// View definitions, in registration order (later views may use earlier ones).
+/// View definitions (a view may use others; each is planned when first named).
 pub const VIEWS: &[(&str, &str)] = &[
     ("simulations", include_str!("../../queries/views/simulations.sql")),
     ("simulation_events", include_str!("../../queries/views/simulation_events.sql")),
@@ -67,25 +56,11 @@ pub const ANALYSES: &[(&str, &str)] = &[
     ("compare_simulations", include_str!("../../queries/analyses/compare_simulations.sql")),
 ];
 
-/// No sort order is declared: a file holds each simulation's rows together and in order, but
-/// a batch runner's or compaction's files hold many simulations in the order they ran.
-fn listing_options() -> ListingOptions {
-    ListingOptions::new(Arc::new(ParquetFormat::default()))
-        .with_file_extension(".parquet")
-        .with_table_partition_cols(vec![(PARTITION.0.to_owned(), PARTITION.1)])
-}
-
-/// Where the raw snapshots are registered.
-const RAW_URL: &str = "simcash-raw://dataset/";
-/// Where the committed snapshots are registered.
-const COMMITTED_URL: &str = "simcash-committed://dataset/";
+/// Where the dataset's read-only [`snapshot::CheckedStore`] is registered.
+const STORE_URL: &str = "simcash://dataset/";
 
 /// Opens a session over `dataset` with the physical tables and every view registered.
 pub async fn session(dataset: &Dataset) -> Result<SessionContext, QueryError> {
-    // No list-files cache: a simulation committed by another process is visible at once.
-    let runtime = RuntimeEnvBuilder::new()
-        .with_cache_manager(CacheManagerConfig::default().with_list_files_cache_limit(0))
-        .build_arc()?;
     // DATAFUSION_* environment variables tune the engine (e.g. DATAFUSION_EXECUTION_BATCH_SIZE).
     let mut config = SessionConfig::from_env()?.with_information_schema(true);
     if std::env::var_os("DATAFUSION_EXECUTION_PARQUET_PUSHDOWN_FILTERS").is_none() {
@@ -94,31 +69,23 @@ pub async fn session(dataset: &Dataset) -> Result<SessionContext, QueryError> {
         config.options_mut().execution.parquet.pushdown_filters = true;
         config.options_mut().execution.parquet.reorder_filters = true;
     }
-    let ctx = SessionContext::new_with_config_rt(config, runtime);
-    for (url, committed_only) in [(RAW_URL, false), (COMMITTED_URL, true)] {
-        let url = ObjectStoreUrl::parse(url)?;
-        ctx.register_object_store(url.as_ref(), Arc::new(SnapshotStore::new(dataset.clone(), committed_only)));
-    }
+    let ctx = SessionContext::new_with_config(config);
+    let store_url = ObjectStoreUrl::parse(STORE_URL)?;
+    let store = Arc::new(CheckedStore::new(dataset.clone()));
+    ctx.register_object_store(store_url.as_ref(), store.clone());
     let catalog = ctx.catalog("datafusion").expect("the default catalog exists");
     catalog.register_schema("raw", Arc::new(MemorySchemaProvider::new()))?;
     catalog.register_schema("committed", Arc::new(MemorySchemaProvider::new()))?;
-    // Per-file statistics are cached keyed by path, size and modification time; data files
-    // are never rewritten in place, so a cached entry stays right.
-    let stats_cache = ctx.runtime_env().cache_manager.get_file_statistic_cache();
     for table in registry::TABLES {
-        let listing = |base: &str| -> Result<Arc<ListingTable>, DataFusionError> {
-            let url = ListingTableUrl::parse(format!("{base}{}/", table.name))?;
-            let cfg = ListingTableConfig::new(url).with_listing_options(listing_options()).with_schema(table.stored_schema());
-            Ok(Arc::new(ListingTable::try_new(cfg)?.with_cache(stats_cache.clone())))
-        };
-        ctx.register_table(format!("raw.{}", table.name), listing(RAW_URL)?)?;
+        let provider = |committed_only| Arc::new(SnapshotTable::new(dataset.clone(), table, committed_only, store_url.clone(), store.clone()));
+        ctx.register_table(format!("raw.{}", table.name), provider(false))?;
         if table.scope == Scope::Simulation && table.name != "simulations" {
-            ctx.register_table(format!("committed.{}", table.name), listing(COMMITTED_URL)?)?;
+            ctx.register_table(format!("committed.{}", table.name), provider(true))?;
         }
     }
-    for (view, sql) in VIEWS {
-        ctx.sql(&format!("CREATE VIEW {view} AS\n{sql}")).await.map_err(|source| QueryError::View { view, source })?;
-    }
+    let state = ctx.state_weak_ref();
+    let views = views::ViewSchema::new(move || state.upgrade().map(|s| s.read().clone()));
+    catalog.register_schema("public", Arc::new(views))?;
     Ok(ctx)
 }
 
@@ -211,6 +178,69 @@ mod tests {
         assert_eq!(got, want);
         let lsm = strings(&rt, &ctx, "SELECT COUNT(DISTINCT event_type) FROM simulation_events WHERE event_type LIKE 'Lsm%'");
         assert_ne!(lsm, vec!["| 0                                             |"], "the runs use the LSM");
+    }
+
+    /// The data files a statement's plan reads.
+    fn files_read(rt: &tokio::runtime::Runtime, ctx: &SessionContext, sql: &str) -> usize {
+        let plan = rt.block_on(async { ctx.sql(sql).await?.create_physical_plan().await }).unwrap();
+        datafusion::physical_plan::displayable(plan.as_ref()).indent(true).to_string().matches(".parquet").count()
+    }
+
+    #[test]
+    fn a_scan_reads_only_the_files_the_log_says_may_match() {
+        let dir = tempfile::tempdir().unwrap();
+        let dataset = Dataset::open(dir.path().to_str().unwrap(), true).unwrap();
+        persist(&dataset, "exp-a", "sim-a", 1);
+        persist(&dataset, "exp-a", "sim-b", 2);
+        persist(&dataset, "exp-b", "sim-c", 3);
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let ctx = rt.block_on(session(&dataset)).unwrap();
+        let cases = [
+            ("SELECT * FROM raw.events", 3),
+            ("SELECT * FROM raw.events WHERE simulation_id = 'sim-b'", 1),
+            ("SELECT * FROM simulation_events WHERE simulation_id IN ('sim-a', 'sim-c')", 2),
+            ("SELECT * FROM raw.events WHERE experiment_id = 'exp-b'", 1),
+            ("SELECT * FROM raw.events WHERE simulation_id > 'sim-a' AND experiment_id = 'exp-a'", 1),
+            ("SELECT * FROM raw.events WHERE tick > 1000000", 0),
+            ("SELECT * FROM raw.events WHERE simulation_id = 'sim-z'", 0),
+        ];
+        for (sql, files) in cases {
+            assert_eq!(files_read(&rt, &ctx, sql), files, "{sql}");
+        }
+        // Pruned or not, the rows are those a full scan filters to; counts from the log's
+        // statistics equal counted rows.
+        for filter in ["simulation_id = 'sim-b'", "experiment_id = 'exp-b'", "tick > 1000000", "simulation_id IN ('sim-a', 'sim-c')"] {
+            let pruned = strings(&rt, &ctx, &format!("SELECT COUNT(*), SUM(seq) FROM raw.events WHERE {filter}"));
+            let full = strings(&rt, &ctx, &format!("SELECT COUNT(*), SUM(seq) FROM (SELECT * FROM raw.events WHERE seq >= 0) WHERE {filter}"));
+            assert_eq!(pruned, full, "{filter}");
+        }
+        let counted = strings(&rt, &ctx, "SELECT COUNT(seq) AS n FROM raw.events");
+        assert_eq!(strings(&rt, &ctx, "SELECT COUNT(*) AS n FROM raw.events"), counted);
+    }
+
+    #[test]
+    fn views_are_planned_when_named_and_behave_like_created_views() {
+        let dir = tempfile::tempdir().unwrap();
+        let dataset = Dataset::open(dir.path().to_str().unwrap(), true).unwrap();
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let ctx = rt.block_on(session(&dataset)).unwrap();
+        let run = |sql: &str| rt.block_on(run_sql(&ctx, sql));
+        for (view, _) in VIEWS {
+            run(&format!("SELECT * FROM {view} LIMIT 0")).unwrap_or_else(|e| panic!("{view}: {e}"));
+        }
+        let listed = strings(&rt, &ctx, "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'VIEW'");
+        assert_eq!(listed, vec![format!("| {:<8} |", VIEWS.len())]);
+        // A built-in view cannot be created twice, but can be replaced or dropped, planned or not.
+        let err = run("CREATE VIEW sweep_points AS SELECT 1 AS x").unwrap_err().to_string();
+        assert!(err.contains("already exists"), "{err}");
+        run("CREATE OR REPLACE VIEW simulations AS SELECT 7 AS x").unwrap();
+        assert_eq!(strings(&rt, &ctx, "SELECT x FROM simulations"), vec!["| 7 |"]);
+        let fresh = rt.block_on(session(&dataset)).unwrap();
+        rt.block_on(run_sql(&fresh, "DROP VIEW experiment_comparison")).unwrap();
+        let err = rt.block_on(run_sql(&fresh, "SELECT * FROM experiment_comparison")).unwrap_err().to_string();
+        assert!(err.contains("not found"), "{err}");
+        rt.block_on(run_sql(&fresh, "CREATE VIEW mine AS SELECT COUNT(*) AS n FROM simulation_events")).unwrap();
+        assert_eq!(strings(&rt, &fresh, "SELECT n FROM mine"), vec!["| 0 |"]);
     }
 
     #[test]

@@ -1,51 +1,288 @@
-//! The dataset's Delta tables as DataFusion sees them: an object store whose listings are the
-//! live files of each table's latest snapshot (read from the log at every listing, so each
-//! statement sees the latest commits and never lists data directories), and whose reads go
-//! to the dataset's store. DataFusion's listing tables over it get partition values, file
-//! statistics and row-group pruning as for any Parquet directory.
+//! The dataset's Delta tables as DataFusion sees them. A [`SnapshotTable`] plans each scan
+//! from its table's latest snapshot (read from the log at every scan, so each statement sees
+//! the latest commits and never lists data directories): files the log's statistics and
+//! partition values rule out are never opened, and the rest become a Parquet scan with row
+//! counts taken from the log. Reads go through a [`CheckedStore`], which refuses a file whose
+//! size is not the one its log records.
 //!
-//! Two views of it are registered: `raw` lists every live file; `committed` leaves out the
-//! data files of simulation groups whose `simulations` commit has not landed (a run killed
-//! between the two commits).
+//! Two views of each simulation table are registered: `raw` scans every live file;
+//! `committed` leaves out the data files of simulation groups whose `simulations` commit has
+//! not landed (a run killed between the two commits).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use futures::stream::{self, BoxStream, StreamExt};
+use datafusion::arrow::array::{ArrayRef, BooleanArray, UInt64Array};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::catalog::{Session, TableProvider};
+use datafusion::common::pruning::PruningStatistics;
+use datafusion::common::stats::Precision;
+use datafusion::common::{Column, DFSchema, ScalarValue, Statistics};
+use datafusion::datasource::TableType;
+use datafusion::datasource::file_format::FileFormat;
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::listing::PartitionedFile;
+use datafusion::datasource::physical_plan::{FileGroup, FileScanConfigBuilder};
+use datafusion::datasource::table_schema::TableSchema;
+use datafusion::error::{DataFusionError, Result as DfResult};
+use datafusion::execution::object_store::ObjectStoreUrl;
+use datafusion::logical_expr::utils::conjunction;
+use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
+use datafusion::physical_optimizer::pruning::PruningPredicateBuilder;
+use datafusion::physical_plan::ExecutionPlan;
+use datafusion::physical_plan::empty::EmptyExec;
+use futures::stream::{BoxStream, StreamExt};
 use object_store::path::Path;
 use object_store::{
     CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore, PutMultipartOptions, PutOptions,
-    PutPayload, PutResult, Result,
+    PutPayload, PutResult,
 };
+use serde_json::Value;
 
 use crate::store::Dataset;
-use crate::store::commit::{committed_groups, visible};
-use crate::store::registry::{self, Scope};
+use crate::store::commit::{committed_groups, group, visible};
+use crate::store::delta::action::Add;
+use crate::store::registry::{self, PARTITION, TableDef};
 use crate::store::table::Table;
 
-/// A read-only store listing Delta snapshots (see the module docs).
-#[derive(Debug, Clone)]
-pub struct SnapshotStore {
+/// A Delta table of the dataset, scanned at its latest snapshot (see the module docs).
+#[derive(Debug)]
+pub struct SnapshotTable {
     dataset: Dataset,
+    def: &'static TableDef,
     committed_only: bool,
-    /// The size the log gives each listed file, to catch a file changed behind its back.
-    sizes: Arc<Mutex<HashMap<Path, u64>>>,
+    /// Where the [`CheckedStore`] of `dataset` is registered.
+    store_url: ObjectStoreUrl,
+    store: Arc<CheckedStore>,
+    /// The stored columns, then the partition column.
+    schema: SchemaRef,
 }
 
-impl fmt::Display for SnapshotStore {
+impl SnapshotTable {
+    /// The table `def` of `dataset`, read through `store` registered at `store_url`;
+    /// `committed_only` hides uncommitted simulation groups.
+    pub fn new(dataset: Dataset, def: &'static TableDef, committed_only: bool, store_url: ObjectStoreUrl, store: Arc<CheckedStore>) -> SnapshotTable {
+        let stored = def.stored_schema();
+        let mut fields: Vec<Field> = stored.fields().iter().map(|f| f.as_ref().clone()).collect();
+        fields.push(partition_field());
+        SnapshotTable { dataset, def, committed_only, store_url, store, schema: Arc::new(Schema::new_with_metadata(fields, stored.metadata().clone())) }
+    }
+
+    /// The live files of the latest snapshot.
+    async fn files(&self) -> DfResult<Vec<Add>> {
+        let snap = Table::new(&self.dataset, self.def).snapshot().await.map_err(external)?;
+        Ok(snap.files.into_values().collect())
+    }
+
+    /// `files` without those of uncommitted simulation groups, if this view hides them. The
+    /// `simulations` log is read only when a file belongs to a group (files that compaction
+    /// or migration wrote hold committed rows only).
+    async fn committed(&self, files: Vec<Add>) -> DfResult<Vec<Add>> {
+        if !self.committed_only || files.iter().all(|a| group(a).is_none()) {
+            return Ok(files);
+        }
+        let sims = Table::new(&self.dataset, registry::get("simulations").expect("registered"));
+        let groups = committed_groups(&sims.snapshot().await.map_err(external)?);
+        Ok(files.into_iter().filter(|a| visible(a, &groups)).collect())
+    }
+
+    /// The files `filters` may match, judged by the log's statistics and partition values.
+    fn prune(&self, state: &dyn Session, filters: &[Expr], files: Vec<Add>) -> DfResult<Vec<Add>> {
+        let Some(predicate) = conjunction(filters.iter().cloned()) else { return Ok(files) };
+        let df_schema = DFSchema::try_from(self.schema.clone())?;
+        let physical = state.create_physical_expr(predicate, &df_schema)?;
+        let max_in_list = state.config_options().execution.parquet.max_in_list_size;
+        let builder = PruningPredicateBuilder::new().with_file_schema(self.schema.clone()).with_max_in_list_size(max_in_list);
+        // No predicate: the filters cannot rule out a file by its statistics.
+        let Some(pruning) = builder.build(physical) else { return Ok(files) };
+        let stats = LogStatistics::new(&self.schema, &files);
+        let keep = pruning.prune(&stats)?;
+        Ok(files.into_iter().zip(keep).filter_map(|(f, k)| k.then_some(f)).collect())
+    }
+}
+
+fn partition_field() -> Field {
+    Field::new(PARTITION.0, PARTITION.1, false)
+}
+
+fn external(e: impl std::error::Error + Send + Sync + 'static) -> DataFusionError {
+    DataFusionError::External(Box::new(e))
+}
+
+/// A file's row count from its log statistics, if recorded.
+fn row_count(stats: &Option<Value>) -> Option<usize> {
+    stats.as_ref()?.get("numRecords")?.as_u64().map(|n| n as usize)
+}
+
+#[async_trait]
+impl TableProvider for SnapshotTable {
+    fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+
+    fn supports_filters_pushdown(&self, filters: &[&Expr]) -> DfResult<Vec<TableProviderFilterPushDown>> {
+        // Files are pruned and row groups skipped, but rows are still filtered above the scan.
+        Ok(vec![TableProviderFilterPushDown::Inexact; filters.len()])
+    }
+
+    async fn scan(&self, state: &dyn Session, projection: Option<&Vec<usize>>, filters: &[Expr], limit: Option<usize>) -> DfResult<Arc<dyn ExecutionPlan>> {
+        let files = self.committed(self.prune(state, filters, self.files().await?)?).await?;
+        if files.is_empty() {
+            let schema = match projection {
+                Some(p) => Arc::new(self.schema.project(p)?),
+                None => self.schema.clone(),
+            };
+            return Ok(Arc::new(EmptyExec::new(schema)));
+        }
+        let table = Table::new(&self.dataset, self.def);
+        let mut total_rows = Some(0usize);
+        let mut total_bytes = 0usize;
+        let mut parts = Vec::with_capacity(files.len());
+        for add in &files {
+            let stats: Option<Value> = add.stats.as_deref().and_then(|s| serde_json::from_str(s).ok());
+            let rows = row_count(&stats);
+            total_rows = total_rows.zip(rows).map(|(t, r)| t + r);
+            total_bytes += add.size.max(0) as usize;
+            let location = table.object_path(&add.path);
+            self.store.expect_size(&location, add.size.max(0) as u64);
+            let meta = ObjectMeta {
+                location,
+                last_modified: chrono::DateTime::from_timestamp_millis(add.modification_time).unwrap_or_default(),
+                size: add.size.max(0) as u64,
+                e_tag: None,
+                version: None,
+            };
+            let experiment = add.partition_values.get(PARTITION.0).cloned().flatten();
+            let mut file_stats = Statistics::new_unknown(&self.schema);
+            file_stats.num_rows = rows.map_or(Precision::Absent, Precision::Exact);
+            file_stats.total_byte_size = Precision::Inexact(meta.size as usize);
+            let file = PartitionedFile::new_from_meta(meta).with_partition_values(vec![ScalarValue::Utf8(experiment)]);
+            parts.push(file.with_statistics(Arc::new(file_stats)));
+        }
+        let mut statistics = Statistics::new_unknown(&self.schema);
+        statistics.num_rows = total_rows.map_or(Precision::Absent, Precision::Exact);
+        statistics.total_byte_size = Precision::Inexact(total_bytes);
+        let format = ParquetFormat::default().with_options(state.table_options().parquet.clone());
+        let source = format.file_source(TableSchema::builder(self.def.stored_schema()).with_table_partition_cols(vec![Arc::new(partition_field())]).build());
+        let config = FileScanConfigBuilder::new(self.store_url.clone(), source)
+            .with_file_groups(balance(parts, state.config().target_partitions()))
+            .with_statistics(statistics)
+            .with_projection_indices(projection.cloned())?
+            .with_limit(limit)
+            .build();
+        format.create_physical_plan(state, config).await
+    }
+}
+
+/// Spreads files over at most `n` groups of about equal bytes (largest first, each to the
+/// lightest group); DataFusion splits large files further when groups are fewer than its
+/// target partitions.
+fn balance(mut files: Vec<PartitionedFile>, n: usize) -> Vec<FileGroup> {
+    files.sort_by(|a, b| b.object_meta.size.cmp(&a.object_meta.size).then_with(|| a.object_meta.location.cmp(&b.object_meta.location)));
+    let mut groups: Vec<(u64, Vec<PartitionedFile>)> = (0..n.clamp(1, files.len().max(1))).map(|_| (0, Vec::new())).collect();
+    for f in files {
+        let lightest = groups.iter_mut().min_by_key(|(bytes, _)| *bytes).expect("at least one group");
+        lightest.0 += f.object_meta.size;
+        lightest.1.push(f);
+    }
+    groups.into_iter().map(|(_, files)| FileGroup::new(files)).collect()
+}
+
+/// The log's per-file statistics and partition values, as DataFusion's pruning reads them.
+struct LogStatistics<'a> {
+    schema: &'a Schema,
+    files: &'a [Add],
+    stats: Vec<Option<Value>>,
+}
+
+impl<'a> LogStatistics<'a> {
+    fn new(schema: &'a Schema, files: &'a [Add]) -> LogStatistics<'a> {
+        let stats = files.iter().map(|a| a.stats.as_deref().and_then(|s| serde_json::from_str(s).ok())).collect();
+        LogStatistics { schema, files, stats }
+    }
+
+    /// One bound (`minValues` or `maxValues`) of a column for every file; `None` for types
+    /// the log's statistics do not describe (see `store::delta::stats`).
+    fn bounds(&self, column: &Column, key: &str) -> Option<ArrayRef> {
+        let field = self.schema.field_with_name(&column.name).ok()?;
+        let dtype = field.data_type();
+        if column.name == PARTITION.0 {
+            let values = self.files.iter().map(|a| ScalarValue::Utf8(a.partition_values.get(PARTITION.0).cloned().flatten()));
+            return ScalarValue::iter_to_array(values).ok();
+        }
+        if !matches!(dtype, DataType::Int16 | DataType::Int32 | DataType::Int64 | DataType::Utf8) {
+            return None;
+        }
+        let null = ScalarValue::try_from(dtype).ok()?;
+        let values = self.stats.iter().map(|s| {
+            let text = match s.as_ref().and_then(|s| s.get(key)?.get(&column.name)) {
+                Some(Value::String(v)) => v.clone(),
+                Some(Value::Number(v)) => v.to_string(),
+                _ => return null.clone(),
+            };
+            ScalarValue::try_from_string(text, dtype).unwrap_or_else(|_| null.clone())
+        });
+        ScalarValue::iter_to_array(values).ok()
+    }
+}
+
+impl PruningStatistics for LogStatistics<'_> {
+    fn min_values(&self, column: &Column) -> Option<ArrayRef> {
+        self.bounds(column, "minValues")
+    }
+
+    fn max_values(&self, column: &Column) -> Option<ArrayRef> {
+        self.bounds(column, "maxValues")
+    }
+
+    fn num_containers(&self) -> usize {
+        self.files.len()
+    }
+
+    fn null_counts(&self, column: &Column) -> Option<ArrayRef> {
+        if column.name == PARTITION.0 {
+            return Some(Arc::new(UInt64Array::from(vec![0u64; self.files.len()])));
+        }
+        let counts = self.stats.iter().map(|s| s.as_ref()?.get("nullCount")?.get(&column.name)?.as_u64());
+        Some(Arc::new(counts.collect::<UInt64Array>()))
+    }
+
+    fn row_counts(&self) -> Option<ArrayRef> {
+        Some(Arc::new(self.stats.iter().map(|s| row_count(s).map(|n| n as u64)).collect::<UInt64Array>()))
+    }
+
+    fn contained(&self, _: &Column, _: &HashSet<ScalarValue>) -> Option<BooleanArray> {
+        None
+    }
+}
+
+/// The dataset's store, read only, refusing a data file whose size differs from the one its
+/// log records (it was changed or damaged after its commit).
+#[derive(Debug)]
+pub struct CheckedStore {
+    dataset: Dataset,
+    /// The size the log gives each scanned file.
+    sizes: Mutex<HashMap<Path, u64>>,
+}
+
+impl fmt::Display for CheckedStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "SnapshotStore({}, committed only: {})", self.dataset.display, self.committed_only)
+        write!(f, "CheckedStore({})", self.dataset.display)
     }
 }
 
 fn generic(e: impl std::error::Error + Send + Sync + 'static) -> object_store::Error {
-    object_store::Error::Generic { store: "simcash snapshot", source: Box::new(e) }
+    object_store::Error::Generic { store: "simcash dataset", source: Box::new(e) }
 }
 
 fn read_only(operation: &str) -> object_store::Error {
-    object_store::Error::NotImplemented { operation: operation.to_owned(), implementer: "simcash snapshot store (read only)".to_owned() }
+    object_store::Error::NotImplemented { operation: operation.to_owned(), implementer: "simcash query store (read only)".to_owned() }
 }
 
 /// A data file whose size is not the one its table's log records.
@@ -57,54 +294,28 @@ struct SizeMismatch {
     found: u64,
 }
 
-impl SnapshotStore {
-    /// The store over `dataset`; `committed_only` hides uncommitted simulation groups.
-    pub fn new(dataset: Dataset, committed_only: bool) -> SnapshotStore {
-        SnapshotStore { dataset, committed_only, sizes: Arc::default() }
+impl CheckedStore {
+    /// The read-only store over `dataset`.
+    pub fn new(dataset: Dataset) -> CheckedStore {
+        CheckedStore { dataset, sizes: Mutex::default() }
     }
 
-    /// The live (and, if asked, committed) files under `prefix` (`<table>[/…]`).
-    async fn files(&self, prefix: Option<Path>) -> Result<Vec<ObjectMeta>> {
-        let prefix = prefix.unwrap_or_default();
-        let Some(def) = prefix.parts().next().and_then(|t| registry::get(t.as_ref())) else { return Ok(Vec::new()) };
-        let table = Table::new(&self.dataset, def);
-        let snap = table.snapshot().await.map_err(generic)?;
-        let groups = if self.committed_only && def.scope == Scope::Simulation && def.name != "simulations" {
-            let sims = Table::new(&self.dataset, registry::get("simulations").expect("registered"));
-            Some(committed_groups(&sims.snapshot().await.map_err(generic)?))
-        } else {
-            None
-        };
-        let files: Vec<ObjectMeta> = snap
-            .files
-            .values()
-            .filter(|a| groups.as_ref().is_none_or(|g| visible(a, g)))
-            .map(|a| ObjectMeta {
-                location: table.object_path(&a.path),
-                last_modified: chrono::DateTime::from_timestamp_millis(a.modification_time).unwrap_or_default(),
-                size: a.size.max(0) as u64,
-                e_tag: None,
-                version: None,
-            })
-            .filter(|m| m.location.prefix_matches(&prefix))
-            .collect();
-        let mut sizes = self.sizes.lock().expect("not poisoned");
-        sizes.extend(files.iter().map(|m| (m.location.clone(), m.size)));
-        Ok(files)
+    fn expect_size(&self, location: &Path, size: u64) {
+        self.sizes.lock().expect("not poisoned").insert(location.clone(), size);
     }
 }
 
 #[async_trait]
-impl ObjectStore for SnapshotStore {
-    async fn put_opts(&self, _: &Path, _: PutPayload, _: PutOptions) -> Result<PutResult> {
+impl ObjectStore for CheckedStore {
+    async fn put_opts(&self, _: &Path, _: PutPayload, _: PutOptions) -> object_store::Result<PutResult> {
         Err(read_only("put"))
     }
 
-    async fn put_multipart_opts(&self, _: &Path, _: PutMultipartOptions) -> Result<Box<dyn MultipartUpload>> {
+    async fn put_multipart_opts(&self, _: &Path, _: PutMultipartOptions) -> object_store::Result<Box<dyn MultipartUpload>> {
         Err(read_only("put_multipart"))
     }
 
-    async fn get_opts(&self, location: &Path, options: GetOptions) -> Result<GetResult> {
+    async fn get_opts(&self, location: &Path, options: GetOptions) -> object_store::Result<GetResult> {
         let result = self.dataset.store.get_opts(location, options).await?;
         let logged = self.sizes.lock().expect("not poisoned").get(location).copied();
         match logged {
@@ -117,41 +328,19 @@ impl ObjectStore for SnapshotStore {
         }
     }
 
-    fn delete_stream(&self, locations: BoxStream<'static, Result<Path>>) -> BoxStream<'static, Result<Path>> {
+    fn delete_stream(&self, locations: BoxStream<'static, object_store::Result<Path>>) -> BoxStream<'static, object_store::Result<Path>> {
         locations.map(|_| Err(read_only("delete"))).boxed()
     }
 
-    fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, Result<ObjectMeta>> {
-        let this = self.clone();
-        let prefix = prefix.cloned();
-        stream::once(async move { this.files(prefix).await })
-            .flat_map(|r| match r {
-                Ok(files) => stream::iter(files.into_iter().map(Ok)).boxed(),
-                Err(e) => stream::iter([Err(e)]).boxed(),
-            })
-            .boxed()
+    fn list(&self, _: Option<&Path>) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
+        futures::stream::once(async { Err(read_only("list")) }).boxed()
     }
 
-    async fn list_with_delimiter(&self, prefix: Option<&Path>) -> Result<ListResult> {
-        let prefix = prefix.cloned().unwrap_or_default();
-        let depth = prefix.parts().count();
-        let mut common_prefixes = Vec::new();
-        let mut objects = Vec::new();
-        for meta in self.files(Some(prefix)).await? {
-            let parts: Vec<_> = meta.location.parts().collect();
-            if parts.len() == depth + 1 {
-                objects.push(meta);
-            } else {
-                let dir = Path::from_iter(parts.into_iter().take(depth + 1));
-                if !common_prefixes.contains(&dir) {
-                    common_prefixes.push(dir);
-                }
-            }
-        }
-        Ok(ListResult { common_prefixes, objects })
+    async fn list_with_delimiter(&self, _: Option<&Path>) -> object_store::Result<ListResult> {
+        Err(read_only("list"))
     }
 
-    async fn copy_opts(&self, _: &Path, _: &Path, _: CopyOptions) -> Result<()> {
+    async fn copy_opts(&self, _: &Path, _: &Path, _: CopyOptions) -> object_store::Result<()> {
         Err(read_only("copy"))
     }
 }

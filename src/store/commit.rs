@@ -139,10 +139,12 @@ pub fn committed_groups(simulations: &Snapshot) -> BTreeSet<String> {
 /// Whether a data file is visible given the committed groups: files written by compaction or
 /// migration carry no group and hold committed rows only.
 pub fn visible(add: &Add, groups: &BTreeSet<String>) -> bool {
-    match add.tags.as_ref().and_then(|t| t.get(GROUP_TAG)).cloned().flatten() {
-        Some(g) => groups.contains(&g),
-        None => true,
-    }
+    group(add).is_none_or(|g| groups.contains(g))
+}
+
+/// The simulation group a data file belongs to, if a runner wrote it.
+pub fn group(add: &Add) -> Option<&str> {
+    add.tags.as_ref()?.get(GROUP_TAG)?.as_deref()
 }
 
 /// Whether a simulation id is committed in a `simulations` snapshot.

@@ -5,6 +5,10 @@
 //! are deleted by `gc` once the retention period has passed), and a concurrent compaction of
 //! the same files makes this one give up that partition, not corrupt it.
 //!
+//! Files too large to rewrite that belong to a committed simulation group are re-added
+//! without their group tag (`dataChange: false`), so that readers of committed rows need not
+//! read the `simulations` log to know they may see them.
+//!
 //! Only simulation tables and `sweep_points` are compacted: the experiment tables are small
 //! and are replaced per iteration.
 
@@ -13,12 +17,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use datafusion::arrow::compute::concat_batches;
 
 use super::StoreError;
-use super::commit::{committed_groups, string_bounds, visible};
+use super::commit::{committed_groups, group, string_bounds, visible};
 use super::delta::LogError;
 use super::delta::action::{Action, Add};
 use super::layout::Dataset;
 use super::registry::{self, PARTITION, Scope, TableDef};
-use super::table::Table;
+use super::table::{GROUP_TAG, Table};
 
 /// How large compacted files get.
 #[derive(Debug, Clone, Copy)]
@@ -52,6 +56,8 @@ pub struct Report {
     pub bytes_in: u64,
     /// Bytes written.
     pub bytes_out: u64,
+    /// Large files of committed groups whose group tag was dropped.
+    pub marked: usize,
 }
 
 /// The tables compaction rewrites.
@@ -87,54 +93,83 @@ async fn compact_table(
     let table = &Table::new(dataset, def);
     let mut report = Report { table: def.name, ..Report::default() };
     let snap = table.snapshot().await?;
-    let mut partitions: BTreeMap<String, Vec<Add>> = BTreeMap::new();
-    for add in snap.files.values().filter(|a| visible(a, groups) && (a.size as u64) < opts.small_bytes) {
+    // Per partition: the small files to rewrite, and the large files of committed groups.
+    let mut partitions: BTreeMap<String, (Vec<Add>, Vec<Add>)> = BTreeMap::new();
+    for add in snap.files.values().filter(|a| visible(a, groups)) {
         let p = add.partition_values.get(PARTITION.0).cloned().flatten().unwrap_or_default();
-        if experiment.is_none_or(|e| e == p) {
-            partitions.entry(p).or_default().push(add.clone());
-        }
-    }
-    for (experiment_id, mut files) in partitions {
-        if files.len() < 2 {
+        if experiment.is_some_and(|e| e != p) {
             continue;
         }
+        let (small, large) = partitions.entry(p).or_default();
+        match (add.size as u64) < opts.small_bytes {
+            true => small.push(add.clone()),
+            false if group(add).is_some() => large.push(add.clone()),
+            false => {}
+        }
+    }
+    let mut committed = false;
+    for (experiment_id, (mut files, large)) in partitions {
+        if files.len() < 2 {
+            files.clear();
+        }
+        // A large file of a committed group stays as it is, but loses its group tag, so that
+        // readers of committed rows need not consult the `simulations` log for it.
+        let mut actions: Vec<Action> = large.iter().map(untagged).collect();
         files.sort_by_cached_key(|a| string_bounds(a, "simulation_id"));
-        let mut actions = Vec::new();
         let mut written = Vec::new();
+        let mut part = Report { marked: large.len(), ..Report::default() };
         for bin in bins(&files, opts.target_bytes) {
             let add = rewrite(dataset, table, &experiment_id, bin, opts).await?;
             written.push(table.object_path(&add.path));
-            report.bytes_out += add.size as u64;
-            report.files_out += 1;
+            part.bytes_out += add.size as u64;
+            part.files_out += 1;
             actions.push(Action::Add(add));
             for a in bin {
-                report.bytes_in += a.size as u64;
-                report.files_in += 1;
+                part.bytes_in += a.size as u64;
+                part.files_in += 1;
                 actions.push(compacted_away(a));
             }
         }
-        let inputs: BTreeSet<&str> = files.iter().map(|a| a.path.as_str()).collect();
+        if actions.is_empty() {
+            continue;
+        }
+        let inputs: BTreeSet<&str> = files.iter().chain(&large).map(|a| a.path.as_str()).collect();
         let check = |winner: &[Action]| match winner.iter().any(|a| matches!(a, Action::Remove(r) if inputs.contains(r.path.as_str()))) {
-            true => Err("another compaction rewrote these files first".to_owned()),
+            true => Err("another writer rewrote or removed these files first".to_owned()),
             false => Ok(()),
         };
         match table.commit(&snap, "OPTIMIZE", actions, check).await {
-            Ok(_) => {}
+            Ok(_) => {
+                committed = true;
+                report.files_in += part.files_in;
+                report.files_out += part.files_out;
+                report.bytes_in += part.bytes_in;
+                report.bytes_out += part.bytes_out;
+                report.marked += part.marked;
+            }
             Err(StoreError::Log { source: LogError::Conflict(_), .. }) => {
                 // Someone else compacted this partition: drop our copies.
                 for p in written {
                     let _ = object_store::ObjectStoreExt::delete(&dataset.store, &p).await;
                 }
-                report = Report { table: def.name, ..Report::default() };
             }
             Err(e) => return Err(e),
         }
     }
-    if report.files_in > 0 {
+    if committed {
         // Readers start from the compacted state instead of replaying every small file.
         table.checkpoint().await?;
     }
     Ok(report)
+}
+
+/// The `add` that keeps a file of a committed group in the table without its group tag.
+fn untagged(a: &Add) -> Action {
+    let tags = a.tags.clone().map(|mut t| {
+        t.remove(GROUP_TAG);
+        t
+    });
+    Action::Add(Add { data_change: false, tags: tags.filter(|t| !t.is_empty()), ..a.clone() })
 }
 
 /// A `remove` for a file whose rows moved into a compacted file.

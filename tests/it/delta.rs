@@ -273,3 +273,41 @@ fn readers_start_from_the_newest_checkpoint() {
     assert_eq!(results(d), want);
     assert!(run_ok(d, &["sweep", &file]).contains("24 already committed"), "the markers are in the checkpoint");
 }
+
+/// The group tags of `table`'s live files in the local dataset at `root` (`None`: untagged).
+fn group_tags(root: &Path, table: &str) -> Vec<Option<String>> {
+    let ds = simcash::store::Dataset::open(root.to_str().unwrap(), false).unwrap();
+    let t = simcash::store::table::Table::new(&ds, simcash::store::registry::get(table).unwrap());
+    let snap = tokio::runtime::Runtime::new().unwrap().block_on(t.snapshot()).unwrap();
+    snap.files.values().map(|a| simcash::store::commit::group(a).map(str::to_owned)).collect()
+}
+
+#[test]
+fn compaction_marks_large_files_of_committed_groups_and_only_those() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let root = d.join("simcash-data");
+    let file = seed_sweep(d, 40);
+    run_ok(d, &["sweep", &file, "--jobs", "1", "--commit-every", "10", "--no-compact"]);
+    let whole = results(d);
+    // The last group's `simulations` commit never landed (nor, after it, its points' rows).
+    crate::util::undo_last_commit(root.to_str().unwrap(), "sweep_points");
+    crate::util::undo_last_commit(root.to_str().unwrap(), "simulations");
+    let killed = results(d);
+    assert_eq!(csv(d, "SELECT COUNT(*) FROM simulations"), vec!["30"]);
+    let before = group_tags(&root, "events");
+    assert_eq!((before.len(), before.iter().filter(|g| g.is_some()).count()), (4, 4));
+    // Nothing is rewritten (--small-size 0): the three committed groups' files lose their tag.
+    let out = run_ok(d, &["compact", "--small-size", "0"]);
+    assert!(out.contains("events") && out.contains("3 large files marked committed"), "{out}");
+    let after = group_tags(&root, "events");
+    let uncommitted: Vec<_> = after.iter().flatten().collect();
+    assert_eq!((after.len(), uncommitted.len()), (4, 1), "{after:?}");
+    assert!(before.contains(&Some(uncommitted[0].clone())));
+    assert_eq!(results(d), killed, "the uncommitted group stays invisible");
+    // Its simulations are run again; gc then removes its orphaned files.
+    run_ok(d, &["sweep", &file, "--jobs", "1", "--no-compact"]);
+    assert_eq!(results(d), whole);
+    run_ok(d, &["gc", "--min-age", "0", "--retention", "0"]);
+    assert_eq!(results(d), whole);
+}

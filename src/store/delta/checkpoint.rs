@@ -5,7 +5,9 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use datafusion::arrow::datatypes::{DataType, Field, Fields, Schema, SchemaRef};
+use datafusion::arrow::array::{Array, AsArray, BooleanArray, Int64Array, RecordBatch, StringArray};
+use datafusion::arrow::compute::filter_record_batch;
+use datafusion::arrow::datatypes::{DataType, Field, Fields, Int64Type, Schema, SchemaRef};
 use datafusion::arrow::error::ArrowError;
 use datafusion::arrow::json::{LineDelimitedWriter, ReaderBuilder};
 use datafusion::parquet::arrow::{ArrowWriter, ProjectionMask};
@@ -143,12 +145,32 @@ pub fn decode(bytes: Bytes, tombstones: bool) -> Result<Vec<Action>, CheckpointE
     let reader = builder.with_projection(mask).with_batch_size(8192).build()?;
     let mut actions = Vec::new();
     for batch in reader {
+        let batch = batch?;
+        // Application markers (most rows of a `simulations` checkpoint) are read straight from
+        // their columns; the other rows go through the actions' JSON form.
+        let txns = txn_columns(&batch);
+        let others = match &txns {
+            Some((valid, _, _)) => filter_record_batch(&batch, &datafusion::arrow::compute::not(valid)?)?,
+            None => batch.clone(),
+        };
         let mut text = Vec::new();
         let mut w = LineDelimitedWriter::new(&mut text);
-        w.write(&batch?)?;
+        w.write(&others)?;
         w.finish()?;
-        for line in String::from_utf8_lossy(&text).lines() {
+        let text = String::from_utf8_lossy(&text);
+        let mut lines = text.lines();
+        for i in 0..batch.num_rows() {
             let row = actions.len();
+            if let Some((valid, app, version)) = &txns
+                && valid.value(i)
+            {
+                let (Some(app_id), Some(version)) = (app.is_valid(i).then(|| app.value(i)), version.is_valid(i).then(|| version.value(i))) else {
+                    return Err(CheckpointError::Row { row, problem: "txn without appId or version".into() });
+                };
+                actions.push(Action::Txn(Txn { app_id: app_id.to_owned(), version, last_updated: None }));
+                continue;
+            }
+            let line = lines.next().unwrap_or_default();
             match Action::from_line(line) {
                 Ok(Some(a)) => actions.push(a),
                 Ok(None) => {}
@@ -157,6 +179,15 @@ pub fn decode(bytes: Bytes, tombstones: bool) -> Result<Vec<Action>, CheckpointE
         }
     }
     Ok(actions)
+}
+
+/// The rows holding a `txn`, and its `appId` and `version` columns, when the batch has them.
+fn txn_columns(batch: &RecordBatch) -> Option<(BooleanArray, StringArray, Int64Array)> {
+    let txn = batch.column_by_name("txn")?.as_struct_opt()?;
+    let app = txn.column_by_name("appId")?.as_string_opt::<i32>()?.clone();
+    let version = txn.column_by_name("version")?.as_primitive_opt::<Int64Type>()?.clone();
+    let valid = (0..batch.num_rows()).map(|i| Some(txn.is_valid(i))).collect();
+    Some((valid, app, version))
 }
 
 /// The `_last_checkpoint` file's content for a checkpoint of `rows` actions at `version`.
