@@ -5,6 +5,7 @@
 //! (`queries/views/*.sql`) are registered on top of those. The only module that imports
 //! DataFusion's SQL engine.
 
+pub mod live;
 pub mod snapshot;
 mod views;
 pub mod export;
@@ -19,7 +20,7 @@ use datafusion::prelude::{SessionConfig, SessionContext};
 
 use crate::store::Dataset;
 use crate::store::registry::{self, Scope};
-use snapshot::{CheckedStore, SnapshotTable};
+use snapshot::{CheckedStore, Shared, SnapshotTable};
 
 /// A query failure.
 #[derive(Debug, thiserror::Error)]
@@ -70,14 +71,18 @@ pub async fn session(dataset: &Dataset) -> Result<SessionContext, QueryError> {
         config.options_mut().execution.parquet.reorder_filters = true;
     }
     let ctx = SessionContext::new_with_config(config);
-    let store_url = ObjectStoreUrl::parse(STORE_URL)?;
-    let store = Arc::new(CheckedStore::new(dataset.clone()));
-    ctx.register_object_store(store_url.as_ref(), store.clone());
+    let shared = Shared {
+        dataset: dataset.clone(),
+        live: Arc::default(),
+        store_url: ObjectStoreUrl::parse(STORE_URL)?,
+        store: Arc::new(CheckedStore::new(dataset.clone())),
+    };
+    ctx.register_object_store(shared.store_url.as_ref(), shared.store.clone());
     let catalog = ctx.catalog("datafusion").expect("the default catalog exists");
     catalog.register_schema("raw", Arc::new(MemorySchemaProvider::new()))?;
     catalog.register_schema("committed", Arc::new(MemorySchemaProvider::new()))?;
     for table in registry::TABLES {
-        let provider = |committed_only| Arc::new(SnapshotTable::new(dataset.clone(), table, committed_only, store_url.clone(), store.clone()));
+        let provider = |committed_only| Arc::new(SnapshotTable::new(&shared, table, committed_only));
         ctx.register_table(format!("raw.{}", table.name), provider(false))?;
         if table.scope == Scope::Simulation && table.name != "simulations" {
             ctx.register_table(format!("committed.{}", table.name), provider(true))?;

@@ -42,8 +42,8 @@ use object_store::{
 use serde_json::Value;
 
 use crate::store::Dataset;
-use crate::store::commit::{committed_groups, group, visible};
-use crate::store::delta::action::Add;
+use super::live::{LiveFile, LiveTables};
+use crate::store::commit::{group, visible};
 use crate::store::registry::{self, PARTITION, TableDef};
 use crate::store::table::Table;
 
@@ -53,6 +53,8 @@ pub struct SnapshotTable {
     dataset: Dataset,
     def: &'static TableDef,
     committed_only: bool,
+    /// The session's latest read of every table's log.
+    live: Arc<LiveTables>,
     /// Where the [`CheckedStore`] of `dataset` is registered.
     store_url: ObjectStoreUrl,
     store: Arc<CheckedStore>,
@@ -60,36 +62,50 @@ pub struct SnapshotTable {
     schema: SchemaRef,
 }
 
+/// What every table of a session shares: the dataset, its logs as last read, and the store
+/// data files are read through (registered at `store_url`).
+#[derive(Debug, Clone)]
+pub struct Shared {
+    /// The dataset.
+    pub dataset: Dataset,
+    /// The logs as last read.
+    pub live: Arc<LiveTables>,
+    /// Where `store` is registered.
+    pub store_url: ObjectStoreUrl,
+    /// The read-only store.
+    pub store: Arc<CheckedStore>,
+}
+
 impl SnapshotTable {
-    /// The table `def` of `dataset`, read through `store` registered at `store_url`;
-    /// `committed_only` hides uncommitted simulation groups.
-    pub fn new(dataset: Dataset, def: &'static TableDef, committed_only: bool, store_url: ObjectStoreUrl, store: Arc<CheckedStore>) -> SnapshotTable {
+    /// The table `def`; `committed_only` hides uncommitted simulation groups.
+    pub fn new(shared: &Shared, def: &'static TableDef, committed_only: bool) -> SnapshotTable {
         let stored = def.stored_schema();
         let mut fields: Vec<Field> = stored.fields().iter().map(|f| f.as_ref().clone()).collect();
         fields.push(partition_field());
-        SnapshotTable { dataset, def, committed_only, store_url, store, schema: Arc::new(Schema::new_with_metadata(fields, stored.metadata().clone())) }
+        let Shared { dataset, live, store_url, store } = shared.clone();
+        let schema = Arc::new(Schema::new_with_metadata(fields, stored.metadata().clone()));
+        SnapshotTable { dataset, def, committed_only, live, store_url, store, schema }
     }
 
     /// The live files of the latest snapshot.
-    async fn files(&self) -> DfResult<Vec<Add>> {
-        let snap = Table::new(&self.dataset, self.def).snapshot().await.map_err(external)?;
-        Ok(snap.files.into_values().collect())
+    async fn files(&self) -> DfResult<Vec<Arc<LiveFile>>> {
+        Ok(self.live.get(&self.dataset, self.def).await.map_err(external)?.files.clone())
     }
 
     /// `files` without those of uncommitted simulation groups, if this view hides them. The
     /// `simulations` log is read only when a file belongs to a group (files that compaction
     /// or migration wrote hold committed rows only).
-    async fn committed(&self, files: Vec<Add>) -> DfResult<Vec<Add>> {
-        if !self.committed_only || files.iter().all(|a| group(a).is_none()) {
+    async fn committed(&self, files: Vec<Arc<LiveFile>>) -> DfResult<Vec<Arc<LiveFile>>> {
+        if !self.committed_only || files.iter().all(|f| group(&f.add).is_none()) {
             return Ok(files);
         }
-        let sims = Table::new(&self.dataset, registry::get("simulations").expect("registered"));
-        let groups = committed_groups(&sims.snapshot().await.map_err(external)?);
-        Ok(files.into_iter().filter(|a| visible(a, &groups)).collect())
+        let sims = self.live.get(&self.dataset, registry::get("simulations").expect("registered")).await.map_err(external)?;
+        let groups = sims.committed_groups();
+        Ok(files.into_iter().filter(|f| visible(&f.add, &groups)).collect())
     }
 
     /// The files `filters` may match, judged by the log's statistics and partition values.
-    fn prune(&self, state: &dyn Session, filters: &[Expr], files: Vec<Add>) -> DfResult<Vec<Add>> {
+    fn prune(&self, state: &dyn Session, filters: &[Expr], files: Vec<Arc<LiveFile>>) -> DfResult<Vec<Arc<LiveFile>>> {
         let Some(predicate) = conjunction(filters.iter().cloned()) else { return Ok(files) };
         let df_schema = DFSchema::try_from(self.schema.clone())?;
         let physical = state.create_physical_expr(predicate, &df_schema)?;
@@ -97,8 +113,7 @@ impl SnapshotTable {
         let builder = PruningPredicateBuilder::new().with_file_schema(self.schema.clone()).with_max_in_list_size(max_in_list);
         // No predicate: the filters cannot rule out a file by its statistics.
         let Some(pruning) = builder.build(physical) else { return Ok(files) };
-        let stats = LogStatistics::new(&self.schema, &files);
-        let keep = pruning.prune(&stats)?;
+        let keep = pruning.prune(&LogStatistics { schema: &self.schema, files: &files })?;
         Ok(files.into_iter().zip(keep).filter_map(|(f, k)| k.then_some(f)).collect())
     }
 }
@@ -109,11 +124,6 @@ fn partition_field() -> Field {
 
 fn external(e: impl std::error::Error + Send + Sync + 'static) -> DataFusionError {
     DataFusionError::External(Box::new(e))
-}
-
-/// A file's row count from its log statistics, if recorded.
-fn row_count(stats: &Option<Value>) -> Option<usize> {
-    stats.as_ref()?.get("numRecords")?.as_u64().map(|n| n as usize)
 }
 
 #[async_trait]
@@ -144,9 +154,9 @@ impl TableProvider for SnapshotTable {
         let mut total_rows = Some(0usize);
         let mut total_bytes = 0usize;
         let mut parts = Vec::with_capacity(files.len());
-        for add in &files {
-            let stats: Option<Value> = add.stats.as_deref().and_then(|s| serde_json::from_str(s).ok());
-            let rows = row_count(&stats);
+        for file in &files {
+            let add = &file.add;
+            let rows = file.rows();
             total_rows = total_rows.zip(rows).map(|(t, r)| t + r);
             total_bytes += add.size.max(0) as usize;
             let location = table.object_path(&add.path);
@@ -197,31 +207,25 @@ fn balance(mut files: Vec<PartitionedFile>, n: usize) -> Vec<FileGroup> {
 /// The log's per-file statistics and partition values, as DataFusion's pruning reads them.
 struct LogStatistics<'a> {
     schema: &'a Schema,
-    files: &'a [Add],
-    stats: Vec<Option<Value>>,
+    files: &'a [Arc<LiveFile>],
 }
 
-impl<'a> LogStatistics<'a> {
-    fn new(schema: &'a Schema, files: &'a [Add]) -> LogStatistics<'a> {
-        let stats = files.iter().map(|a| a.stats.as_deref().and_then(|s| serde_json::from_str(s).ok())).collect();
-        LogStatistics { schema, files, stats }
-    }
-
+impl LogStatistics<'_> {
     /// One bound (`minValues` or `maxValues`) of a column for every file; `None` for types
     /// the log's statistics do not describe (see `store::delta::stats`).
     fn bounds(&self, column: &Column, key: &str) -> Option<ArrayRef> {
         let field = self.schema.field_with_name(&column.name).ok()?;
         let dtype = field.data_type();
         if column.name == PARTITION.0 {
-            let values = self.files.iter().map(|a| ScalarValue::Utf8(a.partition_values.get(PARTITION.0).cloned().flatten()));
+            let values = self.files.iter().map(|f| ScalarValue::Utf8(f.add.partition_values.get(PARTITION.0).cloned().flatten()));
             return ScalarValue::iter_to_array(values).ok();
         }
         if !matches!(dtype, DataType::Int16 | DataType::Int32 | DataType::Int64 | DataType::Utf8) {
             return None;
         }
         let null = ScalarValue::try_from(dtype).ok()?;
-        let values = self.stats.iter().map(|s| {
-            let text = match s.as_ref().and_then(|s| s.get(key)?.get(&column.name)) {
+        let values = self.files.iter().map(|f| {
+            let text = match f.stats.as_ref().and_then(|s| s.get(key)?.get(&column.name)) {
                 Some(Value::String(v)) => v.clone(),
                 Some(Value::Number(v)) => v.to_string(),
                 _ => return null.clone(),
@@ -249,12 +253,12 @@ impl PruningStatistics for LogStatistics<'_> {
         if column.name == PARTITION.0 {
             return Some(Arc::new(UInt64Array::from(vec![0u64; self.files.len()])));
         }
-        let counts = self.stats.iter().map(|s| s.as_ref()?.get("nullCount")?.get(&column.name)?.as_u64());
+        let counts = self.files.iter().map(|f| f.stats.as_ref()?.get("nullCount")?.get(&column.name)?.as_u64());
         Some(Arc::new(counts.collect::<UInt64Array>()))
     }
 
     fn row_counts(&self) -> Option<ArrayRef> {
-        Some(Arc::new(self.stats.iter().map(|s| row_count(s).map(|n| n as u64)).collect::<UInt64Array>()))
+        Some(Arc::new(self.files.iter().map(|f| f.rows().map(|n| n as u64)).collect::<UInt64Array>()))
     }
 
     fn contained(&self, _: &Column, _: &HashSet<ScalarValue>) -> Option<BooleanArray> {
