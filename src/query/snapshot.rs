@@ -1,6 +1,6 @@
 //! The dataset's Delta tables as DataFusion sees them. A [`SnapshotTable`] plans each scan
-//! from its table's latest snapshot (read from the log at every scan, so each statement sees
-//! the latest commits and never lists data directories): files the log's statistics and
+//! from its table's latest snapshot (the log is consulted at every scan, so each statement
+//! sees the latest commits; data directories are never listed): files the log's statistics and
 //! partition values rule out are never opened, and the rest become a Parquet scan with row
 //! counts taken from the log. Reads go through a [`CheckedStore`], which refuses a file whose
 //! size is not the one its log records.
@@ -50,14 +50,9 @@ use crate::store::table::Table;
 /// A Delta table of the dataset, scanned at its latest snapshot (see the module docs).
 #[derive(Debug)]
 pub struct SnapshotTable {
-    dataset: Dataset,
+    shared: Shared,
     def: &'static TableDef,
     committed_only: bool,
-    /// The session's latest read of every table's log.
-    live: Arc<LiveTables>,
-    /// Where the [`CheckedStore`] of `dataset` is registered.
-    store_url: ObjectStoreUrl,
-    store: Arc<CheckedStore>,
     /// The stored columns, then the partition column.
     schema: SchemaRef,
 }
@@ -82,14 +77,13 @@ impl SnapshotTable {
         let stored = def.stored_schema();
         let mut fields: Vec<Field> = stored.fields().iter().map(|f| f.as_ref().clone()).collect();
         fields.push(partition_field());
-        let Shared { dataset, live, store_url, store } = shared.clone();
         let schema = Arc::new(Schema::new_with_metadata(fields, stored.metadata().clone()));
-        SnapshotTable { dataset, def, committed_only, live, store_url, store, schema }
+        SnapshotTable { shared: shared.clone(), def, committed_only, schema }
     }
 
     /// The live files of the latest snapshot.
     async fn files(&self) -> DfResult<Vec<Arc<LiveFile>>> {
-        Ok(self.live.get(&self.dataset, self.def).await.map_err(external)?.files.clone())
+        Ok(self.shared.live.get(&self.shared.dataset, self.def).await.map_err(external)?.files.clone())
     }
 
     /// `files` without those of uncommitted simulation groups, if this view hides them. The
@@ -99,7 +93,7 @@ impl SnapshotTable {
         if !self.committed_only || files.iter().all(|f| group(&f.add).is_none()) {
             return Ok(files);
         }
-        let sims = self.live.get(&self.dataset, registry::get("simulations").expect("registered")).await.map_err(external)?;
+        let sims = self.shared.live.get(&self.shared.dataset, registry::get("simulations").expect("registered")).await.map_err(external)?;
         let groups = sims.committed_groups();
         Ok(files.into_iter().filter(|f| visible(&f.add, &groups)).collect())
     }
@@ -108,12 +102,13 @@ impl SnapshotTable {
     fn prune(&self, state: &dyn Session, filters: &[Expr], files: Vec<Arc<LiveFile>>) -> DfResult<Vec<Arc<LiveFile>>> {
         let Some(predicate) = conjunction(filters.iter().cloned()) else { return Ok(files) };
         let df_schema = DFSchema::try_from(self.schema.clone())?;
-        let physical = state.create_physical_expr(predicate, &df_schema)?;
+        // Pruning only saves work: a filter it cannot use leaves every file in.
+        let Ok(physical) = state.create_physical_expr(predicate, &df_schema) else { return Ok(files) };
         let max_in_list = state.config_options().execution.parquet.max_in_list_size;
         let builder = PruningPredicateBuilder::new().with_file_schema(self.schema.clone()).with_max_in_list_size(max_in_list);
         // No predicate: the filters cannot rule out a file by its statistics.
         let Some(pruning) = builder.build(physical) else { return Ok(files) };
-        let keep = pruning.prune(&LogStatistics { schema: &self.schema, files: &files })?;
+        let Ok(keep) = pruning.prune(&LogStatistics { schema: &self.schema, files: &files }) else { return Ok(files) };
         Ok(files.into_iter().zip(keep).filter_map(|(f, k)| k.then_some(f)).collect())
     }
 }
@@ -150,7 +145,7 @@ impl TableProvider for SnapshotTable {
             };
             return Ok(Arc::new(EmptyExec::new(schema)));
         }
-        let table = Table::new(&self.dataset, self.def);
+        let table = Table::new(&self.shared.dataset, self.def);
         let mut total_rows = Some(0usize);
         let mut total_bytes = 0usize;
         let mut parts = Vec::with_capacity(files.len());
@@ -160,7 +155,7 @@ impl TableProvider for SnapshotTable {
             total_rows = total_rows.zip(rows).map(|(t, r)| t + r);
             total_bytes += add.size.max(0) as usize;
             let location = table.object_path(&add.path);
-            self.store.expect_size(&location, add.size.max(0) as u64);
+            self.shared.store.expect_size(&location, add.size.max(0) as u64);
             let meta = ObjectMeta {
                 location,
                 last_modified: chrono::DateTime::from_timestamp_millis(add.modification_time).unwrap_or_default(),
@@ -180,7 +175,7 @@ impl TableProvider for SnapshotTable {
         statistics.total_byte_size = Precision::Inexact(total_bytes);
         let format = ParquetFormat::default().with_options(state.table_options().parquet.clone());
         let source = format.file_source(TableSchema::builder(self.def.stored_schema()).with_table_partition_cols(vec![Arc::new(partition_field())]).build());
-        let config = FileScanConfigBuilder::new(self.store_url.clone(), source)
+        let config = FileScanConfigBuilder::new(self.shared.store_url.clone(), source)
             .with_file_groups(balance(parts, state.config().target_partitions()))
             .with_statistics(statistics)
             .with_projection_indices(projection.cloned())?
