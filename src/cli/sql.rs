@@ -172,10 +172,14 @@ pub fn cmd_list(args: ListArgs) -> anyhow::Result<()> {
         let ctx = query::session(&dataset).await?;
         let experiments = query::run_sql(
             &ctx,
-            "SELECT s.experiment_id, e.name, e.status, MAX(s.iteration) + 1 AS iterations, COUNT(*) AS simulations, \
+            "SELECT s.experiment_id, \
+             COALESCE(e.name, p.sweep_name, s.experiment_id) AS name, \
+             CASE WHEN e.experiment_id IS NOT NULL THEN 'experiment' WHEN p.sweep_name IS NOT NULL THEN 'sweep' ELSE 'runs' END AS kind, \
+             COALESCE(e.status, 'committed') AS status, MAX(s.iteration) + 1 AS iterations, COUNT(*) AS simulations, \
              MAX(s.finished_at) AS last_finished \
              FROM simulations s LEFT JOIN experiments e ON e.experiment_id = s.experiment_id \
-             GROUP BY s.experiment_id, e.name, e.status ORDER BY last_finished DESC, s.experiment_id",
+             LEFT JOIN (SELECT DISTINCT experiment_id, sweep_name FROM sweep_points) p ON p.experiment_id = s.experiment_id \
+             GROUP BY s.experiment_id, e.experiment_id, e.name, p.sweep_name, e.status ORDER BY last_finished DESC, s.experiment_id",
         )
         .await?;
         let sims = query::run_sql(
@@ -202,12 +206,20 @@ pub fn cmd_list(args: ListArgs) -> anyhow::Result<()> {
 pub struct SchemaArgs {
     /// A view (e.g. transactions) or physical table (e.g. raw.events).
     pub table: Option<String>,
+    /// Where the dataset lives (every dataset has the same tables; one that does not exist
+    /// yet is fine).
+    #[command(flatten)]
+    pub data: DataArgs,
 }
 
 /// Runs `simcash schema`.
 pub fn cmd_schema(args: SchemaArgs) -> anyhow::Result<()> {
     let empty = tempfile::tempdir()?;
-    let dataset = Dataset::open(empty.path().to_str().expect("utf-8 temp path"), false)?;
+    let local = std::path::Path::new(&args.data.data);
+    let dataset = match args.data.data.contains("://") || local.exists() {
+        true => open(&args.data)?,
+        false => Dataset::open(empty.path().to_str().expect("utf-8 temp path"), false)?,
+    };
     runtime()?.block_on(async {
         let ctx = query::session(&dataset).await?;
         let mut out = io::stdout().lock();

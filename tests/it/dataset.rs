@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::util::{csv as sql, data, run_ok, simcash, stderr};
+use crate::util::{csv as sql, data, run_ok, simcash, stderr, stdout};
 
 
 fn one(dir: &Path, q: &str) -> String {
@@ -292,4 +292,34 @@ fn an_uncommitted_simulation_is_invisible_in_every_view() {
     for t in ["raw.events", "raw.agent_ticks", "raw.ticks"] {
         assert_eq!(one(d, &format!("SELECT COUNT(DISTINCT simulation_id) FROM {t}")), "2", "{t} holds every file");
     }
+}
+
+#[test]
+fn list_names_every_experiment_and_schema_takes_data_like_every_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    run_ok(d, &["run", "--simulation-id", "sim-cli"]);
+    let sweep = d.join("sweep.yaml");
+    std::fs::write(&sweep, format!("name: seeds\nscenario: {}\nseeds: {{from: 1, count: 2}}\n", data("sweeps/tiny.yaml").display())).unwrap();
+    run_ok(d, &["sweep", sweep.to_str().unwrap()]);
+    let list = stdout(&simcash(d, &["list", "--format", "csv"]));
+    let experiments: Vec<&str> = list.lines().filter(|l| l.starts_with("adhoc,") || l.starts_with("sweep-seeds-")).collect();
+    assert_eq!(experiments.len(), 2, "{list}");
+    for line in experiments {
+        let f: Vec<&str> = line.split(',').collect();
+        let (name, kind, status) = (f[1], f[2], f[3]);
+        match f[0] {
+            "adhoc" => assert_eq!((name, kind, status), ("adhoc", "runs", "committed"), "{line}"),
+            _ => assert_eq!((name, kind, status), ("seeds", "sweep", "committed"), "{line}"),
+        }
+    }
+    // `schema` reads --data and SIMCASH_DATA like the other commands; a root that does not
+    // exist yet still has the tables, and a root that is not a dataset is refused.
+    let with_data = run_ok(d, &["schema", "--data", "simcash-data", "raw.sweep_points"]);
+    assert!(with_data.contains("configuration"), "{with_data}");
+    assert!(run_ok(d, &["schema", "--data", "not-yet"]).contains("simulation_events"));
+    std::fs::write(d.join("a-file"), b"not a dataset").unwrap();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_simcash")).current_dir(d).env("SIMCASH_DATA", "a-file").arg("schema").output().unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("a-file"), "{}", stderr(&o));
 }
