@@ -37,6 +37,9 @@ for name in exp2_12period target2_lsm_features_test bis_liquidity_delay_tradeoff
     "$bin" run "tests/data/simcash/scenarios/$name.yaml" --simulation-id "sim-$name" --data "$data" >/dev/null 2>>"$work/build.log"
 done
 "$bin" experiment run tests/data/experiments/exp1.yaml --data "$data" >/dev/null 2>>"$work/build.log"
+# The CLI runs' files are re-added without their group tag (marked committed): every reader
+# must see each file once.
+"$bin" compact --small-size 0 --data "$data" >/dev/null 2>>"$work/build.log"
 # One export in each format, and a partitioned one.
 exports="$work/exports"
 for format in parquet arrow csv jsonl; do
