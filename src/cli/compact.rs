@@ -36,7 +36,7 @@ pub fn cmd_compact(args: CompactArgs) -> anyhow::Result<()> {
         println!("{:<12} {:>6} files ({:.1} MB) → {} ({:.1} MB)", r.table, r.files_in, mb(r.bytes_in), r.files_out, mb(r.bytes_out));
     }
     for r in reports.iter().filter(|r| r.marked > 0) {
-        println!("{:<12} {:>6} large files marked committed", r.table, r.marked);
+        println!("{:<12} {:>6} large file(s) marked committed", r.table, r.marked);
     }
     if reports.iter().all(|r| r.files_in == 0 && r.marked == 0) {
         println!("nothing to compact");

@@ -299,7 +299,7 @@ fn compaction_marks_large_files_of_committed_groups_and_only_those() {
     assert_eq!((before.len(), before.iter().filter(|g| g.is_some()).count()), (4, 4));
     // Nothing is rewritten (--small-size 0): the three committed groups' files lose their tag.
     let out = run_ok(d, &["compact", "--small-size", "0"]);
-    assert!(out.contains("events") && out.contains("3 large files marked committed"), "{out}");
+    assert!(out.contains("events") && out.contains("3 large file(s) marked committed"), "{out}");
     let after = group_tags(&root, "events");
     let uncommitted: Vec<_> = after.iter().flatten().collect();
     assert_eq!((after.len(), uncommitted.len()), (4, 1), "{after:?}");
