@@ -4,7 +4,7 @@
 //! rewritten in place, so what was parsed stays right.
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use serde_json::Value;
 
@@ -38,12 +38,14 @@ pub struct Live {
     pub snap: Snapshot,
     /// Its live files, in path order.
     pub files: Vec<Arc<LiveFile>>,
+    groups: OnceLock<BTreeSet<String>>,
 }
 
 impl Live {
-    /// The groups the `simulations` table records as committed (meaningful for that table).
-    pub fn committed_groups(&self) -> BTreeSet<String> {
-        committed_groups(&self.snap)
+    /// The groups the `simulations` table records as committed (meaningful for that table),
+    /// worked out once per version.
+    pub fn committed_groups(&self) -> &BTreeSet<String> {
+        self.groups.get_or_init(|| committed_groups(&self.snap))
     }
 }
 
@@ -83,7 +85,7 @@ impl LiveTables {
                 _ => Arc::new(LiveFile { add: add.clone(), stats: add.stats.as_deref().and_then(|s| serde_json::from_str(s).ok()) }),
             })
             .collect();
-        let live = Arc::new(Live { snap, files });
+        let live = Arc::new(Live { snap, files, groups: OnceLock::new() });
         self.tables.lock().expect("not poisoned").insert(def.name, live.clone());
         Ok(live)
     }

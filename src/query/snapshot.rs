@@ -95,7 +95,7 @@ impl SnapshotTable {
         }
         let sims = self.shared.live.get(&self.shared.dataset, registry::get("simulations").expect("registered")).await.map_err(external)?;
         let groups = sims.committed_groups();
-        Ok(files.into_iter().filter(|f| visible(&f.add, &groups)).collect())
+        Ok(files.into_iter().filter(|f| visible(&f.add, groups)).collect())
     }
 
     /// The files `filters` may match, judged by the log's statistics and partition values.
@@ -163,7 +163,7 @@ impl TableProvider for SnapshotTable {
                 e_tag: None,
                 version: None,
             };
-            let experiment = add.partition_values.get(PARTITION.0).cloned().flatten();
+            let experiment = Table::experiment_of(add).map(str::to_owned);
             let mut file_stats = Statistics::new_unknown(&self.schema);
             file_stats.num_rows = rows.map_or(Precision::Absent, Precision::Exact);
             file_stats.total_byte_size = Precision::Inexact(meta.size as usize);
@@ -212,7 +212,7 @@ impl LogStatistics<'_> {
         let field = self.schema.field_with_name(&column.name).ok()?;
         let dtype = field.data_type();
         if column.name == PARTITION.0 {
-            let values = self.files.iter().map(|f| ScalarValue::Utf8(f.add.partition_values.get(PARTITION.0).cloned().flatten()));
+            let values = self.files.iter().map(|f| ScalarValue::Utf8(Table::experiment_of(&f.add).map(str::to_owned)));
             return ScalarValue::iter_to_array(values).ok();
         }
         if !matches!(dtype, DataType::Int16 | DataType::Int32 | DataType::Int64 | DataType::Utf8) {

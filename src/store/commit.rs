@@ -402,7 +402,7 @@ impl Committer {
         for (name, add) in spooled {
             let def = registry::get(name).expect("registered");
             let table = Table::new(&self.dataset, def);
-            let experiment = add.partition_values.get("experiment_id").cloned().flatten().unwrap_or_default();
+            let experiment = Table::experiment_of(&add).unwrap_or_default().to_owned();
             match rewrite_without(&self.dataset, &table, def, &add, &experiment, &ids).await? {
                 None => out.push((name, add)),
                 Some(rewritten) => {
@@ -445,13 +445,13 @@ pub async fn delete_simulations(dataset: &Dataset, keys: &[SimulationKey]) -> Re
             let snap = table.snapshot().await?;
             let mut actions = Vec::new();
             for add in snap.files.values() {
-                let experiment = add.partition_values.get("experiment_id").cloned().flatten().unwrap_or_default();
+                let experiment = Table::experiment_of(add).unwrap_or_default();
                 let (lo, hi) = string_bounds(add, "simulation_id");
                 let hit = ids.iter().any(|(e, _, s)| *e == experiment && lo.as_deref().is_none_or(|l| l <= *s) && hi.as_deref().is_none_or(|h| h >= *s));
                 if !hit {
                     continue;
                 }
-                if let Some(rewritten) = rewrite_without(dataset, &table, def, add, &experiment, &ids).await? {
+                if let Some(rewritten) = rewrite_without(dataset, &table, def, add, experiment, &ids).await? {
                     actions.push(Table::remove(add));
                     actions.extend(rewritten.map(Action::Add));
                 }

@@ -21,7 +21,7 @@ use super::commit::{committed_groups, group, string_bounds, visible};
 use super::delta::LogError;
 use super::delta::action::{Action, Add};
 use super::layout::Dataset;
-use super::registry::{self, PARTITION, Scope, TableDef};
+use super::registry::{self, Scope, TableDef};
 use super::table::{GROUP_TAG, Table};
 
 /// How large compacted files get.
@@ -96,7 +96,7 @@ async fn compact_table(
     // Per partition: the small files to rewrite, and the large files of committed groups.
     let mut partitions: BTreeMap<String, (Vec<Add>, Vec<Add>)> = BTreeMap::new();
     for add in snap.files.values().filter(|a| visible(a, groups)) {
-        let p = add.partition_values.get(PARTITION.0).cloned().flatten().unwrap_or_default();
+        let p = Table::experiment_of(add).unwrap_or_default().to_owned();
         if experiment.is_some_and(|e| e != p) {
             continue;
         }

@@ -173,9 +173,14 @@ impl Table {
         reader.collect::<Result<Vec<_>, _>>().map_err(|source| StoreError::Arrow { table: self.def.name, source })
     }
 
+    /// The experiment partition a data file is in.
+    pub fn experiment_of(add: &Add) -> Option<&str> {
+        add.partition_values.get(PARTITION.0)?.as_deref()
+    }
+
     /// The live files of `experiment_id`'s partition.
     pub fn partition_files<'a>(snap: &'a Snapshot, experiment_id: &'a str) -> impl Iterator<Item = &'a Add> + 'a {
-        snap.files.values().filter(move |a| a.partition_values.get(PARTITION.0).and_then(|v| v.as_deref()) == Some(experiment_id))
+        snap.files.values().filter(move |a| Self::experiment_of(a) == Some(experiment_id))
     }
 
     /// Replaces the live files of `experiment_id`'s partition that `select` picks with one file
@@ -204,7 +209,7 @@ impl Table {
                 actions.push(Action::Txn(super::delta::action::Txn { app_id: app.to_owned(), version: 1, last_updated: None }));
             }
             let in_partition = |a: &Action| match a {
-                Action::Add(x) => x.partition_values.get(PARTITION.0).and_then(|v| v.as_deref()) == Some(experiment_id),
+                Action::Add(x) => Self::experiment_of(x) == Some(experiment_id),
                 Action::Remove(_) => true,
                 Action::Txn(t) => Some(t.app_id.as_str()) == once,
                 _ => false,
