@@ -70,6 +70,11 @@ pub async fn session(dataset: &Dataset) -> Result<SessionContext, QueryError> {
         config.options_mut().execution.parquet.pushdown_filters = true;
         config.options_mut().execution.parquet.reorder_filters = true;
     }
+    if std::env::var_os("DATAFUSION_OPTIMIZER_REPARTITION_FILE_SCANS").is_none() {
+        // Scans are spread over the cores when planned (`snapshot::balance`); splitting the
+        // files again would make a scan of two files read a footer three times.
+        config.options_mut().optimizer.repartition_file_scans = false;
+    }
     let ctx = SessionContext::new_with_config(config);
     let shared = Shared {
         dataset: dataset.clone(),

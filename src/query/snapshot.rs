@@ -24,6 +24,7 @@ use datafusion::datasource::TableType;
 use datafusion::datasource::file_format::FileFormat;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::PartitionedFile;
+use datafusion::datasource::physical_plan::parquet::metadata::DFParquetMetadata;
 use datafusion::datasource::physical_plan::{FileGroup, FileScanConfigBuilder};
 use datafusion::datasource::table_schema::TableSchema;
 use datafusion::error::{DataFusionError, Result as DfResult};
@@ -175,8 +176,10 @@ impl TableProvider for SnapshotTable {
         statistics.total_byte_size = Precision::Inexact(total_bytes);
         let format = ParquetFormat::default().with_options(state.table_options().parquet.clone());
         let source = format.file_source(TableSchema::builder(self.def.stored_schema()).with_table_partition_cols(vec![Arc::new(partition_field())]).build());
+        let groups = balance(parts, state.config().target_partitions());
+        self.read_split_footers(state, &groups).await?;
         let config = FileScanConfigBuilder::new(self.shared.store_url.clone(), source)
-            .with_file_groups(balance(parts, state.config().target_partitions()))
+            .with_file_groups(groups)
             .with_statistics(statistics)
             .with_projection_indices(projection.cloned())?
             .with_limit(limit)
@@ -185,18 +188,57 @@ impl TableProvider for SnapshotTable {
     }
 }
 
+impl SnapshotTable {
+    /// Reads the footer of each file a scan splits into byte ranges into the session's
+    /// metadata cache, once: the ranges' readers then share it instead of each reading it.
+    async fn read_split_footers(&self, state: &dyn Session, groups: &[FileGroup]) -> DfResult<()> {
+        let cache = state.runtime_env().cache_manager.get_file_metadata_cache();
+        let hint = state.table_options().parquet.global.metadata_size_hint;
+        let mut seen = HashSet::new();
+        for f in groups.iter().flat_map(|g| g.iter()).filter(|f| f.range.is_some()) {
+            if seen.insert(&f.object_meta.location) {
+                let footer = DFParquetMetadata::new(self.shared.store.as_ref(), &f.object_meta);
+                footer.with_metadata_size_hint(hint).with_file_metadata_cache(Some(cache.clone())).fetch_metadata().await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Smallest byte range a file is split into when a scan has fewer files than partitions
+/// (DataFusion's own minimum for repartitioning a file scan).
+const MIN_RANGE: u64 = 10 << 20;
+
 /// Spreads files over at most `n` groups of about equal bytes (largest first, each to the
-/// lightest group); DataFusion splits large files further when groups are fewer than its
-/// target partitions.
-fn balance(mut files: Vec<PartitionedFile>, n: usize) -> Vec<FileGroup> {
-    files.sort_by(|a, b| b.object_meta.size.cmp(&a.object_meta.size).then_with(|| a.object_meta.location.cmp(&b.object_meta.location)));
-    let mut groups: Vec<(u64, Vec<PartitionedFile>)> = (0..n.clamp(1, files.len().max(1))).map(|_| (0, Vec::new())).collect();
+/// lightest group). Files are split into byte ranges only when there are fewer files than
+/// groups, so that a scan of one large file still uses every core, while a scan of a few
+/// files opens each file once (each range of a file reads its footer again).
+fn balance(files: Vec<PartitionedFile>, n: usize) -> Vec<FileGroup> {
+    let n = n.max(1);
+    let mut files = if files.len() < n { split(files, n) } else { files };
+    files.sort_by(|a, b| b.effective_size().cmp(&a.effective_size()).then_with(|| a.object_meta.location.cmp(&b.object_meta.location)));
+    let mut groups: Vec<(u64, Vec<PartitionedFile>)> = (0..n.min(files.len())).map(|_| (0, Vec::new())).collect();
     for f in files {
-        let lightest = groups.iter_mut().min_by_key(|(bytes, _)| *bytes).expect("at least one group");
-        lightest.0 += f.object_meta.size;
+        let lightest = groups.iter_mut().min_by_key(|(bytes, _)| *bytes).expect("a group per file at least");
+        lightest.0 += f.effective_size();
         lightest.1.push(f);
     }
     groups.into_iter().map(|(_, files)| FileGroup::new(files)).collect()
+}
+
+/// Splits files into byte ranges of at least `total / n` bytes and [`MIN_RANGE`].
+fn split(files: Vec<PartitionedFile>, n: usize) -> Vec<PartitionedFile> {
+    let total: u64 = files.iter().map(|f| f.object_meta.size).sum();
+    let piece = total.div_ceil(n as u64).max(MIN_RANGE);
+    files
+        .into_iter()
+        .flat_map(|f| {
+            let size = f.object_meta.size;
+            let k = (size / piece).max(1);
+            let bounds = move |i: u64| (size * i / k) as i64;
+            (0..k).map(move |i| if k == 1 { f.clone() } else { f.clone().with_range(bounds(i), bounds(i + 1)) })
+        })
+        .collect()
 }
 
 /// The log's per-file statistics and partition values, as DataFusion's pruning reads them.
@@ -341,5 +383,45 @@ impl ObjectStore for CheckedStore {
 
     async fn copy_opts(&self, _: &Path, _: &Path, _: CopyOptions) -> object_store::Result<()> {
         Err(read_only("copy"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(name: &str, size: u64) -> PartitionedFile {
+        PartitionedFile::new(name.to_owned(), size)
+    }
+
+    /// Each group's files as `name[start..end]` (or `name` for a whole file).
+    fn layout(groups: &[FileGroup]) -> Vec<Vec<String>> {
+        let show = |f: &PartitionedFile| match &f.range {
+            Some(r) => format!("{}[{}..{}]", f.object_meta.location, r.start, r.end),
+            None => f.object_meta.location.to_string(),
+        };
+        groups.iter().map(|g| g.iter().map(show).collect()).collect()
+    }
+
+    #[test]
+    fn a_scan_opens_each_file_once_unless_there_are_fewer_files_than_cores() {
+        let mb = 1 << 20;
+        // Two files, two cores: one each, however uneven (DataFusion would split the larger).
+        assert_eq!(layout(&balance(vec![file("a", 33 * mb), file("b", 20 * mb)], 2)), [["a"], ["b"]]);
+        // More files than cores: whole files, the largest first into the lightest group.
+        let groups = balance(vec![file("a", 10 * mb), file("b", 30 * mb), file("c", 15 * mb), file("d", 5 * mb)], 2);
+        assert_eq!(layout(&groups), [vec!["b"], vec!["c", "a", "d"]]);
+        // One large file, four cores: four ranges that tile the file.
+        let size = 100 * mb;
+        let groups = balance(vec![file("a", size)], 4);
+        assert_eq!(groups.len(), 4);
+        let mut ranges: Vec<_> = groups.iter().flat_map(|g| g.iter().map(|f| f.range.clone().expect("a range"))).collect();
+        ranges.sort_by_key(|r| r.start);
+        assert_eq!((ranges[0].start, ranges[3].end), (0, size as i64));
+        assert!(ranges.windows(2).all(|w| w[0].end == w[1].start));
+        // A file too small to split is scanned whole, by one core.
+        assert_eq!(layout(&balance(vec![file("a", 15 * mb)], 4)), [["a"]]);
+        // No files: no groups to scan.
+        assert!(balance(Vec::new(), 2).is_empty());
     }
 }

@@ -93,32 +93,37 @@ async fn compact_table(
     let table = &Table::new(dataset, def);
     let mut report = Report { table: def.name, ..Report::default() };
     let snap = table.snapshot().await?;
-    // Per partition: the small files to rewrite, and the large files of committed groups.
-    let mut partitions: BTreeMap<String, (Vec<Add>, Vec<Add>)> = BTreeMap::new();
+    // Per partition: the small files to rewrite, the large files of committed groups, and
+    // the first simulation id of every large file.
+    let mut partitions: BTreeMap<String, (Vec<Add>, Vec<Add>, Vec<Option<String>>)> = BTreeMap::new();
     for add in snap.files.values().filter(|a| visible(a, groups)) {
         let p = Table::experiment_of(add).unwrap_or_default().to_owned();
         if experiment.is_some_and(|e| e != p) {
             continue;
         }
-        let (small, large) = partitions.entry(p).or_default();
-        match (add.size as u64) < opts.small_bytes {
-            true => small.push(add.clone()),
-            false if group(add).is_some() => large.push(add.clone()),
-            false => {}
+        let (small, large, fences) = partitions.entry(p).or_default();
+        if (add.size as u64) < opts.small_bytes {
+            small.push(add.clone());
+            continue;
+        }
+        fences.push(first_id(add));
+        if group(add).is_some() {
+            large.push(add.clone());
         }
     }
     let mut committed = false;
-    for (experiment_id, (mut files, large)) in partitions {
+    for (experiment_id, (mut files, large, mut fences)) in partitions {
         if files.len() < 2 {
             files.clear();
         }
         // A large file of a committed group stays as it is, but loses its group tag, so that
         // readers of committed rows need not consult the `simulations` log for it.
         let mut actions: Vec<Action> = large.iter().map(untagged).collect();
-        files.sort_by_cached_key(|a| string_bounds(a, "simulation_id"));
+        files.sort_by_cached_key(first_id);
+        fences.sort();
         let mut written = Vec::new();
         let mut part = Report { marked: large.len(), ..Report::default() };
-        for bin in bins(&files, opts.target_bytes) {
+        for bin in fenced_bins(&files, &fences, opts.target_bytes) {
             let add = rewrite(dataset, table, &experiment_id, bin, opts).await?;
             written.push(table.object_path(&add.path));
             part.bytes_out += add.size as u64;
@@ -178,6 +183,19 @@ fn compacted_away(a: &Add) -> Action {
         Action::Remove(r) => Action::Remove(super::delta::action::Remove { data_change: false, ..r }),
         other => other,
     }
+}
+
+/// A file's first simulation id, by its statistics.
+fn first_id(a: &Add) -> Option<String> {
+    string_bounds(a, "simulation_id").0
+}
+
+/// The [`bins`] of `files` (sorted by first simulation id) that never cross `fences` (the
+/// sorted first ids of the large files), so that a rewritten file spans no other file's range
+/// of simulation ids.
+fn fenced_bins<'a>(files: &'a [Add], fences: &[Option<String>], target: u64) -> Vec<&'a [Add]> {
+    let slot = |a: &Add| fences.partition_point(|f| *f < first_id(a));
+    files.chunk_by(|a, b| slot(a) == slot(b)).flat_map(|run| bins(run, target)).collect()
 }
 
 /// Consecutive runs of files whose sizes add up to about `target` bytes; a lone file is left out.
@@ -248,5 +266,18 @@ mod tests {
         let sizes: Vec<usize> = bins(&files[..3], 100).iter().map(|b| b.len()).collect();
         assert_eq!(sizes, vec![3]);
         assert!(bins(&files[..1], 100).is_empty());
+    }
+
+    #[test]
+    fn small_files_are_not_rewritten_across_a_large_files_range() {
+        let file = |first: &str, size: i64| Add { stats: Some(format!(r#"{{"minValues":{{"simulation_id":"{first}"}}}}"#)), ..add(size) };
+        // Small files of ids a.., b.., d.., e.., g..; large files start at c and f.
+        let small: Vec<Add> = [("a", 1), ("b", 1), ("d", 1), ("e", 1), ("g", 1)].into_iter().map(|(f, s)| file(f, s)).collect();
+        let fences = vec![Some("c".to_owned()), Some("f".to_owned())];
+        let firsts = |bins: Vec<&[Add]>| -> Vec<Vec<String>> { bins.iter().map(|b| b.iter().filter_map(first_id).collect()).collect() };
+        // a+b before c, d+e between c and f; g alone after f stays as it is.
+        assert_eq!(firsts(fenced_bins(&small, &fences, 100)), [vec!["a", "b"], vec!["d", "e"]]);
+        // Without large files, one bin.
+        assert_eq!(firsts(fenced_bins(&small, &[], 100)), [vec!["a", "b", "d", "e", "g"]]);
     }
 }
