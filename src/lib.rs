@@ -14,6 +14,8 @@ pub mod engine;
 pub mod experiment;
 pub mod replay;
 #[cfg(feature = "dataset")]
+pub mod report;
+#[cfg(feature = "dataset")]
 pub mod query;
 pub mod run;
 pub mod scenario;

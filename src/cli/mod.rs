@@ -14,6 +14,8 @@ mod run;
 #[cfg(feature = "dataset")]
 mod replay;
 #[cfg(feature = "dataset")]
+mod report;
+#[cfg(feature = "dataset")]
 mod sql;
 #[cfg(feature = "dataset")]
 mod sweep;
@@ -95,6 +97,15 @@ pub enum Command {
     /// one dataset; running the same command again skips committed points. See docs/sweeps.md.
     #[cfg(feature = "dataset")]
     Sweep(sweep::SweepArgs),
+    /// Write a stored simulation's report: one self-contained HTML file of charts and tables.
+    ///
+    /// Balances per agent with their credit floors, Queue-1 and Queue-2 sizes and values,
+    /// settlements per tick by mechanism (RTGS, Queue-2 releases, LSM offsets and cycles),
+    /// cumulative costs per agent by component, the end-of-day table and the event log of a
+    /// tick range. Money in currency units. The file has no scripts and loads nothing from the
+    /// network: open it from disk in any browser, or print it.
+    #[cfg(feature = "dataset")]
+    Report(report::ReportArgs),
     /// Export a table or a query result: Parquet, Arrow IPC (Feather v2), CSV or JSON lines.
     ///
     /// One file, or with --partition-by a hive-partitioned directory. Written under a
@@ -133,6 +144,8 @@ pub fn main() -> ExitCode {
         Command::Sweep(args) => sweep::cmd_sweep(args),
         #[cfg(feature = "dataset")]
         Command::Export(args) => export::cmd_export(args),
+        #[cfg(feature = "dataset")]
+        Command::Report(args) => report::cmd_report(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -35,11 +35,11 @@ pub struct SqlArgs {
 }
 
 /// A current-thread-free runtime for DataFusion.
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+pub(super) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
 }
 
-fn open(data: &DataArgs) -> anyhow::Result<Dataset> {
+pub(super) fn open(data: &DataArgs) -> anyhow::Result<Dataset> {
     Dataset::open(&data.data, false).map_err(|e| anyhow::Error::new(InputError(e.to_string())))
 }
 

@@ -93,26 +93,24 @@ async fn compact_table(
     let table = &Table::new(dataset, def);
     let mut report = Report { table: def.name, ..Report::default() };
     let snap = table.snapshot().await?;
-    // Per partition: the small files to rewrite, the large files of committed groups, and
-    // the first simulation id of every large file.
-    let mut partitions: BTreeMap<String, (Vec<Add>, Vec<Add>, Vec<Option<String>>)> = BTreeMap::new();
+    let mut partitions: BTreeMap<String, Partition> = BTreeMap::new();
     for add in snap.files.values().filter(|a| visible(a, groups)) {
         let p = Table::experiment_of(add).unwrap_or_default().to_owned();
         if experiment.is_some_and(|e| e != p) {
             continue;
         }
-        let (small, large, fences) = partitions.entry(p).or_default();
+        let part = partitions.entry(p).or_default();
         if (add.size as u64) < opts.small_bytes {
-            small.push(add.clone());
+            part.small.push(add.clone());
             continue;
         }
-        fences.push(first_id(add));
+        part.fences.push(first_id(add));
         if group(add).is_some() {
-            large.push(add.clone());
+            part.tagged.push(add.clone());
         }
     }
     let mut committed = false;
-    for (experiment_id, (mut files, large, mut fences)) in partitions {
+    for (experiment_id, Partition { small: mut files, tagged: large, mut fences }) in partitions {
         if files.len() < 2 {
             files.clear();
         }
@@ -183,6 +181,17 @@ fn compacted_away(a: &Add) -> Action {
         Action::Remove(r) => Action::Remove(super::delta::action::Remove { data_change: false, ..r }),
         other => other,
     }
+}
+
+/// A partition's files as compaction sees them.
+#[derive(Default)]
+struct Partition {
+    /// The small files, to rewrite.
+    small: Vec<Add>,
+    /// The large files of committed groups, to mark committed.
+    tagged: Vec<Add>,
+    /// The first simulation id of every large file.
+    fences: Vec<Option<String>>,
 }
 
 /// A file's first simulation id, by its statistics.

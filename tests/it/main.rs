@@ -14,6 +14,8 @@ mod experiment;
 mod export;
 #[cfg(feature = "dataset")]
 mod replay;
+#[cfg(feature = "dataset")]
+mod report;
 mod golden;
 mod lsm;
 mod malformed;

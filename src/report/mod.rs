@@ -1,0 +1,106 @@
+//! `simcash report`: one self-contained HTML file of charts and tables about a stored
+//! simulation, drawn from SQL over the dataset's views (each chart aggregates in SQL first).
+//! Money is shown in currency units (the dataset stores cents).
+//!
+//! - [`simulation`] builds the page for one simulation;
+//! - [`svg`] draws line charts; [`html`] assembles the page.
+
+pub mod html;
+pub mod simulation;
+pub mod svg;
+
+use datafusion::arrow::array::{Array, AsArray, RecordBatch};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{DataType, Float64Type};
+use datafusion::prelude::SessionContext;
+
+use crate::query::{self, QueryError};
+
+/// Why a report could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// No committed simulation, experiment or sweep has this id.
+    #[error("no committed simulation has id {0:?} (`simcash list` shows what is stored)")]
+    NotFound(String),
+    /// A report query failed.
+    #[error("report query failed: {0}")]
+    Query(#[from] QueryError),
+    /// A report query returned a column of an unexpected type.
+    #[error("report query column {column}: {source}")]
+    Column {
+        /// The column.
+        column: String,
+        /// What went wrong.
+        source: datafusion::arrow::error::ArrowError,
+    },
+}
+
+/// The result of one report query, read column by column.
+struct Rows(Vec<RecordBatch>);
+
+impl Rows {
+    /// Runs `sql`.
+    async fn query(ctx: &SessionContext, sql: &str) -> Result<Rows, ReportError> {
+        Ok(Rows(query::run_sql(ctx, sql).await?))
+    }
+
+    fn len(&self) -> usize {
+        self.0.iter().map(RecordBatch::num_rows).sum()
+    }
+
+    fn column(&self, name: &str, to: &DataType) -> Result<Vec<std::sync::Arc<dyn Array>>, ReportError> {
+        let err = |source| ReportError::Column { column: name.to_owned(), source };
+        self.0
+            .iter()
+            .map(|b| {
+                let c = b.column_by_name(name).ok_or_else(|| err(datafusion::arrow::error::ArrowError::SchemaError("missing".into())))?;
+                cast(c, to).map_err(err)
+            })
+            .collect()
+    }
+
+    /// A numeric column as floats (nulls as 0).
+    fn numbers(&self, name: &str) -> Result<Vec<f64>, ReportError> {
+        let arrays = self.column(name, &DataType::Float64)?;
+        Ok(arrays.iter().flat_map(|a| a.as_primitive::<Float64Type>().iter().map(|v| v.unwrap_or(0.0)).collect::<Vec<_>>()).collect())
+    }
+
+    /// A column as text (nulls as empty).
+    fn texts(&self, name: &str) -> Result<Vec<String>, ReportError> {
+        let arrays = self.column(name, &DataType::Utf8)?;
+        Ok(arrays.iter().flat_map(|a| a.as_string::<i32>().iter().map(|v| v.unwrap_or_default().to_owned()).collect::<Vec<_>>()).collect())
+    }
+}
+
+/// `text` as an SQL string literal.
+fn literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+/// Cents as currency units, with two decimals and thousands separated.
+fn money(cents: f64) -> String {
+    let units = cents / 100.0;
+    let s = format!("{:.2}", units.abs());
+    let (int, frac) = s.split_once('.').unwrap_or((&s, "00"));
+    let mut grouped = String::new();
+    for (i, c) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    format!("{}{grouped}.{frac}", if units < 0.0 { "-" } else { "" })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn money_is_in_currency_units() {
+        assert_eq!(money(123_456_789.0), "1,234,567.89");
+        assert_eq!(money(-5.0), "-0.05");
+        assert_eq!(money(0.0), "0.00");
+        assert_eq!(literal("it's"), "'it''s'");
+    }
+}

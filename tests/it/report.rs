@@ -1,0 +1,72 @@
+//! `simcash report`: the HTML stands alone, and the numbers drawn are the dataset's.
+
+use crate::util::{csv, run_ok, simcash, stderr};
+
+/// The `data-values` of the series `name` in the chart `chart`, as (x, y) pairs.
+fn drawn(html: &str, chart: &str, name: &str) -> Vec<(f64, f64)> {
+    let svg = html.split(&format!(r#"data-chart="{chart}""#)).nth(1).unwrap_or_else(|| panic!("no chart {chart}"));
+    let svg = svg.split("</svg>").next().unwrap();
+    let values = svg.split(&format!(r#"data-series="{name}" data-values=""#)).nth(1).unwrap_or_else(|| panic!("no series {name} in {chart}"));
+    let values: Vec<Vec<f64>> = serde_json::from_str(values.split('"').next().unwrap()).unwrap();
+    values.into_iter().map(|p| (p[0], p[1])).collect()
+}
+
+/// Rows of a two-column CSV query as numbers.
+fn pairs(dir: &std::path::Path, q: &str) -> Vec<(f64, f64)> {
+    csv(dir, q).iter().map(|l| l.split_once(',').map(|(a, b)| (a.parse().unwrap(), b.parse().unwrap())).unwrap()).collect()
+}
+
+#[test]
+fn a_simulation_report_stands_alone_and_draws_what_sql_returns() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    run_ok(d, &["run", "--simulation-id", "sim-r"]);
+    run_ok(d, &["report", "sim-r", "-o", "r.html", "--ticks", "3..4"]);
+    let html = std::fs::read_to_string(d.join("r.html")).unwrap();
+
+    // Self-contained: no scripts, nothing fetched (the only URL is SVG's namespace).
+    assert!(html.starts_with("<!DOCTYPE html>") && html.trim_end().ends_with("</html>"));
+    for outside in ["<script", "src=", "href=", "url(", "@import", "<link", "<iframe"] {
+        assert!(!html.contains(outside), "the report refers outside itself: {outside}");
+    }
+    assert_eq!(html.matches("<svg").count(), html.matches("</svg>").count());
+    assert_eq!(html.matches("<table").count(), html.matches("</table>").count());
+
+    // Balances: each agent's line is its agent_ticks balances, in currency units.
+    for agent in ["BANK_A", "BANK_B", "BANK_C", "BANK_D"] {
+        let sql = pairs(d, &format!("SELECT tick, balance / 100.0 FROM agent_ticks WHERE simulation_id = 'sim-r' AND agent = '{agent}' ORDER BY tick"));
+        assert_eq!(drawn(&html, "balance", agent), sql, "{agent}");
+        assert!(!sql.is_empty());
+    }
+    // Settlements: per tick, zero where none happened; the line adds up to the event count.
+    let immediate = drawn(&html, "settlements", "RTGS immediate");
+    let count = csv(d, "SELECT count(*) FROM simulation_events WHERE simulation_id = 'sim-r' AND event_type = 'RtgsImmediateSettlement'");
+    assert_eq!(immediate.iter().map(|p| p.1).sum::<f64>(), count[0].parse::<f64>().unwrap());
+    assert_eq!(immediate.len(), 200, "one point per tick of the 200");
+    // Queue 2 sizes as the ticks view counts them.
+    let q2 = pairs(d, "SELECT tick, queue2_size FROM ticks WHERE simulation_id = 'sim-r' ORDER BY tick");
+    assert_eq!(drawn(&html, "queue_sizes", "Queue 2 (central)"), q2);
+    // Costs: the dashed total of the costliest agent ends at its agent_costs total.
+    let costliest = csv(d, "SELECT agent, total_cost / 100.0 FROM agent_costs WHERE simulation_id = 'sim-r' ORDER BY total_cost DESC LIMIT 1");
+    let (agent, total) = costliest[0].split_once(',').unwrap();
+    let line = drawn(&html, &format!("costs:{agent}"), "total");
+    assert_eq!(line.last().unwrap().1, total.parse::<f64>().unwrap());
+    // The event log lists exactly the chosen ticks' events.
+    let events = csv(d, "SELECT count(*) FROM simulation_events WHERE simulation_id = 'sim-r' AND tick BETWEEN 3 AND 4");
+    let log = html.split("<h2>Event log</h2>").nth(1).unwrap();
+    assert_eq!(log.matches("<tr>").count() - 1, events[0].parse::<usize>().unwrap());
+    assert!(log.contains("Events of ticks 3 to 4"));
+}
+
+#[test]
+fn a_report_of_an_unknown_simulation_is_refused_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    run_ok(d, &["run", "--simulation-id", "sim-r"]);
+    let o = simcash(d, &["report", "sim-nope", "-o", "r.html"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("sim-nope") && stderr(&o).contains("simcash list"), "{}", stderr(&o));
+    assert!(!d.join("r.html").exists());
+    let o = simcash(d, &["report", "sim-r", "--ticks", "9..2"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}
