@@ -97,13 +97,15 @@ pub enum Command {
     /// one dataset; running the same command again skips committed points. See docs/sweeps.md.
     #[cfg(feature = "dataset")]
     Sweep(sweep::SweepArgs),
-    /// Write a stored simulation's report: one self-contained HTML file of charts and tables.
+    /// Write a stored simulation's or sweep's report: one self-contained HTML file.
     ///
-    /// Balances per agent with their credit floors, Queue-1 and Queue-2 sizes and values,
-    /// settlements per tick by mechanism (RTGS, Queue-2 releases, LSM offsets and cycles),
-    /// cumulative costs per agent by component, the end-of-day table and the event log of a
-    /// tick range. Money in currency units. The file has no scripts and loads nothing from the
-    /// network: open it from disk in any browser, or print it.
+    /// A simulation: balances per agent with their credit floors, Queue-1 and Queue-2 sizes
+    /// and values, settlements per tick by mechanism (RTGS, Queue-2 releases, LSM offsets and
+    /// cycles), cumulative costs per agent by component, the end-of-day table and the event log
+    /// of a tick range. A sweep (its experiment id or name): total cost and settlement rate
+    /// against each swept parameter (mean and range), the distribution of total cost, and the
+    /// best configurations. Money in currency units. The file has no scripts and loads nothing
+    /// from the network: open it from disk in any browser, or print it.
     #[cfg(feature = "dataset")]
     Report(report::ReportArgs),
     /// Export a table or a query result: Parquet, Arrow IPC (Feather v2), CSV or JSON lines.

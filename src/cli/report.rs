@@ -1,4 +1,4 @@
-//! `simcash report`: a stored simulation as one self-contained HTML file.
+//! `simcash report`: a stored simulation or sweep as one self-contained HTML file.
 
 use std::ops::RangeInclusive;
 use std::path::PathBuf;
@@ -10,12 +10,13 @@ use super::DataArgs;
 use super::run::InputError;
 use super::sql::{open, runtime};
 use crate::query;
-use crate::report::{ReportError, simulation};
+use crate::report::{ReportError, simulation, sweep};
 
 /// Arguments of `simcash report` (the help text is on `Command::Report`).
 #[derive(Debug, Args)]
 pub struct ReportArgs {
-    /// The simulation id (`simcash list` and the end of `simcash run` show it).
+    /// A simulation id (the end of `simcash run` shows it), or a sweep's experiment id or
+    /// name (`simcash list` shows both).
     pub target: String,
     /// Where to write the report [default: report-<TARGET>.html].
     #[arg(short, long, value_name = "FILE.html")]
@@ -41,16 +42,19 @@ fn parse_ticks(s: &str) -> Result<RangeInclusive<i64>, String> {
 pub fn cmd_report(args: ReportArgs) -> anyhow::Result<()> {
     let dataset = open(&args.data)?;
     let opts = simulation::Options { log_ticks: args.ticks.clone() };
-    let html = runtime()?.block_on(async {
+    let report = runtime()?.block_on(async {
         let ctx = query::session(&dataset).await?;
-        simulation::report(&ctx, &args.target, &opts).await
+        match sweep::find(&ctx, &args.target).await? {
+            Some(id) => Ok(("sweep", sweep::report(&ctx, &id).await?)),
+            None => Ok(("simulation", simulation::report(&ctx, &args.target, &opts).await?)),
+        }
     });
-    let html = match html {
+    let (what, html) = match report {
         Err(e @ ReportError::NotFound(_)) => return Err(InputError(e.to_string()).into()),
         other => other?,
     };
     let path = args.output.clone().unwrap_or_else(|| PathBuf::from(format!("report-{}.html", args.target.replace(['/', '\\'], "_"))));
     std::fs::write(&path, html).with_context(|| format!("cannot write {}", path.display()))?;
-    eprintln!("report of simulation {} → {}", args.target, path.display());
+    eprintln!("report of {what} {} → {}", args.target, path.display());
     Ok(())
 }

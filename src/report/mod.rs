@@ -2,12 +2,13 @@
 //! simulation, drawn from SQL over the dataset's views (each chart aggregates in SQL first).
 //! Money is shown in currency units (the dataset stores cents).
 //!
-//! - [`simulation`] builds the page for one simulation;
+//! - [`simulation`] builds the page for one simulation, [`sweep`] for a parameter sweep;
 //! - [`svg`] draws line charts; [`html`] assembles the page.
 
 pub mod html;
 pub mod simulation;
 pub mod svg;
+pub mod sweep;
 
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::compute::cast;
@@ -19,8 +20,8 @@ use crate::query::{self, QueryError};
 /// Why a report could not be made.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
-    /// No committed simulation, experiment or sweep has this id.
-    #[error("no committed simulation has id {0:?} (`simcash list` shows what is stored)")]
+    /// No committed simulation or sweep has this id.
+    #[error("no committed simulation or sweep has id {0:?} (`simcash list` shows what is stored)")]
     NotFound(String),
     /// A report query failed.
     #[error("report query failed: {0}")]

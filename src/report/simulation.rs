@@ -126,7 +126,7 @@ async fn balances(ctx: &SessionContext, sim: &str, agents: &[String], shown: &st
     let mut series: Vec<Series> = series_by(&rows, "agent", "balance")?.into_iter().map(|(a, p)| Series::new(a, p)).collect();
     let floors = series_by(&rows, "agent", "floor")?.into_iter().enumerate();
     series.extend(floors.map(|(i, (a, p))| Series { name: format!("{a} floor"), points: p, dashed: true, colour_of: Some(i) }));
-    let chart = LineChart { key: "balance".into(), x_label: "tick".into(), y_label: "balance (currency units)".into(), series, step: true };
+    let chart = LineChart { key: "balance".into(), x_label: "tick".into(), y_label: "balance (currency units)".into(), series, bands: Vec::new(), step: true };
     Ok(section(
         "Balances",
         &format!("Each agent's balance at the end of each tick{shown}; dashed: the lowest balance its credit allows (unsecured cap plus posted collateral, below zero)."),
@@ -150,6 +150,7 @@ async fn queues(ctx: &SessionContext, sim: &str) -> Result<String, ReportError> 
         x_label: "tick".into(),
         y_label: "payments queued".into(),
         series: vec![line("Queue 1 (banks')", "q1n")?, line("Queue 2 (central)", "q2n")?],
+        bands: Vec::new(),
         step: true,
     };
     let values = LineChart {
@@ -157,6 +158,7 @@ async fn queues(ctx: &SessionContext, sim: &str) -> Result<String, ReportError> 
         x_label: "tick".into(),
         y_label: "value queued (currency units)".into(),
         series: vec![line("Queue 1", "q1v")?, line("Queue 2", "q2v")?],
+        bands: Vec::new(),
         step: true,
     };
     Ok(section("Queues", "Payments waiting at the end of each tick, summed over agents: how many, and their value.", &(counts.render() + &values.render())))
@@ -181,7 +183,7 @@ async fn settlements(ctx: &SessionContext, sim: &str) -> Result<String, ReportEr
             Some(Series::new(*label, (0..=ticks).map(|x| (x as f64, points.get(&x).copied().unwrap_or(0.0))).collect()))
         })
         .collect();
-    let chart = LineChart { key: "settlements".into(), x_label: "tick".into(), y_label: "settlements in the tick".into(), series, step: true };
+    let chart = LineChart { key: "settlements".into(), x_label: "tick".into(), y_label: "settlements in the tick".into(), series, bands: Vec::new(), step: true };
     Ok(section("Settlements", "Settlements per tick, by the mechanism that settled them (mechanisms that never settled anything are left out).", &chart.render()))
 }
 
@@ -202,7 +204,7 @@ async fn costs(ctx: &SessionContext, sim: &str, agents: &[String]) -> Result<Vec
                 series.push(Series { dashed: *column == "total_cost", ..Series::new(*label, points) });
             }
         }
-        let chart = LineChart { key: format!("costs:{agent}"), x_label: "tick".into(), y_label: "cumulative cost (currency units)".into(), series, step: true };
+        let chart = LineChart { key: format!("costs:{agent}"), x_label: "tick".into(), y_label: "cumulative cost (currency units)".into(), series, bands: Vec::new(), step: true };
         charts.push_str(&format!("<h3>{}</h3>{}", escape(agent), chart.render()));
     }
     Ok(vec![section("Costs", "Each agent's cost so far at the end of each tick, by component (components that stay at zero are left out); dashed: the total.", &charts)])

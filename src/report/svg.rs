@@ -36,6 +36,17 @@ impl Series {
     }
 }
 
+/// A shaded range around a series (the spread of the simulations behind a mean).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Band {
+    /// What the range is, kept in `data-band`.
+    pub name: String,
+    /// (x, low, high) points, in x order.
+    pub points: Vec<(f64, f64, f64)>,
+    /// Drawn in the colour of the series at this index.
+    pub colour_of: usize,
+}
+
 /// A line chart; `step` draws each value until the next x (a state held through a tick).
 #[derive(Debug, Clone)]
 pub struct LineChart {
@@ -47,6 +58,8 @@ pub struct LineChart {
     pub y_label: String,
     /// The lines.
     pub series: Vec<Series>,
+    /// Shaded ranges, drawn under the lines.
+    pub bands: Vec<Band>,
     /// Draw steps instead of straight segments.
     pub step: bool,
 }
@@ -54,9 +67,10 @@ pub struct LineChart {
 impl LineChart {
     /// The chart as an `<svg>` element.
     pub fn render(&self) -> String {
-        let points = || self.series.iter().flat_map(|s| s.points.iter());
-        let (x0, x1) = bounds(points().map(|p| p.0));
-        let (y0, y1) = bounds(points().map(|p| p.1).chain([0.0]));
+        let points = || self.series.iter().flat_map(|s| s.points.iter().copied());
+        let ranges = || self.bands.iter().flat_map(|b| b.points.iter().flat_map(|&(x, lo, hi)| [(x, lo), (x, hi)]));
+        let (x0, x1) = bounds(points().chain(ranges()).map(|p| p.0));
+        let (y0, y1) = bounds(points().chain(ranges()).map(|p| p.1).chain([0.0]));
         let (xt, yt) = (ticks(x0, x1, 8), ticks(y0, y1, 6));
         let (x0, x1) = (xt[0].min(x0), xt[xt.len() - 1].max(x1));
         let (y0, y1) = (yt[0].min(y0), yt[yt.len() - 1].max(y1));
@@ -87,6 +101,19 @@ impl LineChart {
         }
         let _ = write!(s, r#"<text x="{}" y="{}" text-anchor="middle">{}</text>"#, LEFT + pw / 2.0, HEIGHT - 6.0, escape(&self.x_label));
         let _ = write!(s, r#"<text transform="translate(14 {}) rotate(-90)" text-anchor="middle">{}</text>"#, TOP + ph / 2.0, escape(&self.y_label));
+        for band in &self.bands {
+            let upper = band.points.iter().map(|&(x, _, hi)| format!("{:.1},{:.1}", sx(x), sy(hi)));
+            let lower = band.points.iter().rev().map(|&(x, lo, _)| format!("{:.1},{:.1}", sx(x), sy(lo)));
+            let values: Vec<String> = band.points.iter().map(|(x, lo, hi)| format!("[{},{},{}]", number_exact(*x), number_exact(*lo), number_exact(*hi))).collect();
+            let _ = write!(
+                s,
+                r#"<polygon data-band="{}" data-values="[{}]" points="{}" fill="{}" fill-opacity="0.18" stroke="none"/>"#,
+                escape(&band.name),
+                values.join(","),
+                upper.chain(lower).collect::<Vec<_>>().join(" "),
+                PALETTE[band.colour_of % PALETTE.len()]
+            );
+        }
         for (i, series) in self.series.iter().enumerate() {
             let colour = PALETTE[series.colour_of.unwrap_or(i) % PALETTE.len()];
             let mut path = String::new();
@@ -193,11 +220,13 @@ mod tests {
             x_label: "tick".into(),
             y_label: "balance (currency units)".into(),
             series: vec![Series::new("A<1>", vec![(0.0, 1.5), (1.0, -2.0)])],
+            bands: vec![Band { name: "spread".into(), points: vec![(0.0, 1.0, 2.0), (1.0, -3.0, -1.0)], colour_of: 0 }],
             step: true,
         };
         let svg = chart.render();
         assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
         assert!(svg.contains(r#"data-series="A&lt;1&gt;" data-values="[[0,1.5],[1,-2]]""#), "{svg}");
+        assert!(svg.contains(r#"data-band="spread" data-values="[[0,1,2],[1,-3,-1]]""#), "{svg}");
         // A step chart holds 1.5 until x = 1, then drops: three vertices.
         let points = svg.split(r#"points=""#).nth(1).unwrap().split('"').next().unwrap();
         assert_eq!(points.split(' ').count(), 3);

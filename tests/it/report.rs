@@ -70,3 +70,55 @@ fn a_report_of_an_unknown_simulation_is_refused_and_writes_nothing() {
     let o = simcash(d, &["report", "sim-r", "--ticks", "9..2"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
 }
+
+/// The `data-values` of the band `name` in the chart `chart`, as (x, low, high).
+fn band(html: &str, chart: &str, name: &str) -> Vec<(f64, f64, f64)> {
+    let svg = html.split(&format!(r#"data-chart="{chart}""#)).nth(1).unwrap_or_else(|| panic!("no chart {chart}"));
+    let values = svg.split(&format!(r#"data-band="{name}" data-values=""#)).nth(1).unwrap();
+    let values: Vec<Vec<f64>> = serde_json::from_str(values.split('"').next().unwrap()).unwrap();
+    values.into_iter().map(|p| (p[0], p[1], p[2])).collect()
+}
+
+#[test]
+fn a_sweep_report_draws_each_varying_axis_as_sql_aggregates_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let sweeps = crate::util::data("sweeps");
+    for file in ["full.yaml", "tiny.yaml", "release.json", "hold_low_priority.json"] {
+        std::fs::copy(sweeps.join(file), d.join(file)).unwrap();
+    }
+    run_ok(d, &["sweep", "full.yaml"]);
+    // By name; the experiment id works too.
+    run_ok(d, &["report", "tiny-full", "-o", "s.html"]);
+    let html = std::fs::read_to_string(d.join("s.html")).unwrap();
+    let id = &csv(d, "SELECT DISTINCT experiment_id FROM sweep_points")[0];
+    run_ok(d, &["report", id, "-o", "by-id.html"]);
+    assert_eq!(std::fs::read_to_string(d.join("by-id.html")).unwrap(), html, "same sweep, same report");
+    for outside in ["<script", "src=", "href=", "url(", "@import", "<link"] {
+        assert!(!html.contains(outside), "{outside}");
+    }
+
+    // A numeric axis (true/false are not numbers: placed by rank) and a policy axis.
+    let axis = "lsm_config.enable_cycles";
+    let sql = csv(d, "SELECT array_element(parameter_values, 1) AS v, avg(total_cost) / 100.0, min(total_cost) / 100.0, max(total_cost) / 100.0 FROM sweep_points GROUP BY 1 ORDER BY 1");
+    let means = drawn(&html, &format!("cost:{axis}"), "mean");
+    let ranges = band(&html, &format!("cost:{axis}"), "lowest to highest");
+    assert_eq!(means.len(), 2);
+    for (i, line) in sql.iter().enumerate() {
+        let f: Vec<f64> = line.split(',').skip(1).map(|v| v.parse().unwrap()).collect();
+        assert_eq!(means[i], ((i + 1) as f64, f[0]), "{line}");
+        assert_eq!(ranges[i], ((i + 1) as f64, f[1], f[2]), "{line}");
+    }
+    assert!(html.contains("Along the axis: 1 = false, 2 = true."));
+    assert!(html.contains(r#"data-chart="cost:policy of BANK_B""#));
+    // A parameter with one value has no chart and no column.
+    assert!(!html.contains("liquidity_allocation_fraction"), "single-valued parameters are left out");
+    // The histogram counts every simulation once.
+    let counted: f64 = drawn(&html, "cost_histogram", "simulations").iter().map(|p| p.1).sum();
+    assert_eq!(counted, csv(d, "SELECT count(*) FROM sweep_points")[0].parse::<f64>().unwrap());
+    // The best configurations: all four, cheapest first, as SQL orders them.
+    let best = html.split("<h2>Best configurations</h2>").nth(1).unwrap();
+    let order = csv(d, "SELECT configuration FROM sweep_points GROUP BY configuration ORDER BY avg(total_cost), configuration");
+    let listed: Vec<&str> = best.split("<tr><td class=\"n\">").skip(1).map(|r| r.split('<').next().unwrap()).collect();
+    assert_eq!(listed, order, "{best}");
+}
