@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `simcash report` in a real browser: headless Chromium (Debian's `chromium`, installed here
-# when missing and apt-get can) opens a simulation report and a sweep report from disk; the
+# when missing and apt-get can) opens a simulation, a sweep and an experiment report; the
 # check fails on any console message or failed load, and unless the screenshots show the
 # charts' series colours (blank or unstyled charts do not).
 #
@@ -26,17 +26,20 @@ bin=$CARGO_TARGET_DIR/debug/simcash
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cp tests/data/sweeps/grid.yaml tests/data/sweeps/tiny.yaml "$work/"
+experiment=$repo/tests/data/experiments/exp2.yaml
 (
     cd "$work"
     "$bin" run --simulation-id sim-report >/dev/null 2>&1
     "$bin" sweep grid.yaml >/dev/null 2>&1
     "$bin" report sim-report -o simulation.html
     "$bin" report tiny-grid -o sweep.html
+    "$bin" experiment run "$experiment" --max-iterations 6 >/dev/null 2>&1
+    "$bin" report exp2 -o experiment.html
 )
 
 failed=0
 # Each page and how many series colours its screenshot must show (the sweep's charts have one line).
-for page in simulation:2 sweep:1; do
+for page in simulation:2 sweep:1 experiment:2; do
     colours=${page#*:} page=${page%%:*}
     log=$work/$page.log
     timeout 120 chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --enable-logging=stderr --v=0 \
@@ -100,6 +103,7 @@ done
 if [ "${1:-}" = "--update" ]; then
     cp "$work/simulation.png" docs/images/report-simulation.png
     cp "$work/sweep.png" docs/images/report-sweep.png
+    cp "$work/experiment.png" docs/images/report-experiment.png
     echo "report-pictures: docs/images updated"
 fi
 [ "$failed" = 0 ] && echo "report-pictures: PASSED"

@@ -97,14 +97,17 @@ pub enum Command {
     /// one dataset; running the same command again skips committed points. See docs/sweeps.md.
     #[cfg(feature = "dataset")]
     Sweep(sweep::SweepArgs),
-    /// Write a stored simulation's or sweep's report: one self-contained HTML file.
+    /// Write a report of a stored simulation, sweep or experiment: one self-contained HTML file.
     ///
     /// A simulation: balances per agent with their credit floors, Queue-1 and Queue-2 sizes
     /// and values, settlements per tick by mechanism (RTGS, Queue-2 releases, LSM offsets and
     /// cycles), cumulative costs per agent by component, the end-of-day table and the event log
     /// of a tick range. A sweep (its experiment id or name): total cost and settlement rate
     /// against each swept parameter (mean and range), the distribution of total cost, and the
-    /// best configurations. Money in currency units. The file has no scripts and loads nothing
+    /// best configurations. An experiment (its id or name): each agent's cost per iteration
+    /// with accepted and rejected proposals, the paired evaluation's saving with its
+    /// confidence interval, policy parameters over the iterations, the final policies.
+    /// Money in currency units. The file has no scripts and loads nothing
     /// from the network: open it from disk in any browser, or print it.
     #[cfg(feature = "dataset")]
     Report(report::ReportArgs),

@@ -1,4 +1,4 @@
-//! `simcash report`: a stored simulation or sweep as one self-contained HTML file.
+//! `simcash report`: a stored simulation, sweep or experiment as one self-contained HTML file.
 
 use std::ops::RangeInclusive;
 use std::path::PathBuf;
@@ -10,13 +10,13 @@ use super::DataArgs;
 use super::run::InputError;
 use super::sql::{open, runtime};
 use crate::query;
-use crate::report::{ReportError, simulation, sweep};
+use crate::report::{ReportError, experiment, simulation, sweep};
 
 /// Arguments of `simcash report` (the help text is on `Command::Report`).
 #[derive(Debug, Args)]
 pub struct ReportArgs {
-    /// A simulation id (the end of `simcash run` shows it), or a sweep's experiment id or
-    /// name (`simcash list` shows both).
+    /// A simulation id (the end of `simcash run` shows it), or the experiment id or name of
+    /// a sweep or an experiment (`simcash list` shows them).
     pub target: String,
     /// Where to write the report [default: report-<TARGET>.html].
     #[arg(short, long, value_name = "FILE.html")]
@@ -44,10 +44,13 @@ pub fn cmd_report(args: ReportArgs) -> anyhow::Result<()> {
     let opts = simulation::Options { log_ticks: args.ticks.clone() };
     let report = runtime()?.block_on(async {
         let ctx = query::session(&dataset).await?;
-        match sweep::find(&ctx, &args.target).await? {
-            Some(id) => Ok(("sweep", sweep::report(&ctx, &id).await?)),
-            None => Ok(("simulation", simulation::report(&ctx, &args.target, &opts).await?)),
+        if let Some(id) = sweep::find(&ctx, &args.target).await? {
+            return Ok(("sweep", sweep::report(&ctx, &id).await?));
         }
+        if let Some(id) = experiment::find(&ctx, &args.target).await? {
+            return Ok(("experiment", experiment::report(&ctx, &id).await?));
+        }
+        Ok(("simulation", simulation::report(&ctx, &args.target, &opts).await?))
     });
     let (what, html) = match report {
         Err(e @ ReportError::NotFound(_)) => return Err(InputError(e.to_string()).into()),

@@ -2,9 +2,11 @@
 //! simulation, drawn from SQL over the dataset's views (each chart aggregates in SQL first).
 //! Money is shown in currency units (the dataset stores cents).
 //!
-//! - [`simulation`] builds the page for one simulation, [`sweep`] for a parameter sweep;
+//! - [`simulation`] builds the page for one simulation, [`sweep`] for a parameter sweep,
+//!   [`experiment`] for a policy-optimisation experiment;
 //! - [`svg`] draws line charts; [`html`] assembles the page.
 
+pub mod experiment;
 pub mod html;
 pub mod simulation;
 pub mod svg;
@@ -20,8 +22,8 @@ use crate::query::{self, QueryError};
 /// Why a report could not be made.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
-    /// No committed simulation or sweep has this id.
-    #[error("no committed simulation or sweep has id {0:?} (`simcash list` shows what is stored)")]
+    /// No committed simulation, sweep or experiment has this id.
+    #[error("no committed simulation, sweep or experiment has id {0:?} (`simcash list` shows what is stored)")]
     NotFound(String),
     /// A report query failed.
     #[error("report query failed: {0}")]
@@ -62,8 +64,13 @@ impl Rows {
 
     /// A numeric column as floats (nulls as 0).
     fn numbers(&self, name: &str) -> Result<Vec<f64>, ReportError> {
+        Ok(self.optional(name)?.into_iter().map(|v| v.unwrap_or(0.0)).collect())
+    }
+
+    /// A numeric column as floats, `None` for nulls.
+    fn optional(&self, name: &str) -> Result<Vec<Option<f64>>, ReportError> {
         let arrays = self.column(name, &DataType::Float64)?;
-        Ok(arrays.iter().flat_map(|a| a.as_primitive::<Float64Type>().iter().map(|v| v.unwrap_or(0.0)).collect::<Vec<_>>()).collect())
+        Ok(arrays.iter().flat_map(|a| a.as_primitive::<Float64Type>().iter().collect::<Vec<_>>()).collect())
     }
 
     /// A column as text (nulls as empty).

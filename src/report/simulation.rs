@@ -125,7 +125,7 @@ async fn balances(ctx: &SessionContext, sim: &str, agents: &[String], shown: &st
     .await?;
     let mut series: Vec<Series> = series_by(&rows, "agent", "balance")?.into_iter().map(|(a, p)| Series::new(a, p)).collect();
     let floors = series_by(&rows, "agent", "floor")?.into_iter().enumerate();
-    series.extend(floors.map(|(i, (a, p))| Series { name: format!("{a} floor"), points: p, dashed: true, colour_of: Some(i) }));
+    series.extend(floors.map(|(i, (a, p))| Series { dashed: true, colour_of: Some(i), ..Series::new(format!("{a} floor"), p) }));
     let chart = LineChart { key: "balance".into(), x_label: "tick".into(), y_label: "balance (currency units)".into(), series, bands: Vec::new(), step: true };
     Ok(section(
         "Balances",

@@ -23,16 +23,18 @@ pub struct Series {
     pub name: String,
     /// (x, y) points, in x order.
     pub points: Vec<(f64, f64)>,
-    /// Drawn dashed (limits and totals rather than measurements).
+    /// Drawn dashed (limits and totals rather than measurements); dots drawn hollow.
     pub dashed: bool,
     /// Drawn in the colour of the series at this index (a limit beside its measurement).
     pub colour_of: Option<usize>,
+    /// Drawn as separate dots, not a line (events rather than a path).
+    pub dots: bool,
 }
 
 impl Series {
     /// A solid series.
     pub fn new(name: impl Into<String>, points: Vec<(f64, f64)>) -> Series {
-        Series { name: name.into(), points, dashed: false, colour_of: None }
+        Series { name: name.into(), points, dashed: false, colour_of: None, dots: false }
     }
 }
 
@@ -127,6 +129,18 @@ impl LineChart {
             }
             let values: Vec<String> = series.points.iter().map(|(x, y)| format!("[{},{}]", number_exact(*x), number_exact(*y))).collect();
             let dash = if series.dashed { r#" stroke-dasharray="5 4""# } else { "" };
+            if series.dots {
+                // Dashed dots are hollow (e.g. rejected proposals beside accepted ones).
+                let paint = if series.dashed { format!(r#"fill="none" stroke="{colour}" stroke-width="1.5""#) } else { format!(r#"fill="{colour}""#) };
+                let _ = write!(s, r#"<g data-series="{}" data-values="[{}]" {paint}>"#, escape(&series.name), values.join(","));
+                for &(x, y) in &series.points {
+                    let _ = write!(s, r#"<circle cx="{:.1}" cy="{:.1}" r="3.5"/>"#, sx(x), sy(y));
+                }
+                s.push_str("</g>");
+                let (lx, ly) = (LEFT + pw + 21.0, TOP + 10.0 + i as f64 * 18.0);
+                let _ = write!(s, r#"<circle cx="{lx}" cy="{ly}" r="3.5" {paint}/><text x="{}" y="{}">{}</text>"#, lx + 15.0, ly + 4.0, escape(&series.name));
+                continue;
+            }
             let _ = write!(
                 s,
                 r#"<polyline data-series="{}" data-values="[{}]" points="{}" fill="none" stroke="{colour}" stroke-width="1.6"{dash}/>"#,

@@ -122,3 +122,33 @@ fn a_sweep_report_draws_each_varying_axis_as_sql_aggregates_it() {
     let listed: Vec<&str> = best.split("<tr><td class=\"n\">").skip(1).map(|r| r.split('<').next().unwrap()).collect();
     assert_eq!(listed, order, "{best}");
 }
+
+#[test]
+fn an_experiment_report_draws_costs_savings_and_parameters_as_the_views_hold_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let file = crate::util::data("experiments/exp3.yaml");
+    run_ok(d, &["experiment", "run", file.to_str().unwrap(), "--max-iterations", "3", "--jobs", "2"]);
+    let name = csv(d, "SELECT name FROM experiments")[0].clone();
+    run_ok(d, &["report", &name, "-o", "e.html"]);
+    let html = std::fs::read_to_string(d.join("e.html")).unwrap();
+    for outside in ["<script", "src=", "href=", "url(", "@import", "<link"] {
+        assert!(!html.contains(outside), "{outside}");
+    }
+    for agent in csv(d, "SELECT DISTINCT agent FROM experiment_iterations ORDER BY 1") {
+        let q = |what: &str| pairs(d, &format!("SELECT iteration, {what} FROM experiment_iterations WHERE agent = '{agent}' AND {what} IS NOT NULL ORDER BY iteration"));
+        assert_eq!(drawn(&html, "cost", &agent), q("cost / 100.0"), "{agent}");
+        // Iterations that proposed nothing have no saving (not a saving of zero).
+        let gains = q("(mean_old - mean_new) / 100.0");
+        assert!(gains.len() < q("cost").len(), "exp3 stops proposing changes: {gains:?}");
+        assert_eq!(drawn(&html, &format!("gain:{agent}"), "old − new, mean"), gains, "{agent}");
+        // Every proposal is one dot: accepted ones filled, rejected ones hollow.
+        let (yes, no) = (drawn(&html, "cost", &format!("{agent} accepted")), drawn(&html, "cost", &format!("{agent} rejected")));
+        assert_eq!(yes.len() + no.len(), q("mean_new").len());
+        assert_eq!(yes.iter().map(|p| p.0).collect::<Vec<_>>(), pairs(d, &format!("SELECT iteration, 0 FROM experiment_iterations WHERE agent = '{agent}' AND accepted ORDER BY 1")).iter().map(|p| p.0).collect::<Vec<_>>());
+    }
+    let parameter = csv(d, "SELECT DISTINCT parameter FROM policy_evolution ORDER BY 1");
+    assert!(!parameter.is_empty());
+    assert!(html.contains(&format!(r#"data-chart="parameter:{}""#, parameter[0])));
+    assert!(html.contains("<h2>Final policies</h2>"));
+}
