@@ -242,7 +242,11 @@ mod tests {
         assert!(svg.contains(r#"data-series="A&lt;1&gt;" data-values="[[0,1.5],[1,-2]]""#), "{svg}");
         assert!(svg.contains(r#"data-band="spread" data-values="[[0,1,2],[1,-3,-1]]""#), "{svg}");
         // A step chart holds 1.5 until x = 1, then drops: three vertices.
-        let points = svg.split(r#"points=""#).nth(1).unwrap().split('"').next().unwrap();
+        let line = svg.split("<polyline").nth(1).unwrap();
+        let points = line.split(r#"points=""#).nth(1).unwrap().split('"').next().unwrap();
         assert_eq!(points.split(' ').count(), 3);
+        // The band is drawn as its upper edge, then its lower edge back: four vertices.
+        let area = svg.split("<polygon").nth(1).unwrap();
+        assert_eq!(area.split(r#"points=""#).nth(1).unwrap().split('"').next().unwrap().split(' ').count(), 4);
     }
 }
