@@ -19,6 +19,8 @@ pub mod report;
 pub mod query;
 pub mod run;
 pub mod scenario;
+#[cfg(feature = "dataset")]
+pub mod serve;
 pub mod sink;
 #[cfg(feature = "dataset")]
 pub mod sweep;

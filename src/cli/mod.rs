@@ -16,6 +16,8 @@ mod replay;
 #[cfg(feature = "dataset")]
 mod report;
 #[cfg(feature = "dataset")]
+mod serve;
+#[cfg(feature = "dataset")]
 mod sql;
 #[cfg(feature = "dataset")]
 mod sweep;
@@ -111,6 +113,15 @@ pub enum Command {
     /// from the network: open it from disk in any browser, or print it.
     #[cfg(feature = "dataset")]
     Report(report::ReportArgs),
+    /// Serve a read-only web UI of the dataset on 127.0.0.1: lists, reports, a SQL box.
+    ///
+    /// The index lists experiments, sweeps and the newest simulations, each linked to its
+    /// report (the pages `simcash report` writes); /sql?q=… shows a query's first 1,000
+    /// rows and /sql.csv?q=… downloads up to 1,000,000. One warm session answers every
+    /// request and sees new commits at once. Only GET is answered, and SQL that would
+    /// change anything (CREATE, INSERT, COPY, SET, …) is refused.
+    #[cfg(feature = "dataset")]
+    Serve(serve::ServeArgs),
     /// Export a table or a query result: Parquet, Arrow IPC (Feather v2), CSV or JSON lines.
     ///
     /// One file, or with --partition-by a hive-partitioned directory. Written under a
@@ -151,6 +162,8 @@ pub fn main() -> ExitCode {
         Command::Export(args) => export::cmd_export(args),
         #[cfg(feature = "dataset")]
         Command::Report(args) => report::cmd_report(args),
+        #[cfg(feature = "dataset")]
+        Command::Serve(args) => serve::cmd_serve(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -10,7 +10,7 @@ use super::DataArgs;
 use super::run::InputError;
 use super::sql::{open, runtime};
 use crate::query;
-use crate::report::{ReportError, experiment, simulation, sweep};
+use crate::report::{ReportError, simulation};
 
 /// Arguments of `simcash report` (the help text is on `Command::Report`).
 #[derive(Debug, Args)]
@@ -44,13 +44,7 @@ pub fn cmd_report(args: ReportArgs) -> anyhow::Result<()> {
     let opts = simulation::Options { log_ticks: args.ticks.clone() };
     let report = runtime()?.block_on(async {
         let ctx = query::session(&dataset).await?;
-        if let Some(id) = sweep::find(&ctx, &args.target).await? {
-            return Ok(("sweep", sweep::report(&ctx, &id).await?));
-        }
-        if let Some(id) = experiment::find(&ctx, &args.target).await? {
-            return Ok(("experiment", experiment::report(&ctx, &id).await?));
-        }
-        Ok(("simulation", simulation::report(&ctx, &args.target, &opts).await?))
+        crate::report::any(&ctx, &args.target, &opts).await
     });
     let (what, html) = match report {
         Err(e @ ReportError::NotFound(_)) => return Err(InputError(e.to_string()).into()),

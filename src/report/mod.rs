@@ -38,6 +38,18 @@ pub enum ReportError {
     },
 }
 
+/// The report of `target`: a sweep or an experiment (by id or name), or else a simulation.
+/// Returns what the target is ("sweep", "experiment" or "simulation") and the page.
+pub async fn any(ctx: &SessionContext, target: &str, opts: &simulation::Options) -> Result<(&'static str, String), ReportError> {
+    if let Some(id) = sweep::find(ctx, target).await? {
+        return Ok(("sweep", sweep::report(ctx, &id).await?));
+    }
+    if let Some(id) = experiment::find(ctx, target).await? {
+        return Ok(("experiment", experiment::report(ctx, &id).await?));
+    }
+    Ok(("simulation", simulation::report(ctx, target, opts).await?))
+}
+
 /// The result of one report query, read column by column.
 struct Rows(Vec<RecordBatch>);
 

@@ -26,5 +26,7 @@ mod properties;
 mod run;
 mod runaway;
 #[cfg(feature = "dataset")]
+mod serve;
+#[cfg(feature = "dataset")]
 mod sweep;
 mod util;
