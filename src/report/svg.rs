@@ -164,6 +164,62 @@ impl LineChart {
     }
 }
 
+/// One vertical axis of a [`Parallel`] chart.
+#[derive(Debug, Clone)]
+pub struct Axis {
+    /// Its name, written under it.
+    pub name: String,
+    /// Labels at positions from 0 (bottom) to 1 (top).
+    pub labels: Vec<(f64, String)>,
+}
+
+/// A parallel-coordinates chart: one line per item across the axes, coloured by the last
+/// axis (low: blue, high: vermilion).
+#[derive(Debug, Clone)]
+pub struct Parallel {
+    /// What the chart is called in `data-chart`.
+    pub key: String,
+    /// The axes, left to right.
+    pub axes: Vec<Axis>,
+    /// Per item: its position on each axis (0..=1) and its values (kept in `data-values`).
+    pub lines: Vec<(Vec<f64>, Vec<f64>)>,
+}
+
+impl Parallel {
+    /// The chart as an `<svg>` element.
+    pub fn render(&self) -> String {
+        let (top, bottom, side) = (20.0, 60.0, 70.0);
+        let ph = HEIGHT - top - bottom;
+        let n = self.axes.len().max(2) as f64;
+        let ax = |i: usize| side + i as f64 * (WIDTH - 2.0 * side) / (n - 1.0);
+        let ay = |p: f64| top + ph - p.clamp(0.0, 1.0) * ph;
+        let mut s = String::new();
+        let _ = write!(s, r#"<svg class="chart" data-chart="{}" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" xmlns="http://www.w3.org/2000/svg">"#, escape(&self.key));
+        for (positions, values) in &self.lines {
+            let heat = positions.last().copied().unwrap_or(0.0).clamp(0.0, 1.0);
+            let (r, g, b) = (heat * 213.0, 114.0 - heat * 20.0, 178.0 * (1.0 - heat));
+            let points: Vec<String> = positions.iter().enumerate().map(|(i, p)| format!("{:.1},{:.1}", ax(i), ay(*p))).collect();
+            let values: Vec<String> = values.iter().map(|v| number_exact(*v)).collect();
+            let _ = write!(
+                s,
+                r#"<polyline data-values="[{}]" points="{}" fill="none" stroke="rgb({r:.0},{g:.0},{b:.0})" stroke-opacity="0.55" stroke-width="1.2"/>"#,
+                values.join(","),
+                points.join(" ")
+            );
+        }
+        for (i, axis) in self.axes.iter().enumerate() {
+            let x = ax(i);
+            let _ = write!(s, r##"<line x1="{x:.1}" x2="{x:.1}" y1="{top}" y2="{}" stroke="#444"/>"##, top + ph);
+            for (p, label) in &axis.labels {
+                let _ = write!(s, r##"<text x="{:.1}" y="{:.1}" text-anchor="end" paint-order="stroke" stroke="#fff" stroke-width="3">{}</text>"##, x - 4.0, ay(*p) + 4.0, escape(label));
+            }
+            let _ = write!(s, r#"<text x="{x:.1}" y="{}" text-anchor="middle">{}</text>"#, top + ph + 20.0, escape(&axis.name));
+        }
+        s.push_str("</svg>");
+        s
+    }
+}
+
 /// Smallest and largest value (0..1 when there are none).
 fn bounds(values: impl Iterator<Item = f64>) -> (f64, f64) {
     let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
@@ -183,7 +239,7 @@ pub fn ticks(lo: f64, hi: f64, n: usize) -> Vec<f64> {
 }
 
 /// A tick label: thousands separated, at most two decimals.
-fn number(v: f64) -> String {
+pub fn number(v: f64) -> String {
     let rounded = (v * 100.0).round() / 100.0;
     let (int, frac) = (rounded.trunc().abs() as u64, (rounded.fract().abs() * 100.0).round() as u64);
     let digits = int.to_string();

@@ -67,6 +67,9 @@ pub async fn report(ctx: &SessionContext, experiment_id: &str) -> Result<String,
             varying.push(axis);
         }
     }
+    if varying.len() >= 2 {
+        sections.push(parallel(ctx, &from, &varying).await?);
+    }
     sections.push(histogram(ctx, &from).await?);
     sections.push(best(ctx, &from, &varying).await?);
     Ok(page(&format!("Sweep {}", text("name")?), &subtitle, &sections))
@@ -133,6 +136,64 @@ async fn by_axis(ctx: &SessionContext, from: &str, axis: &Axis) -> Result<Option
         axis.label
     );
     Ok(Some(section(&format!("Against {}", axis.label), &about, &body)))
+}
+
+/// Configurations a parallel-coordinates chart draws at most (the cheapest).
+pub const PARALLEL_LINES: usize = 10_000;
+
+/// Every configuration as a line from its parameter values to its mean total cost.
+async fn parallel(ctx: &SessionContext, from: &str, varying: &[&Axis]) -> Result<String, ReportError> {
+    let values: String = varying.iter().enumerate().map(|(i, a)| format!(", min({}) AS v{i}", a.expr)).collect();
+    let rows = Rows::query(
+        ctx,
+        &format!("SELECT configuration{values}, avg(total_cost) / 100.0 AS mean {from} GROUP BY configuration ORDER BY mean, configuration LIMIT {PARALLEL_LINES}"),
+    )
+    .await?;
+    // Each axis as numbers: values themselves, or ranks of sorted text; then scaled to 0..1.
+    let mut columns: Vec<(String, Vec<f64>, Vec<(f64, String)>)> = Vec::new();
+    for (i, axis) in varying.iter().enumerate() {
+        let text = rows.texts(&format!("v{i}"))?;
+        let (numbers, names): (Vec<f64>, Option<Vec<String>>) = match text.iter().map(|v| v.parse().ok()).collect::<Option<Vec<f64>>>() {
+            Some(n) => (n, None),
+            None => {
+                let mut sorted = text.clone();
+                sorted.sort();
+                sorted.dedup();
+                (text.iter().map(|v| sorted.iter().position(|s| s == v).unwrap_or(0) as f64).collect(), Some(sorted))
+            }
+        };
+        columns.push((axis.label.clone(), numbers, names.map(|n| n.into_iter().enumerate().map(|(k, v)| (k as f64, v)).collect()).unwrap_or_default()));
+    }
+    columns.push(("mean total cost (currency units)".into(), rows.numbers("mean")?, Vec::new()));
+    let scaled: Vec<(f64, f64)> = columns.iter().map(|(_, v, _)| v.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| (lo.min(*x), hi.max(*x)))).collect();
+    let position = |c: usize, v: f64| {
+        let (lo, hi) = scaled[c];
+        if hi > lo { (v - lo) / (hi - lo) } else { 0.5 }
+    };
+    let axes = columns
+        .iter()
+        .enumerate()
+        .map(|(c, (name, _, names))| {
+            let labels = if names.is_empty() {
+                let (lo, hi) = scaled[c];
+                [lo, hi].iter().map(|v| (position(c, *v), super::svg::number(*v))).collect()
+            } else {
+                names.iter().map(|(k, n)| (position(c, *k), n.clone())).collect()
+            };
+            super::svg::Axis { name: name.clone(), labels }
+        })
+        .collect();
+    let lines = (0..rows.len())
+        .map(|r| {
+            let values: Vec<f64> = columns.iter().map(|(_, v, _)| v[r]).collect();
+            (values.iter().enumerate().map(|(c, v)| position(c, *v)).collect(), values)
+        })
+        .collect();
+    let chart = super::svg::Parallel { key: "parallel".into(), axes, lines };
+    let about = format!(
+        "Each configuration (the {PARALLEL_LINES} cheapest at most) as a line from its parameter values to its mean total cost; blue lines are cheap, vermilion ones costly. Text values are placed in sorted order."
+    );
+    Ok(section("Parameters to cost", &about, &chart.render()))
 }
 
 /// How total cost is spread over the sweep's simulations.

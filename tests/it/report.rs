@@ -116,6 +116,15 @@ fn a_sweep_report_draws_each_varying_axis_as_sql_aggregates_it() {
     // The histogram counts every simulation once.
     let counted: f64 = drawn(&html, "cost_histogram", "simulations").iter().map(|p| p.1).sum();
     assert_eq!(counted, csv(d, "SELECT count(*) FROM sweep_points")[0].parse::<f64>().unwrap());
+    // Parameters to cost: one line per configuration, ending at its mean total cost.
+    let parallel = html.split(r#"data-chart="parallel""#).nth(1).unwrap().split("</svg>").next().unwrap();
+    let ends: Vec<f64> = parallel
+        .split(r#"<polyline data-values="["#)
+        .skip(1)
+        .map(|l| l.split(']').next().unwrap().rsplit(',').next().unwrap().parse().unwrap())
+        .collect();
+    let means: Vec<f64> = csv(d, "SELECT avg(total_cost) / 100.0 AS m FROM sweep_points GROUP BY configuration ORDER BY m").iter().map(|v| v.parse().unwrap()).collect();
+    assert_eq!(ends, means);
     // The best configurations: all four, cheapest first, as SQL orders them.
     let best = html.split("<h2>Best configurations</h2>").nth(1).unwrap();
     let order = csv(d, "SELECT configuration FROM sweep_points GROUP BY configuration ORDER BY avg(total_cost), configuration");
