@@ -29,7 +29,7 @@ bin="$CARGO_TARGET_DIR/debug/simcash"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 data="$work/data"
-# A small dataset: a few CLI runs of test scenarios and one small experiment.
+# A small dataset: a few CLI runs of test scenarios, one small experiment and a small sweep.
 for seed in 1 2; do
     "$bin" run --seed "$seed" --simulation-id "sim-default-s$seed" --data "$data" >/dev/null 2>>"$work/build.log"
 done
@@ -37,6 +37,7 @@ for name in exp2_12period target2_lsm_features_test bis_liquidity_delay_tradeoff
     "$bin" run "tests/data/simcash/scenarios/$name.yaml" --simulation-id "sim-$name" --data "$data" >/dev/null 2>>"$work/build.log"
 done
 "$bin" experiment run tests/data/experiments/exp1.yaml --data "$data" >/dev/null 2>>"$work/build.log"
+(cd tests/data/sweeps && "$bin" sweep grid.yaml --data "$data" >/dev/null 2>>"$work/build.log")
 # The CLI runs' files are re-added without their group tag (marked committed): every reader
 # must see each file once.
 "$bin" compact --small-size 0 --data "$data" >/dev/null 2>>"$work/build.log"

@@ -105,7 +105,8 @@ pub enum Command {
     /// and values, settlements per tick by mechanism (RTGS, Queue-2 releases, LSM offsets and
     /// cycles), cumulative costs per agent by component, the end-of-day table and the event log
     /// of a tick range. A sweep (its experiment id or name): total cost and settlement rate
-    /// against each swept parameter (mean and range), the distribution of total cost, and the
+    /// against each swept parameter (mean and range), parameters to cost in parallel
+    /// coordinates, the distribution of total cost, and the
     /// best configurations. An experiment (its id or name): each agent's cost per iteration
     /// with accepted and rejected proposals, the paired evaluation's saving with its
     /// confidence interval, policy parameters over the iterations, the final policies.
