@@ -71,10 +71,10 @@ async fn route(ctx: &SessionContext, url: &str) -> Reply {
         p if p.starts_with("/report/") => {
             let target: String = form_urlencoded::parse(format!("t={}", &p["/report/".len()..]).as_bytes()).map(|(_, v)| v.into_owned()).collect();
             let mut opts = simulation::Options::default();
-            if let Some((a, b)) = param("ticks").as_deref().and_then(|t| t.split_once("..")) {
-                if let (Ok(a), Ok(b)) = (a.parse(), b.parse()) {
-                    opts.log_ticks = a..=b;
-                }
+            if let Some((a, b)) = param("ticks").as_deref().and_then(|t| t.split_once(".."))
+                && let (Ok(a), Ok(b)) = (a.parse(), b.parse())
+            {
+                opts.log_ticks = a..=b;
             }
             match report::any(ctx, &target, &opts).await {
                 Ok((_, html)) => Reply::html(200, html.replacen("<h1>", &format!("{BACK}<h1>"), 1)),

@@ -138,6 +138,15 @@ async fn by_axis(ctx: &SessionContext, from: &str, axis: &Axis) -> Result<Option
     Ok(Some(section(&format!("Against {}", axis.label), &about, &body)))
 }
 
+/// One axis of the parallel-coordinates chart, its value for every configuration.
+struct Coordinate {
+    name: String,
+    /// Numbers, or for text values their rank in `categories`.
+    values: Vec<f64>,
+    /// The sorted text values; empty for a numeric axis.
+    categories: Vec<String>,
+}
+
 /// Configurations a parallel-coordinates chart draws at most (the cheapest).
 pub const PARALLEL_LINES: usize = 10_000;
 
@@ -149,43 +158,43 @@ async fn parallel(ctx: &SessionContext, from: &str, varying: &[&Axis]) -> Result
         &format!("SELECT configuration{values}, avg(total_cost) / 100.0 AS mean {from} GROUP BY configuration ORDER BY mean, configuration LIMIT {PARALLEL_LINES}"),
     )
     .await?;
-    // Each axis as numbers: values themselves, or ranks of sorted text; then scaled to 0..1.
-    let mut columns: Vec<(String, Vec<f64>, Vec<(f64, String)>)> = Vec::new();
+    // Each axis as numbers: values themselves, or ranks of sorted text (`categories`).
+    let mut columns: Vec<Coordinate> = Vec::new();
     for (i, axis) in varying.iter().enumerate() {
         let text = rows.texts(&format!("v{i}"))?;
-        let (numbers, names): (Vec<f64>, Option<Vec<String>>) = match text.iter().map(|v| v.parse().ok()).collect::<Option<Vec<f64>>>() {
-            Some(n) => (n, None),
+        let column = match text.iter().map(|v| v.parse().ok()).collect::<Option<Vec<f64>>>() {
+            Some(values) => Coordinate { name: axis.label.clone(), values, categories: Vec::new() },
             None => {
-                let mut sorted = text.clone();
-                sorted.sort();
-                sorted.dedup();
-                (text.iter().map(|v| sorted.iter().position(|s| s == v).unwrap_or(0) as f64).collect(), Some(sorted))
+                let mut categories = text.clone();
+                categories.sort();
+                categories.dedup();
+                let values = text.iter().map(|v| categories.iter().position(|s| s == v).unwrap_or(0) as f64).collect();
+                Coordinate { name: axis.label.clone(), values, categories }
             }
         };
-        columns.push((axis.label.clone(), numbers, names.map(|n| n.into_iter().enumerate().map(|(k, v)| (k as f64, v)).collect()).unwrap_or_default()));
+        columns.push(column);
     }
-    columns.push(("mean total cost (currency units)".into(), rows.numbers("mean")?, Vec::new()));
-    let scaled: Vec<(f64, f64)> = columns.iter().map(|(_, v, _)| v.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| (lo.min(*x), hi.max(*x)))).collect();
+    columns.push(Coordinate { name: "mean total cost (currency units)".into(), values: rows.numbers("mean")?, categories: Vec::new() });
+    let bounds: Vec<(f64, f64)> = columns.iter().map(|c| c.values.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| (lo.min(*x), hi.max(*x)))).collect();
+    // Positions on an axis, 0 (its lowest value) to 1 (its highest).
     let position = |c: usize, v: f64| {
-        let (lo, hi) = scaled[c];
+        let (lo, hi) = bounds[c];
         if hi > lo { (v - lo) / (hi - lo) } else { 0.5 }
     };
     let axes = columns
         .iter()
         .enumerate()
-        .map(|(c, (name, _, names))| {
-            let labels = if names.is_empty() {
-                let (lo, hi) = scaled[c];
-                [lo, hi].iter().map(|v| (position(c, *v), super::svg::number(*v))).collect()
-            } else {
-                names.iter().map(|(k, n)| (position(c, *k), n.clone())).collect()
+        .map(|(c, column)| {
+            let labels = match column.categories.is_empty() {
+                true => [bounds[c].0, bounds[c].1].iter().map(|v| (position(c, *v), super::svg::number(*v))).collect(),
+                false => column.categories.iter().enumerate().map(|(k, name)| (position(c, k as f64), name.clone())).collect(),
             };
-            super::svg::Axis { name: name.clone(), labels }
+            super::svg::Axis { name: column.name.clone(), labels }
         })
         .collect();
     let lines = (0..rows.len())
         .map(|r| {
-            let values: Vec<f64> = columns.iter().map(|(_, v, _)| v[r]).collect();
+            let values: Vec<f64> = columns.iter().map(|c| c.values[r]).collect();
             (values.iter().enumerate().map(|(c, v)| position(c, *v)).collect(), values)
         })
         .collect();
