@@ -103,8 +103,8 @@ pub enum Command {
     ///
     /// A simulation: balances per agent with their credit floors, Queue-1 and Queue-2 sizes
     /// and values, settlements per tick by mechanism (RTGS, Queue-2 releases, LSM offsets and
-    /// cycles), cumulative costs per agent by component, the end-of-day table and the event log
-    /// of a tick range. A sweep (its experiment id or name): total cost and settlement rate
+    /// cycles), cumulative costs per agent by component, the end-of-day table, each agent's
+    /// policy (decision trees drawn node by node) and the event log of a tick range. A sweep (its experiment id or name): total cost and settlement rate
     /// against each swept parameter (mean and range), parameters to cost in parallel
     /// coordinates, the distribution of total cost, and the
     /// best configurations. An experiment (its id or name): each agent's cost per iteration

@@ -46,7 +46,7 @@ pub fn section(title: &str, about: &str, body: &str) -> String {
 /// Styles of the page: readable on screen, each section on its own page when printed.
 const STYLE: &str = "body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:#222;max-width:980px;margin:24px auto;padding:0 16px}\
 h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 4px;border-bottom:1px solid #ddd;padding-bottom:4px}\
-.about{color:#555;margin:2px 0 10px}.meta{color:#555}svg.chart{width:100%;height:auto;font-size:11px;font-family:inherit}\
+.about{color:#555;margin:2px 0 10px}.meta{color:#555}svg.chart{width:100%;height:auto;font-size:11px;font-family:inherit}svg.tree{width:100%;height:auto;font-family:inherit}h4{margin:10px 0 2px;font-size:13px}\
 table{border-collapse:collapse;font-size:12.5px;margin:6px 0}th,td{border:1px solid #ddd;padding:3px 7px}th{background:#f4f4f4;text-align:left}\
 td.n{text-align:right;font-variant-numeric:tabular-nums}section{break-inside:avoid-page}\
 @media print{body{margin:0;max-width:none}section{break-before:page}}";

@@ -11,6 +11,7 @@ pub mod html;
 pub mod simulation;
 pub mod svg;
 pub mod sweep;
+pub mod tree;
 
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::compute::cast;

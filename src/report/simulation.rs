@@ -2,11 +2,13 @@
 //! component, settlements per tick by mechanism, the end-of-day table and an event log.
 
 use std::collections::BTreeMap;
+use std::fmt::Write;
 use std::ops::RangeInclusive;
 
 use datafusion::prelude::SessionContext;
 
 use super::html::{escape, page, section, table};
+use super::tree;
 use super::svg::{LineChart, Series};
 use super::{ReportError, Rows, literal, money};
 
@@ -82,6 +84,7 @@ pub async fn report(ctx: &SessionContext, id: &str, opts: &Options) -> Result<St
     ];
     sections.extend(costs(ctx, &sim, &agents).await?);
     sections.push(end_of_day(ctx, &sim).await?);
+    sections.push(policies(ctx, &sim).await?);
     sections.push(event_log(ctx, &sim, &opts.log_ticks).await?);
     Ok(page(&format!("Simulation {id}"), &subtitle, &sections))
 }
@@ -227,6 +230,35 @@ async fn end_of_day(ctx: &SessionContext, sim: &str) -> Result<String, ReportErr
         .collect();
     let headers = ["day", "agent", "opening balance", "closing balance", "lowest balance", "arrivals", "settled", "Queue 1 at end of day", "cost of the day"];
     Ok(section("End of day", "Each agent's day (money in currency units).", &table(&headers, &body)))
+}
+
+async fn policies(ctx: &SessionContext, sim: &str) -> Result<String, ReportError> {
+    let rows = Rows::query(ctx, &format!("SELECT policies_json FROM simulations WHERE simulation_id = {sim} LIMIT 1")).await?;
+    let policies: serde_json::Map<String, serde_json::Value> = rows.texts("policies_json")?.first().and_then(|j| serde_json::from_str(j).ok()).unwrap_or_default();
+    let mut body = String::new();
+    for (agent, policy) in &policies {
+        let _ = write!(body, "<h3>{}</h3>", escape(agent));
+        let document = policy.get("Tree").and_then(|t| t.get("document"));
+        match (policy, document) {
+            (serde_json::Value::String(name), _) => {
+                let _ = write!(body, "<p>{} (built in)</p>", escape(name));
+            }
+            (_, Some(doc)) => {
+                if let Some(about) = doc.get("description").and_then(|d| d.as_str()) {
+                    let _ = write!(body, "<p>{}</p>", escape(about));
+                }
+                for (key, name) in tree::TREES {
+                    if let Some(root) = doc.get(key).filter(|t| !t.is_null()) {
+                        let _ = write!(body, "<h4>{}</h4>{}", escape(name), tree::render(&format!("{agent}:{key}"), root));
+                    }
+                }
+            }
+            (other, None) => {
+                let _ = write!(body, "<pre>{}</pre>", escape(&other.to_string()));
+            }
+        }
+    }
+    Ok(section("Policies", "Each agent's policy: built-in ones by name, decision trees drawn node by node (hover a box for its whole text).", &body))
 }
 
 async fn event_log(ctx: &SessionContext, sim: &str, ticks: &RangeInclusive<i64>) -> Result<String, ReportError> {

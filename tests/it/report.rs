@@ -161,3 +161,26 @@ fn an_experiment_report_draws_costs_savings_and_parameters_as_the_views_hold_the
     assert!(html.contains(&format!(r#"data-chart="parameter:{}""#, parameter[0])));
     assert!(html.contains("<h2>Final policies</h2>"));
 }
+
+#[test]
+fn a_simulation_report_draws_every_node_of_each_agents_decision_trees() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let scenario = crate::util::data("simcash/scenarios/advanced_policy_crisis.yaml");
+    run_ok(d, &["run", scenario.to_str().unwrap(), "--simulation-id", "sim-trees"]);
+    run_ok(d, &["report", "sim-trees", "-o", "t.html"]);
+    let html = std::fs::read_to_string(d.join("t.html")).unwrap();
+    let policies: serde_json::Value = serde_json::from_str(&csv(d, "SELECT policies_json FROM simulations").join("\n").trim_matches('"').replace("\"\"", "\"")).unwrap();
+    fn nodes(n: &serde_json::Value) -> usize {
+        1 + ["on_true", "on_false"].iter().filter_map(|k| n.get(*k)).map(nodes).sum::<usize>()
+    }
+    let mut trees = 0;
+    for (agent, policy) in policies.as_object().unwrap() {
+        let doc = &policy["Tree"]["document"];
+        let expected = nodes(&doc["payment_tree"]);
+        let svg = html.split(&format!(r#"data-tree="{agent}:payment_tree""#)).nth(1).unwrap_or_else(|| panic!("no tree for {agent}"));
+        assert_eq!(svg.split("</svg>").next().unwrap().matches(r#"<g class="node""#).count(), expected, "{agent}");
+        trees += 1;
+    }
+    assert_eq!(trees, 4);
+}
