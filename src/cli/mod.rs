@@ -104,14 +104,14 @@ pub enum Command {
     /// A simulation: balances per agent with their credit floors, Queue-1 and Queue-2 sizes
     /// and values, settlements per tick by mechanism (RTGS, Queue-2 releases, LSM offsets and
     /// cycles), cumulative costs per agent by component, the end-of-day table, each agent's
-    /// policy (decision trees drawn node by node) and the event log of a tick range. A sweep (its experiment id or name): total cost and settlement rate
-    /// against each swept parameter (mean and range), parameters to cost in parallel
-    /// coordinates, the distribution of total cost, and the
-    /// best configurations. An experiment (its id or name): each agent's cost per iteration
-    /// with accepted and rejected proposals, the paired evaluation's saving with its
-    /// confidence interval, policy parameters over the iterations, the final policies.
-    /// Money in currency units. The file has no scripts and loads nothing
-    /// from the network: open it from disk in any browser, or print it.
+    /// policy (decision trees drawn node by node) and the event log of a tick range. A sweep
+    /// (its experiment id or name): total cost and settlement rate against each swept
+    /// parameter (mean and range), parameters to cost in parallel coordinates, the
+    /// distribution of total cost, and the best configurations. An experiment (its id or
+    /// name): each agent's cost per iteration with accepted and rejected proposals, the paired
+    /// evaluation's saving with its confidence interval, policy parameters over the
+    /// iterations, the final policies. Money in currency units. The file has no scripts and
+    /// loads nothing from the network: open it from disk in any browser, or print it.
     #[cfg(feature = "dataset")]
     Report(report::ReportArgs),
     /// Serve a read-only web UI of the dataset on 127.0.0.1: lists, reports, a SQL box.
