@@ -109,8 +109,8 @@ pub enum Command {
     /// parameter (mean and range), parameters to cost in parallel coordinates, the
     /// distribution of total cost, and the best configurations. An experiment (its id or
     /// name): each agent's cost per iteration with accepted and rejected proposals, the paired
-    /// evaluation's saving with its confidence interval, policy parameters over the
-    /// iterations, the final policies. Money in currency units. The file has no scripts and
+    /// evaluation's saving with its confidence interval, the last proposal's sample costs,
+    /// policy parameters over the iterations, the final policies. Money in currency units. The file has no scripts and
     /// loads nothing from the network: open it from disk in any browser, or print it.
     #[cfg(feature = "dataset")]
     Report(report::ReportArgs),

@@ -2,6 +2,8 @@
 //! with its accepted and rejected proposals, the paired evaluation's improvement and its
 //! confidence interval, how each policy parameter moved, and the final policies.
 
+use std::fmt::Write;
+
 use datafusion::prelude::SessionContext;
 
 use super::html::{escape, page, section, table};
@@ -43,6 +45,7 @@ pub async fn report(ctx: &SessionContext, experiment_id: &str) -> Result<String,
     let from = format!("FROM experiment_iterations WHERE experiment_id = {exp}");
     let agents = Rows::query(ctx, &format!("SELECT DISTINCT agent {from} ORDER BY agent")).await?.texts("agent")?;
     let mut sections = vec![costs(ctx, &from, &agents).await?, improvements(ctx, &from, &agents).await?];
+    sections.push(samples(ctx, &exp, &agents).await?);
     sections.push(parameters(ctx, &exp).await?);
     sections.push(final_policies(ctx, &from).await?);
     Ok(page(&format!("Experiment {}", text("name")?), &subtitle, &sections))
@@ -97,6 +100,56 @@ async fn improvements(ctx: &SessionContext, from: &str, agents: &[String]) -> Re
     }
     let about = "How much the proposed policy saved over the current one in the paired evaluation (mean over samples of old cost minus new cost; iterations that proposed no change are left out), shaded: the confidence interval of that mean (bootstrap evaluations); above zero means the proposal was cheaper.";
     Ok(section("Paired evaluation", about, &charts))
+}
+
+/// Bars of a sample-cost histogram.
+const BINS: usize = 16;
+
+/// The paired evaluation of each agent's last proposal: its samples' costs under the old and
+/// the new policy, as two histograms over the same ranges.
+async fn samples(ctx: &SessionContext, exp: &str, agents: &[String]) -> Result<String, ReportError> {
+    let mut charts = String::new();
+    for a in agents {
+        let agent = literal(a);
+        let rows = Rows::query(
+            ctx,
+            &format!(
+                "SELECT iteration, old_cost / 100.0 AS old, new_cost / 100.0 AS new FROM policy_evaluations WHERE experiment_id = {exp} AND agent = {agent} \
+                 AND iteration = (SELECT max(iteration) FROM policy_evaluations WHERE experiment_id = {exp} AND agent = {agent}) ORDER BY sample"
+            ),
+        )
+        .await?;
+        if rows.len() == 0 {
+            continue;
+        }
+        let (old, new) = (rows.numbers("old")?, rows.numbers("new")?);
+        let (lo, hi) = old.iter().chain(&new).fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| (l.min(*v), h.max(*v)));
+        let width = if hi > lo { (hi - lo) / BINS as f64 } else { 1.0 };
+        let histogram = |values: &[f64]| -> Vec<(f64, f64)> {
+            let mut counts = [0.0; BINS];
+            for v in values {
+                counts[(((v - lo) / width) as usize).min(BINS - 1)] += 1.0;
+            }
+            let mut points: Vec<(f64, f64)> = counts.iter().enumerate().map(|(b, c)| (lo + b as f64 * width, *c)).collect();
+            points.push((lo + BINS as f64 * width, 0.0));
+            points
+        };
+        let chart = LineChart {
+            key: format!("samples:{a}"),
+            x_label: "cost of a sample (currency units)".into(),
+            y_label: "samples".into(),
+            series: vec![Series::new("current policy", histogram(&old)), Series::new("proposed policy", histogram(&new))],
+            bands: Vec::new(),
+            step: true,
+        };
+        let iteration = rows.texts("iteration")?[0].clone();
+        let _ = write!(charts, "<h3>{} (iteration {})</h3>{}", escape(a), escape(&iteration), chart.render());
+    }
+    if charts.is_empty() {
+        charts.push_str("<p>No paired evaluations are stored.</p>");
+    }
+    let about = format!("The costs of the evaluation samples of each agent's last proposal, under its current policy and under the proposed one ({BINS} equal ranges).");
+    Ok(section("Evaluation samples", &about, &charts))
 }
 
 async fn parameters(ctx: &SessionContext, exp: &str) -> Result<String, ReportError> {

@@ -156,6 +156,14 @@ fn an_experiment_report_draws_costs_savings_and_parameters_as_the_views_hold_the
         assert_eq!(yes.len() + no.len(), q("mean_new").len());
         assert_eq!(yes.iter().map(|p| p.0).collect::<Vec<_>>(), pairs(d, &format!("SELECT iteration, 0 FROM experiment_iterations WHERE agent = '{agent}' AND accepted ORDER BY 1")).iter().map(|p| p.0).collect::<Vec<_>>());
     }
+    // The last proposal's samples: each histogram counts every sample once.
+    for agent in csv(d, "SELECT DISTINCT agent FROM policy_evaluations ORDER BY 1") {
+        let n: f64 = csv(d, &format!("SELECT count(*) FROM policy_evaluations WHERE agent = '{agent}' AND iteration = (SELECT max(iteration) FROM policy_evaluations WHERE agent = '{agent}')"))[0].parse().unwrap();
+        for policy in ["current policy", "proposed policy"] {
+            let counted: f64 = drawn(&html, &format!("samples:{agent}"), policy).iter().map(|p| p.1).sum();
+            assert_eq!(counted, n, "{agent} {policy}");
+        }
+    }
     let parameter = csv(d, "SELECT DISTINCT parameter FROM policy_evolution ORDER BY 1");
     assert!(!parameter.is_empty());
     assert!(html.contains(&format!(r#"data-chart="parameter:{}""#, parameter[0])));
