@@ -31,7 +31,7 @@ pub async fn report(ctx: &SessionContext, experiment_id: &str) -> Result<String,
     if meta.len() == 0 {
         return Err(ReportError::NotFound(experiment_id.to_owned()));
     }
-    let text = |c: &str| meta.texts(c).map(|v| v[0].clone());
+    let text = |c: &str| meta.first(c);
     let subtitle = format!(
         "experiment {experiment_id} · scenario {} · {} evaluation, {} sample(s) · agents optimised: {} · {} iteration(s) · {}: {}",
         text("scenario")?,
@@ -71,7 +71,7 @@ async fn costs(ctx: &SessionContext, from: &str, agents: &[String]) -> Result<St
         // Dashed dots are drawn hollow.
         series.push(Series { colour_of: Some(k), dots: true, dashed: true, ..Series::new(format!("{a} rejected"), rejected_new) });
     }
-    let chart = LineChart { key: "cost".into(), x_label: "iteration".into(), y_label: "mean cost per sample (currency units)".into(), series, bands: Vec::new(), step: false };
+    let chart = LineChart { step: false, ..LineChart::new("cost", "iteration", "mean cost per sample (currency units)", series) };
     let about = "Each agent's mean cost per evaluation sample with the policy it held at each iteration (line), and the mean cost of the policy proposed at that iteration (dots: filled when accepted, hollow when rejected).";
     Ok(section("Cost per iteration", about, &chart.render()))
 }
@@ -88,13 +88,11 @@ async fn improvements(ctx: &SessionContext, from: &str, agents: &[String]) -> Re
         // Iterations without a proposal have no saving; deterministic evaluations no interval.
         let idx: Vec<usize> = (0..rows.len()).filter(|&i| agent[i] == *a && gain[i].is_some()).collect();
         let interval = idx.iter().filter_map(|&i| Some((iteration[i], lo[i]?, hi[i]?))).collect::<Vec<_>>();
+        let saving = Series { dots: idx.len() == 1, ..Series::new("old − new, mean", idx.iter().filter_map(|&i| Some((iteration[i], gain[i]?))).collect()) };
         let chart = LineChart {
-            key: format!("gain:{a}"),
-            x_label: "iteration".into(),
-            y_label: "cost saved per sample (currency units)".into(),
-            series: vec![Series { dots: idx.len() == 1, ..Series::new("old − new, mean", idx.iter().filter_map(|&i| Some((iteration[i], gain[i]?))).collect()) }],
             bands: if interval.is_empty() { Vec::new() } else { vec![Band { name: "confidence interval".into(), points: interval, colour_of: 0 }] },
             step: false,
+            ..LineChart::new(format!("gain:{a}"), "iteration", "cost saved per sample (currency units)", vec![saving])
         };
         charts.push_str(&format!("<h3>{}</h3>{}", escape(a), chart.render()));
     }
@@ -134,15 +132,9 @@ async fn samples(ctx: &SessionContext, exp: &str, agents: &[String]) -> Result<S
             points.push((lo + BINS as f64 * width, 0.0));
             points
         };
-        let chart = LineChart {
-            key: format!("samples:{a}"),
-            x_label: "cost of a sample (currency units)".into(),
-            y_label: "samples".into(),
-            series: vec![Series::new("current policy", histogram(&old)), Series::new("proposed policy", histogram(&new))],
-            bands: Vec::new(),
-            step: true,
-        };
-        let iteration = rows.texts("iteration")?[0].clone();
+        let series = vec![Series::new("current policy", histogram(&old)), Series::new("proposed policy", histogram(&new))];
+        let chart = LineChart::new(format!("samples:{a}"), "cost of a sample (currency units)", "samples", series);
+        let iteration = rows.first("iteration")?;
         let _ = write!(charts, "<h3>{} (iteration {})</h3>{}", escape(a), escape(&iteration), chart.render());
     }
     if charts.is_empty() {
@@ -169,7 +161,7 @@ async fn parameters(ctx: &SessionContext, exp: &str) -> Result<String, ReportErr
             .iter()
             .map(|a| Series::new((*a).clone(), (0..rows.len()).filter(|&i| parameter[i] == *p && agent[i] == **a).map(|i| (iteration[i], value[i])).collect()))
             .collect();
-        let chart = LineChart { key: format!("parameter:{p}"), x_label: "iteration".into(), y_label: p.clone(), series, bands: Vec::new(), step: true };
+        let chart = LineChart::new(format!("parameter:{p}"), "iteration", p, series);
         charts.push_str(&format!("<h3>{}</h3>{}", escape(p), chart.render()));
     }
     if charts.is_empty() {

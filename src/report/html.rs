@@ -19,6 +19,18 @@ pub fn escape(text: &str) -> String {
     out
 }
 
+/// Digits of a whole number with commas between thousands ("1234567" → "1,234,567").
+pub fn thousands(digits: &str) -> String {
+    let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    grouped
+}
+
 /// A table with a header row; cells are text (escaped here). Numeric cells align right.
 pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
     let mut s = String::from("<table><thead><tr>");

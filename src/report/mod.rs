@@ -86,6 +86,11 @@ impl Rows {
         Ok(arrays.iter().flat_map(|a| a.as_primitive::<Float64Type>().iter().collect::<Vec<_>>()).collect())
     }
 
+    /// The first row's value of a column as text (empty when there are no rows).
+    fn first(&self, name: &str) -> Result<String, ReportError> {
+        Ok(self.texts(name)?.into_iter().next().unwrap_or_default())
+    }
+
     /// A column as text (nulls as empty).
     fn texts(&self, name: &str) -> Result<Vec<String>, ReportError> {
         let arrays = self.column(name, &DataType::Utf8)?;
@@ -103,14 +108,7 @@ fn money(cents: f64) -> String {
     let units = cents / 100.0;
     let s = format!("{:.2}", units.abs());
     let (int, frac) = s.split_once('.').unwrap_or((&s, "00"));
-    let mut grouped = String::new();
-    for (i, c) in int.chars().enumerate() {
-        if i > 0 && (int.len() - i) % 3 == 0 {
-            grouped.push(',');
-        }
-        grouped.push(c);
-    }
-    format!("{}{grouped}.{frac}", if units < 0.0 { "-" } else { "" })
+    format!("{}{}.{frac}", if units < 0.0 { "-" } else { "" }, html::thousands(int))
 }
 
 #[cfg(test)]

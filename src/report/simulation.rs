@@ -63,7 +63,7 @@ pub async fn report(ctx: &SessionContext, id: &str, opts: &Options) -> Result<St
     if meta.len() == 0 {
         return Err(ReportError::NotFound(id.to_owned()));
     }
-    let text = |c: &str| meta.texts(c).map(|v| v[0].clone());
+    let text = |c: &str| meta.first(c);
     let subtitle = format!(
         "experiment {} · scenario {} · seed {} · {} ticks over {} day(s) · {} events · settlement rate {:.1}% · total cost {}",
         text("experiment_id")?,
@@ -82,7 +82,7 @@ pub async fn report(ctx: &SessionContext, id: &str, opts: &Options) -> Result<St
         queues(ctx, &sim).await?,
         settlements(ctx, &sim).await?,
     ];
-    sections.extend(costs(ctx, &sim, &agents).await?);
+    sections.push(costs(ctx, &sim, &agents).await?);
     sections.push(end_of_day(ctx, &sim).await?);
     sections.push(policies(ctx, &sim).await?);
     sections.push(event_log(ctx, &sim, &opts.log_ticks).await?);
@@ -129,7 +129,7 @@ async fn balances(ctx: &SessionContext, sim: &str, agents: &[String], shown: &st
     let mut series: Vec<Series> = series_by(&rows, "agent", "balance")?.into_iter().map(|(a, p)| Series::new(a, p)).collect();
     let floors = series_by(&rows, "agent", "floor")?.into_iter().enumerate();
     series.extend(floors.map(|(i, (a, p))| Series { dashed: true, colour_of: Some(i), ..Series::new(format!("{a} floor"), p) }));
-    let chart = LineChart { key: "balance".into(), x_label: "tick".into(), y_label: "balance (currency units)".into(), series, bands: Vec::new(), step: true };
+    let chart = LineChart::new("balance", "tick", "balance (currency units)", series);
     Ok(section(
         "Balances",
         &format!("Each agent's balance at the end of each tick{shown}; dashed: the lowest balance its credit allows (unsecured cap plus posted collateral, below zero)."),
@@ -148,22 +148,8 @@ async fn queues(ctx: &SessionContext, sim: &str) -> Result<String, ReportError> 
     .await?;
     let ticks = rows.numbers("tick")?;
     let line = |name: &str, col: &str| -> Result<Series, ReportError> { Ok(Series::new(name, ticks.iter().copied().zip(rows.numbers(col)?).collect())) };
-    let counts = LineChart {
-        key: "queue_sizes".into(),
-        x_label: "tick".into(),
-        y_label: "payments queued".into(),
-        series: vec![line("Queue 1 (banks')", "q1n")?, line("Queue 2 (central)", "q2n")?],
-        bands: Vec::new(),
-        step: true,
-    };
-    let values = LineChart {
-        key: "queue_values".into(),
-        x_label: "tick".into(),
-        y_label: "value queued (currency units)".into(),
-        series: vec![line("Queue 1", "q1v")?, line("Queue 2", "q2v")?],
-        bands: Vec::new(),
-        step: true,
-    };
+    let counts = LineChart::new("queue_sizes", "tick", "payments queued", vec![line("Queue 1 (banks')", "q1n")?, line("Queue 2 (central)", "q2n")?]);
+    let values = LineChart::new("queue_values", "tick", "value queued (currency units)", vec![line("Queue 1", "q1v")?, line("Queue 2", "q2v")?]);
     Ok(section("Queues", "Payments waiting at the end of each tick, summed over agents: how many, and their value.", &(counts.render() + &values.render())))
 }
 
@@ -186,31 +172,35 @@ async fn settlements(ctx: &SessionContext, sim: &str) -> Result<String, ReportEr
             Some(Series::new(*label, (0..=ticks).map(|x| (x as f64, points.get(&x).copied().unwrap_or(0.0))).collect()))
         })
         .collect();
-    let chart = LineChart { key: "settlements".into(), x_label: "tick".into(), y_label: "settlements in the tick".into(), series, bands: Vec::new(), step: true };
+    let chart = LineChart::new("settlements", "tick", "settlements in the tick", series);
     Ok(section("Settlements", "Settlements per tick, by the mechanism that settled them (mechanisms that never settled anything are left out).", &chart.render()))
 }
 
-async fn costs(ctx: &SessionContext, sim: &str, agents: &[String]) -> Result<Vec<String>, ReportError> {
+async fn costs(ctx: &SessionContext, sim: &str, agents: &[String]) -> Result<String, ReportError> {
     let columns = COSTS.iter().map(|(c, _)| format!("{c} / 100.0 AS {c}")).collect::<Vec<_>>().join(", ");
     let rows = Rows::query(
         ctx,
         &format!("SELECT agent, tick, {columns}, total_cost / 100.0 AS total_cost FROM agent_ticks WHERE simulation_id = {sim} AND agent IN ({}) ORDER BY agent, tick", in_list(agents)),
     )
     .await?;
+    let mut by_column = Vec::new();
+    for (column, label) in COSTS.iter().chain(&[("total_cost", "total")]) {
+        by_column.push((*column, *label, series_by(&rows, "agent", column)?));
+    }
     let mut charts = String::new();
     for agent in agents {
         let mut series = Vec::new();
-        for (column, label) in COSTS.iter().chain(&[("total_cost", "total")]) {
-            let points = series_by(&rows, "agent", column)?.remove(agent).unwrap_or_default();
+        for (column, label, by_agent) in &by_column {
+            let points = by_agent.get(agent).cloned().unwrap_or_default();
             // A component that stays at zero adds nothing but a flat line.
             if *column == "total_cost" || points.iter().any(|p| p.1 != 0.0) {
                 series.push(Series { dashed: *column == "total_cost", ..Series::new(*label, points) });
             }
         }
-        let chart = LineChart { key: format!("costs:{agent}"), x_label: "tick".into(), y_label: "cumulative cost (currency units)".into(), series, bands: Vec::new(), step: true };
+        let chart = LineChart::new(format!("costs:{agent}"), "tick", "cumulative cost (currency units)", series);
         charts.push_str(&format!("<h3>{}</h3>{}", escape(agent), chart.render()));
     }
-    Ok(vec![section("Costs", "Each agent's cost so far at the end of each tick, by component (components that stay at zero are left out); dashed: the total.", &charts)])
+    Ok(section("Costs", "Each agent's cost so far at the end of each tick, by component (components that stay at zero are left out); dashed: the total.", &charts))
 }
 
 async fn end_of_day(ctx: &SessionContext, sim: &str) -> Result<String, ReportError> {

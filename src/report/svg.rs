@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use super::html::escape;
+use super::html::{escape, thousands};
 
 /// Colours of successive series (Okabe–Ito, readable by colour-blind readers).
 const PALETTE: [&str; 8] = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"];
@@ -67,6 +67,11 @@ pub struct LineChart {
 }
 
 impl LineChart {
+    /// A step chart of `series` with no bands (what most report charts are).
+    pub fn new(key: impl Into<String>, x_label: &str, y_label: &str, series: Vec<Series>) -> LineChart {
+        LineChart { key: key.into(), x_label: x_label.to_owned(), y_label: y_label.to_owned(), series, bands: Vec::new(), step: true }
+    }
+
     /// The chart as an `<svg>` element.
     pub fn render(&self) -> String {
         let points = || self.series.iter().flat_map(|s| s.points.iter().copied());
@@ -242,14 +247,7 @@ pub fn ticks(lo: f64, hi: f64, n: usize) -> Vec<f64> {
 pub fn number(v: f64) -> String {
     let rounded = (v * 100.0).round() / 100.0;
     let (int, frac) = (rounded.trunc().abs() as u64, (rounded.fract().abs() * 100.0).round() as u64);
-    let digits = int.to_string();
-    let mut grouped = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            grouped.push(',');
-        }
-        grouped.push(c);
-    }
+    let grouped = thousands(&int.to_string());
     let sign = if rounded < 0.0 { "-" } else { "" };
     match frac {
         0 => format!("{sign}{grouped}"),
@@ -286,12 +284,8 @@ mod tests {
     #[test]
     fn a_chart_carries_the_values_it_draws() {
         let chart = LineChart {
-            key: "k".into(),
-            x_label: "tick".into(),
-            y_label: "balance (currency units)".into(),
-            series: vec![Series::new("A<1>", vec![(0.0, 1.5), (1.0, -2.0)])],
             bands: vec![Band { name: "spread".into(), points: vec![(0.0, 1.0, 2.0), (1.0, -3.0, -1.0)], colour_of: 0 }],
-            step: true,
+            ..LineChart::new("k", "tick", "balance (currency units)", vec![Series::new("A<1>", vec![(0.0, 1.5), (1.0, -2.0)])])
         };
         let svg = chart.render();
         assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));

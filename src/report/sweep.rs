@@ -45,7 +45,7 @@ pub async fn report(ctx: &SessionContext, experiment_id: &str) -> Result<String,
         ),
     )
     .await?;
-    let text = |c: &str| meta.texts(c).map(|v| v[0].clone());
+    let text = |c: &str| meta.first(c);
     let points: usize = text("points")?.parse().unwrap_or(0);
     if points == 0 {
         return Err(ReportError::NotFound(experiment_id.to_owned()));
@@ -83,7 +83,7 @@ async fn axes(ctx: &SessionContext, from: &str) -> Result<Vec<Axis>, ReportError
     )
     .await?;
     let split = |s: &str| s.split(SEP).filter(|n| !n.is_empty()).map(str::to_owned).collect::<Vec<_>>();
-    let (names, agents) = (split(&rows.texts("names")?[0]), split(&rows.texts("agents")?[0]));
+    let (names, agents) = (split(&rows.first("names")?), split(&rows.first("agents")?));
     let params = names.into_iter().enumerate().map(|(i, n)| Axis { label: n, expr: format!("array_element(parameter_values, {})", i + 1) });
     let policies = agents.into_iter().enumerate().map(|(i, a)| Axis { label: format!("policy of {a}"), expr: format!("array_element(policy_files, {})", i + 1) });
     Ok(params.chain(policies).collect())
@@ -120,13 +120,11 @@ async fn by_axis(ctx: &SessionContext, from: &str, axis: &Axis) -> Result<Option
     order.sort_by(|&a, &b| xs[a].total_cmp(&xs[b]));
     let chart = |key: &str, y_label: &str, [mean, lo, hi]: [&str; 3]| -> Result<String, ReportError> {
         let (m, l, h) = (rows.numbers(mean)?, rows.numbers(lo)?, rows.numbers(hi)?);
+        let mean = Series::new("mean", order.iter().map(|&i| (xs[i], m[i])).collect());
         let chart = LineChart {
-            key: format!("{key}:{}", axis.label),
-            x_label: axis.label.clone(),
-            y_label: y_label.to_owned(),
-            series: vec![Series::new("mean", order.iter().map(|&i| (xs[i], m[i])).collect())],
             bands: vec![Band { name: "lowest to highest".into(), points: order.iter().map(|&i| (xs[i], l[i], h[i])).collect(), colour_of: 0 }],
             step: false,
+            ..LineChart::new(format!("{key}:{}", axis.label), &axis.label, y_label, vec![mean])
         };
         Ok(chart.render())
     };
@@ -219,14 +217,7 @@ async fn histogram(ctx: &SessionContext, from: &str) -> Result<String, ReportErr
     // A step line over the bins' lower edges, closed at the last bin's upper edge.
     let mut points: Vec<(f64, f64)> = (0..BINS as i64).map(|b| ((lo + b as f64 * width) / 100.0, counts.get(&b).copied().unwrap_or(0.0))).collect();
     points.push(((lo + BINS as f64 * width) / 100.0, 0.0));
-    let chart = LineChart {
-        key: "cost_histogram".into(),
-        x_label: "total cost (currency units)".into(),
-        y_label: "simulations".into(),
-        series: vec![Series::new("simulations", points)],
-        bands: Vec::new(),
-        step: true,
-    };
+    let chart = LineChart::new("cost_histogram", "total cost (currency units)", "simulations", vec![Series::new("simulations", points)]);
     Ok(section("Distribution of total cost", &format!("How many simulations fall in each of {BINS} equal ranges of total cost."), &chart.render()))
 }
 
