@@ -99,16 +99,7 @@ async fn read_only(ctx: &SessionContext, sql: &str, limit: Option<usize>) -> Res
 
 async fn index(ctx: &SessionContext) -> Reply {
     let lists = async {
-        let groups = read_only(
-            ctx,
-            "SELECT s.experiment_id AS id, COALESCE(e.name, p.sweep_name, s.experiment_id) AS name, \
-             CASE WHEN e.experiment_id IS NOT NULL THEN 'experiment' WHEN p.sweep_name IS NOT NULL THEN 'sweep' ELSE 'runs' END AS kind, \
-             COUNT(*) AS simulations, MAX(s.finished_at) AS last FROM simulations s LEFT JOIN experiments e ON e.experiment_id = s.experiment_id \
-             LEFT JOIN (SELECT DISTINCT experiment_id, sweep_name FROM sweep_points) p ON p.experiment_id = s.experiment_id \
-             GROUP BY s.experiment_id, e.experiment_id, e.name, p.sweep_name ORDER BY last DESC, id",
-            None,
-        )
-        .await?;
+        let groups = read_only(ctx, crate::query::EXPERIMENTS_LIST, None).await?;
         let sims = read_only(
             ctx,
             "SELECT simulation_id AS id, experiment_id, scenario, seed, event_count, ROUND(settlement_rate, 4) AS settlement_rate, \
@@ -121,7 +112,7 @@ async fn index(ctx: &SessionContext) -> Reply {
     match lists.await {
         Ok((groups, sims)) => {
             // Experiments and sweeps have reports; the group of CLI runs (kind `runs`) does not.
-            let group_link = |col: &str, row: &[String]| (col == "id" && row[2] != "runs").then(|| report_link(&row[0]));
+            let group_link = |col: &str, row: &[String]| (col == "experiment_id" && row[2] != "runs").then(|| report_link(&row[0]));
             let sections = [
                 section("Experiments and sweeps", "Each experiment, sweep, and the CLI runs (kind runs), newest first. Follow an id for its report.", &html_table(&groups, &group_link)),
                 section("Simulations", &format!("The {LISTED} newest committed simulations (total cost in currency units). Follow an id for its report."), &html_table(&sims, &|c: &str, row: &[String]| (c == "id").then(|| report_link(&row[0])))),

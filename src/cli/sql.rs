@@ -170,18 +170,7 @@ pub fn cmd_list(args: ListArgs) -> anyhow::Result<()> {
     let dataset = open(&args.data)?;
     runtime()?.block_on(async {
         let ctx = query::session(&dataset).await?;
-        let experiments = query::run_sql(
-            &ctx,
-            "SELECT s.experiment_id, \
-             COALESCE(e.name, p.sweep_name, s.experiment_id) AS name, \
-             CASE WHEN e.experiment_id IS NOT NULL THEN 'experiment' WHEN p.sweep_name IS NOT NULL THEN 'sweep' ELSE 'runs' END AS kind, \
-             COALESCE(e.status, 'committed') AS status, MAX(s.iteration) + 1 AS iterations, COUNT(*) AS simulations, \
-             MAX(s.finished_at) AS last_finished \
-             FROM simulations s LEFT JOIN experiments e ON e.experiment_id = s.experiment_id \
-             LEFT JOIN (SELECT DISTINCT experiment_id, sweep_name FROM sweep_points) p ON p.experiment_id = s.experiment_id \
-             GROUP BY s.experiment_id, e.experiment_id, e.name, p.sweep_name, e.status ORDER BY last_finished DESC, s.experiment_id",
-        )
-        .await?;
+        let experiments = query::run_sql(&ctx, query::EXPERIMENTS_LIST).await?;
         let sims = query::run_sql(
             &ctx,
             "SELECT simulation_id, experiment_id, iteration, purpose, scenario, seed, ticks, event_count, \

@@ -99,6 +99,17 @@ pub async fn session(dataset: &Dataset) -> Result<SessionContext, QueryError> {
     Ok(ctx)
 }
 
+/// Every experiment, sweep and group of CLI runs (`kind`: experiment, sweep or runs), newest
+/// first: what `simcash list` and `simcash serve` show.
+pub const EXPERIMENTS_LIST: &str = "SELECT s.experiment_id, \
+     COALESCE(e.name, p.sweep_name, s.experiment_id) AS name, \
+     CASE WHEN e.experiment_id IS NOT NULL THEN 'experiment' WHEN p.sweep_name IS NOT NULL THEN 'sweep' ELSE 'runs' END AS kind, \
+     COALESCE(e.status, 'committed') AS status, MAX(s.iteration) + 1 AS iterations, COUNT(*) AS simulations, \
+     MAX(s.finished_at) AS last_finished \
+     FROM simulations s LEFT JOIN experiments e ON e.experiment_id = s.experiment_id \
+     LEFT JOIN (SELECT DISTINCT experiment_id, sweep_name FROM sweep_points) p ON p.experiment_id = s.experiment_id \
+     GROUP BY s.experiment_id, e.experiment_id, e.name, p.sweep_name, e.status ORDER BY last_finished DESC, s.experiment_id";
+
 /// Physical and view names a user can query, for `simcash schema`.
 pub fn table_names() -> Vec<&'static str> {
     const RAW: &[&str] = &[
