@@ -25,7 +25,8 @@ fi
 cargo build --quiet --bin simcash
 bin=$CARGO_TARGET_DIR/debug/simcash
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+serve_pid=
+trap 'if [ -n "$serve_pid" ]; then kill "$serve_pid" 2>/dev/null; fi; rm -rf "$work"' EXIT
 cp tests/data/sweeps/grid.yaml tests/data/sweeps/tiny.yaml "$work/"
 experiment=$repo/tests/data/experiments/exp2.yaml
 (
@@ -41,7 +42,6 @@ experiment=$repo/tests/data/experiments/exp2.yaml
 # `simcash serve` on a free port: its index and a report page are checked like the files.
 (cd "$work" && exec "$bin" serve --port 0 2>"$work/serve.log") &
 serve_pid=$!
-trap 'kill $serve_pid 2>/dev/null; rm -rf "$work"' EXIT
 for _ in $(seq 50); do grep -q "http://" "$work/serve.log" 2>/dev/null && break; sleep 0.1; done
 url=$(grep -o 'http://[0-9.:]*/' "$work/serve.log")
 

@@ -55,7 +55,8 @@ pub fn run(server: &Server, ctx: &SessionContext, runtime: &tokio::runtime::Runt
 
 fn respond(request: Request, reply: Reply) {
     let header = Header::from_bytes("Content-Type", reply.kind).expect("a valid header");
-    let response = Response::new(reply.status.into(), vec![header], Cursor::new(reply.body.clone()), Some(reply.body.len()), None);
+    let length = reply.body.len();
+    let response = Response::new(reply.status.into(), vec![header], Cursor::new(reply.body), Some(length), None);
     // A client that went away is not the server's problem.
     let _ = request.respond(response);
 }

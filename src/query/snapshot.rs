@@ -219,7 +219,7 @@ fn balance(files: Vec<PartitionedFile>, n: usize) -> Vec<FileGroup> {
     files.sort_by(|a, b| b.effective_size().cmp(&a.effective_size()).then_with(|| a.object_meta.location.cmp(&b.object_meta.location)));
     let mut groups: Vec<(u64, Vec<PartitionedFile>)> = (0..n.min(files.len())).map(|_| (0, Vec::new())).collect();
     for f in files {
-        let lightest = groups.iter_mut().min_by_key(|(bytes, _)| *bytes).expect("a group per file at least");
+        let lightest = groups.iter_mut().min_by_key(|(bytes, _)| *bytes).expect("there are groups when there are files");
         lightest.0 += f.effective_size();
         lightest.1.push(f);
     }
