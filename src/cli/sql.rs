@@ -174,7 +174,7 @@ pub fn cmd_list(args: ListArgs) -> anyhow::Result<()> {
         let sims = query::run_sql(
             &ctx,
             "SELECT simulation_id, experiment_id, iteration, purpose, scenario, seed, ticks, event_count, \
-             ROUND(settlement_rate, 4) AS settlement_rate, total_cost, finished_at \
+             ROUND(settlement_rate, 4) AS settlement_rate, total_cost_units, finished_at \
              FROM simulations ORDER BY finished_at DESC, simulation_id",
         )
         .await?;

@@ -74,6 +74,12 @@ fn a_run_is_saved_and_its_views_match_the_event_stream() {
     assert_eq!(one(d, "SELECT SUM(total_cost) FROM agent_costs"), total.to_string());
     assert_eq!(one(d, "SELECT SUM(total_cost) FROM daily_agent_metrics"), total.to_string());
     assert_eq!(one(d, "SELECT total_cost FROM simulations"), total.to_string());
+    // The *_units columns hold the same money in currency units, as the run summary prints it.
+    let summary_total = stdout(&o).lines().find(|l| l.trim_start().starts_with("total ")).unwrap().split_whitespace().nth(1).unwrap().replace(',', "");
+    assert_eq!(format!("{}.{:02}", total / 100, total % 100), summary_total);
+    assert_eq!(one(d, "SELECT total_cost_units FROM simulations"), summary_total);
+    assert_eq!(one(d, "SELECT SUM(total_cost_units) FROM agent_costs"), summary_total);
+    assert_eq!(one(d, "SELECT arrived_value_units * 100 = arrived_value AND settled_value_units * 100 = settled_value FROM simulations"), "true");
 
     // Every named analysis runs.
     for a in ["agent_performance", "settlement_rate_by_day", "delay_percentiles", "cost_breakdown", "compare_simulations"] {
