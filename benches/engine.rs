@@ -3,7 +3,9 @@
 //! Scenarios: SimCash's `test_minimal_eod` (2 agents × 300 ticks), its `target2_crisis_25day`
 //! (4 agents × 2,500 ticks, decision-tree policies, collateral, a congested Queue 2), a
 //! generated 100-agent × 100-tick scenario with arrival rate 0.5 per agent per tick, and a
-//! generated 200-agent × 2-day scenario where every other bank runs the LiquidityAware tree.
+//! generated 200-agent × 2-day scenario where every other bank runs the LiquidityAware tree,
+//! and a gridlocked one (issue 17): 100 banks × 10 days of 200 ticks, no credit, LSM bilateral
+//! offsets and cycles of up to 4, with and without the cycle search.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use simcash::engine::config::{PolicyConfig, SimConfig};
@@ -45,6 +47,11 @@ fn engine(c: &mut Criterion) {
     bench_scenario(c, "target2_crisis_25day", shared("target2_crisis_25day"));
     bench_scenario(c, "generated_100x100_rate0.5", simcash::scenario::generate::uniform(100, 100, 1, 0.5, 7));
     bench_scenario(c, "generated_200x2days_liquidity_aware", generated_200_banks());
+    let congested = simcash::scenario::generate::congested(100, 200, 10, 0.5, 7);
+    let mut no_cycles = congested.clone();
+    no_cycles.lsm.enable_cycles = false;
+    bench_scenario(c, "congested_100x10days_lsm", congested);
+    bench_scenario(c, "congested_100x10days_bilateral_only", no_cycles);
 }
 
 criterion_group!(benches, engine);

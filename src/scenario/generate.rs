@@ -43,3 +43,16 @@ pub fn uniform(agents: usize, ticks_per_day: u32, days: u32, rate: f64, seed: u6
         extensions: Default::default(),
     }
 }
+
+/// [`uniform`] in gridlock: no credit and opening balances of one or two payments, so most
+/// payments wait in Queue 2 and the LSM (bilateral offsets and cycles of up to 4) settles
+/// much of what settles.
+pub fn congested(agents: usize, ticks_per_day: u32, days: u32, rate: f64, seed: u64) -> SimConfig {
+    let mut cfg = uniform(agents, ticks_per_day, days, rate, seed);
+    for a in &mut cfg.agents {
+        a.opening_balance = 100_000;
+        a.unsecured_cap = 0;
+    }
+    cfg.lsm = LsmConfig { enable_bilateral: true, enable_cycles: true, max_cycle_length: 4, max_cycles_per_tick: 10 };
+    cfg
+}
