@@ -1,7 +1,7 @@
 //! The report of a parameter sweep: total cost and settlement rate against each swept
 //! parameter (mean, with the range of the simulations behind it), the distribution of total
-//! cost, and the best configurations with only the parameters that vary. Every chart is one
-//! `GROUP BY` over `sweep_points`, so a sweep of 10,000 points makes a light page.
+//! cost, and the configurations, cheapest first, with only the parameters that vary. Every
+//! chart is one `GROUP BY` over `sweep_points`, so a sweep of 10,000 points makes a light page.
 
 use std::collections::BTreeMap;
 
@@ -11,8 +11,8 @@ use super::html::{page, section, table};
 use super::svg::{Band, LineChart, Series};
 use super::{ReportError, Rows, literal, money};
 
-/// Configurations listed in the table of the best ones.
-pub const BEST: usize = 20;
+/// Configurations listed at most in the table of configurations (the cheapest).
+pub const BEST: usize = 200;
 /// Bars of the total-cost histogram.
 const BINS: usize = 20;
 /// Separates list items joined in SQL (a control character no name contains).
@@ -221,13 +221,14 @@ async fn histogram(ctx: &SessionContext, from: &str) -> Result<String, ReportErr
     Ok(section("Distribution of total cost", &format!("How many simulations fall in each of {BINS} equal ranges of total cost."), &chart.render()))
 }
 
-/// The configurations with the lowest mean total cost, showing only the axes that vary.
+/// The configurations, cheapest first (the [`BEST`] cheapest of a larger sweep), showing
+/// only the axes that vary.
 async fn best(ctx: &SessionContext, from: &str, varying: &[&Axis]) -> Result<String, ReportError> {
     let values: String = varying.iter().enumerate().map(|(i, a)| format!(", min({}) AS v{i}", a.expr)).collect();
     let rows = Rows::query(
         ctx,
         &format!(
-            "SELECT configuration{values}, count(*) AS seeds, avg(total_cost) AS mean, stddev(total_cost) AS sd, avg(settlement_rate) * 100 AS rate \
+            "SELECT configuration{values}, count(*) AS seeds, avg(total_cost) AS mean, stddev(total_cost) AS sd, avg(settlement_rate) * 100 AS rate, count(*) OVER () AS configurations \
              {from} GROUP BY configuration ORDER BY mean, configuration LIMIT {BEST}"
         ),
     )
@@ -246,6 +247,8 @@ async fn best(ctx: &SessionContext, from: &str, varying: &[&Axis]) -> Result<Str
     let mut headers: Vec<&str> = vec!["configuration"];
     headers.extend(varying.iter().map(|a| a.label.as_str()));
     headers.extend(["seeds", "mean total cost", "standard deviation", "settlement rate (%)"]);
-    let about = format!("The {BEST} configurations with the lowest mean total cost (parameters that take one value in the whole sweep are left out; money in currency units).");
-    Ok(section("Best configurations", &about, &table(&headers, &body)))
+    let total = rows.numbers("configurations")?.first().copied().unwrap_or(0.0) as usize;
+    let which = if total > rows.len() { format!("The {} of {total} configurations with the lowest mean total cost", rows.len()) } else { format!("All {total} configurations, cheapest first") };
+    let about = format!("{which} (parameters that take one value in the whole sweep are left out; money in currency units).");
+    Ok(section("Configurations", &about, &table(&headers, &body)))
 }

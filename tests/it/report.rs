@@ -125,8 +125,9 @@ fn a_sweep_report_draws_each_varying_axis_as_sql_aggregates_it() {
         .collect();
     let means: Vec<f64> = csv(d, "SELECT avg(total_cost) / 100.0 AS m FROM sweep_points GROUP BY configuration ORDER BY m").iter().map(|v| v.parse().unwrap()).collect();
     assert_eq!(ends, means);
-    // The best configurations: all four, cheapest first, as SQL orders them.
-    let best = html.split("<h2>Best configurations</h2>").nth(1).unwrap();
+    // The configurations: all four, cheapest first, as SQL orders them.
+    let best = html.split("<h2>Configurations</h2>").nth(1).unwrap();
+    assert!(best.contains("All 4 configurations, cheapest first"), "{best}");
     let order = csv(d, "SELECT configuration FROM sweep_points GROUP BY configuration ORDER BY avg(total_cost), configuration");
     let listed: Vec<&str> = best.split("<tr><td class=\"n\">").skip(1).map(|r| r.split('<').next().unwrap()).collect();
     assert_eq!(listed, order, "{best}");
