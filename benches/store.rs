@@ -60,15 +60,15 @@ struct Recording {
 /// The state after one tick.
 struct Snapshot {
     ids: std::sync::Arc<Vec<String>>,
-    agents: Vec<simcash::replay::AgentSnapshot>,
+    agents: Vec<simcash::state::AgentSnapshot>,
     queue2: usize,
 }
 
-impl simcash::replay::StateProvider for Snapshot {
+impl simcash::state::StateProvider for Snapshot {
     fn agent_ids(&self) -> &[String] {
         &self.ids
     }
-    fn agent(&self, agent: simcash::engine::event::AgentIdx) -> simcash::replay::AgentSnapshot {
+    fn agent(&self, agent: simcash::engine::event::AgentIdx) -> simcash::state::AgentSnapshot {
         self.agents[agent as usize]
     }
     fn queue2_len(&self) -> usize {
@@ -86,7 +86,7 @@ impl simcash::sink::SimulationSink for Recording {
         tick: u32,
         events: &[simcash::engine::event::Event],
         counts: &simcash::engine::TickCounts,
-        state: &dyn simcash::replay::StateProvider,
+        state: &dyn simcash::state::StateProvider,
     ) -> Result<(), simcash::sink::SinkError> {
         let ids = std::sync::Arc::new(state.agent_ids().to_vec());
         let agents = (0..ids.len()).map(|i| state.agent(i as u32)).collect();

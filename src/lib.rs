@@ -5,7 +5,8 @@
 //! - [`engine`] runs it tick by tick and emits [`engine::event::Event`]s.
 //! - [`run::run_simulation`] pushes every tick through [`sink::SimulationSink`]s: the JSONL
 //!   event writer, the verbose renderer, and (later) the Parquet dataset.
-//! - [`replay`] holds the [`replay::StateProvider`] trait and the one verbose renderer.
+//! - [`state`] holds the [`state::StateProvider`] trait and the one verbose renderer, which
+//!   the live run and [`replay`] share.
 //! - [`cli`] is the thin `simcash` command line.
 #![warn(missing_docs)]
 
@@ -22,6 +23,7 @@ pub mod scenario;
 #[cfg(feature = "dataset")]
 pub mod serve;
 pub mod sink;
+pub mod state;
 #[cfg(feature = "dataset")]
 pub mod sweep;
 #[cfg(feature = "dataset")]

@@ -2,7 +2,7 @@
 
 use crate::engine::config::SimConfig;
 use crate::engine::{Engine, EngineError};
-use crate::replay::LiveState;
+use crate::state::LiveState;
 use crate::sink::{RunSummary, SimulationMeta, SimulationSink, SinkError};
 
 /// Why a simulation run stopped.

@@ -13,7 +13,7 @@ use super::run::InputError;
 use crate::experiment::config::{ExperimentConfig, load_file};
 use crate::experiment::proposer::{BestResponse, External, Proposer};
 use crate::experiment::runner::{self, Options, Progress};
-use crate::replay::format_cents;
+use crate::state::format_cents;
 use crate::store::Dataset;
 use crate::store::experiment::read_iterations;
 

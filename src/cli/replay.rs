@@ -7,7 +7,7 @@ use clap::Args;
 
 use super::DataArgs;
 use super::run::InputError;
-use crate::replay::render_summary;
+use crate::state::render_summary;
 use crate::replay::stored::{self, ReplayError, Stored};
 use crate::sink::{JsonlSink, RenderSink, SimulationSink};
 use crate::store::Dataset;

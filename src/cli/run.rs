@@ -8,7 +8,7 @@ use anyhow::Context;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::replay::render_summary;
+use crate::state::render_summary;
 use crate::scenario::{self, Scenario, ScenarioError};
 use crate::sink::{JsonlSink, RenderSink, SimulationSink};
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::datatypes::{Int32Type, Int64Type, UInt32Type, UInt64Type};
 
-use super::state::{AgentSnapshot, StateProvider};
+use crate::state::{AgentSnapshot, StateProvider};
 use crate::engine::config::SimConfig;
 use crate::engine::event::{AgentIdx, CostBreakdown, Event};
 use crate::engine::{RunStats, TickCounts};

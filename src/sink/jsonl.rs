@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 use super::{RunSummary, SimulationMeta, SimulationSink, SinkError};
 use crate::engine::TickCounts;
 use crate::engine::event::{AgentIdx, Event};
-use crate::replay::StateProvider;
+use crate::state::StateProvider;
 
 /// Writes the event stream to a file, via a temporary name renamed into place on finish,
 /// so an interrupted run never leaves a truncated stream under the final name.

@@ -9,34 +9,10 @@ pub use render::RenderSink;
 
 use std::path::PathBuf;
 
-use crate::engine::config::SimConfig;
-use crate::engine::event::{CostBreakdown, Event};
-use crate::engine::{RunStats, TickCounts};
-use crate::replay::StateProvider;
-
-/// Identity and inputs of one simulation, given to sinks before the first tick.
-#[derive(Debug, Clone)]
-pub struct SimulationMeta {
-    /// The resolved configuration (seed included).
-    pub config: SimConfig,
-    /// Agent ids in sorted order (the order of agent indices in events).
-    pub agent_ids: Vec<String>,
-    /// Balances at the start of tick 0, in the same order.
-    pub initial_balances: Vec<i64>,
-}
-
-/// Whole-run results, given to sinks after the last tick.
-#[derive(Debug, Clone)]
-pub struct RunSummary {
-    /// Ticks run.
-    pub ticks: u32,
-    /// Agent ids in sorted order.
-    pub agent_ids: Vec<String>,
-    /// Counts and values.
-    pub stats: RunStats,
-    /// Costs per agent over the run (sorted-id order).
-    pub costs: Vec<CostBreakdown>,
-}
+use crate::engine::event::Event;
+use crate::engine::TickCounts;
+pub use crate::state::{RunSummary, SimulationMeta};
+use crate::state::StateProvider;
 
 /// A sink failure.
 #[derive(Debug, thiserror::Error)]

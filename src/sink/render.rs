@@ -5,7 +5,7 @@ use std::io::Write;
 use super::{RunSummary, SimulationMeta, SimulationSink, SinkError};
 use crate::engine::TickCounts;
 use crate::engine::event::Event;
-use crate::replay::{Renderer, StateProvider};
+use crate::state::{Renderer, StateProvider};
 
 /// Renders every tick (verbose mode) to `out`.
 pub struct RenderSink<W: Write> {

@@ -20,7 +20,7 @@ use datafusion::arrow::error::ArrowError;
 use super::row::{EventRow, event_type_index, intern_scenario_event_type};
 use super::schema::{AGENT_TICKS, EVENTS};
 use crate::engine::event::{AgentIdx, EVENT_TYPES, RtgsPriority};
-use crate::replay::AgentSnapshot;
+use crate::state::AgentSnapshot;
 
 /// RTGS priorities in declaration order, so `p as i32` is the dictionary key of `p`.
 const RTGS_PRIORITIES: [RtgsPriority; 3] = [RtgsPriority::HighlyUrgent, RtgsPriority::Urgent, RtgsPriority::Normal];

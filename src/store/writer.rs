@@ -30,7 +30,7 @@ use super::schema::{SCHEMA_VERSION, SCHEMA_VERSION_KEY, SIMULATIONS};
 use super::StoreError;
 use crate::engine::TickCounts;
 use crate::engine::event::{AgentIdx, Event, EventKind, TxId};
-use crate::replay::StateProvider;
+use crate::state::StateProvider;
 use crate::sink::{RunSummary, SimulationMeta, SimulationSink, SinkError};
 
 /// How a simulation is written.

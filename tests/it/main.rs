@@ -17,6 +17,7 @@ mod replay;
 #[cfg(feature = "dataset")]
 mod report;
 mod golden;
+mod layers;
 mod lsm;
 mod malformed;
 #[cfg(feature = "dataset")]

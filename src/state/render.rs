@@ -7,11 +7,11 @@ use std::io::{self, Write};
 
 use serde_json::Value;
 
-use crate::sink::RunSummary;
+use super::RunSummary;
 use crate::engine::config::Cents;
 use crate::engine::event::{AgentIdx, CostBreakdown, Event, EventKind, TxId};
 
-use super::state::StateProvider;
+use super::live::StateProvider;
 
 /// Formats cents as `-1,234.56`.
 pub fn format_cents(c: Cents) -> String {

@@ -1,0 +1,39 @@
+//! What the verbose output is made of, below both the live path and replay: the run's
+//! identity and summary, a read-only [`StateProvider`] and the one renderer.
+//!
+//! The live run renders from the engine's state; replay (from the stored dataset) renders
+//! from stored state rows through the same renderer, so both print the same text.
+
+mod live;
+mod render;
+
+pub use live::{AgentSnapshot, LiveState, StateProvider};
+pub use render::{Renderer, format_cents, render_summary};
+
+use crate::engine::config::SimConfig;
+use crate::engine::event::CostBreakdown;
+use crate::engine::RunStats;
+
+/// Identity and inputs of one simulation, given to sinks before the first tick.
+#[derive(Debug, Clone)]
+pub struct SimulationMeta {
+    /// The resolved configuration (seed included).
+    pub config: SimConfig,
+    /// Agent ids in sorted order (the order of agent indices in events).
+    pub agent_ids: Vec<String>,
+    /// Balances at the start of tick 0, in the same order.
+    pub initial_balances: Vec<i64>,
+}
+
+/// Whole-run results, given to sinks after the last tick.
+#[derive(Debug, Clone)]
+pub struct RunSummary {
+    /// Ticks run.
+    pub ticks: u32,
+    /// Agent ids in sorted order.
+    pub agent_ids: Vec<String>,
+    /// Counts and values.
+    pub stats: RunStats,
+    /// Costs per agent over the run (sorted-id order).
+    pub costs: Vec<CostBreakdown>,
+}
