@@ -19,7 +19,8 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use simcash::run::run_simulation;
 use simcash::sink::NullSink;
 use simcash::scenario::generate;
-use simcash::store::{Dataset, ParquetSink, SimulationKey, WriterOptions};
+use simcash::sink::{ParquetSink, WriterOptions};
+use simcash::store::{Dataset, SimulationKey};
 
 fn persist_run(dir: &Path, cfg: &simcash::engine::config::SimConfig, id: String) -> u64 {
     let dataset = Dataset::open(dir.to_str().unwrap(), true).unwrap();

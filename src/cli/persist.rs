@@ -37,7 +37,8 @@ mod enabled {
     use super::PersistArgs;
     use crate::sink::SimulationSink;
     use crate::store::layout::{new_simulation_id, validate_id};
-    use crate::store::{Dataset, ParquetSink, SimulationKey, WriterOptions};
+    use crate::sink::{ParquetSink, WriterOptions};
+    use crate::store::{Dataset, SimulationKey};
 
     /// The dataset sink of one run.
     pub struct RunDataset {

@@ -8,7 +8,8 @@ use crate::engine::config::SimConfig;
 use crate::run::{RunError, run_simulation};
 use crate::sink::{NullSink, SimulationSink};
 use crate::store::commit::{Committer, GroupLimits, OnExisting};
-use crate::store::{Dataset, ParquetSink, SimulationKey, WriterOptions};
+use crate::sink::{ParquetSink, WriterOptions};
+use crate::store::{Dataset, SimulationKey};
 
 /// One simulation to run, and where (if anywhere) to store it.
 #[derive(Debug, Clone)]

@@ -145,7 +145,8 @@ pub fn view_grain(name: &str) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{ParquetSink, SimulationKey, WriterOptions};
+    use crate::sink::{ParquetSink, WriterOptions};
+    use crate::store::SimulationKey;
 
     fn persist(dataset: &Dataset, experiment_id: &str, simulation_id: &str, seed: u64) {
         let key = SimulationKey { experiment_id: experiment_id.into(), iteration: 0, simulation_id: simulation_id.into() };

@@ -1,9 +1,13 @@
 //! [`SimulationSink`]: the one way a runner hands a simulation's output to anything that
 //! keeps or shows it (the JSONL event writer, the verbose renderer, and the dataset writer).
 
+#[cfg(feature = "dataset")]
+mod dataset;
 mod jsonl;
 mod render;
 
+#[cfg(feature = "dataset")]
+pub use dataset::{ParquetSink, WriterOptions};
 pub use jsonl::JsonlSink;
 pub use render::RenderSink;
 

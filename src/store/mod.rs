@@ -1,10 +1,7 @@
-//! The dataset: Arrow schemas, event rows ⇄ record batches, and the Parquet writer over
-//! object_store. Knows nothing of the tick loop: it receives what a
-//! [`crate::sink::SimulationSink`] receives.
-//!
-//! Layout: `<root>/<table>/experiment_id=<e>/iteration=<n>/simulation_id=<s>/part-0.parquet`.
-//! A simulation is committed (visible to the views) once its `simulations` file exists;
-//! that file is written last, create-if-absent.
+//! The dataset: one Delta table per table of the registry under `<root>/<table>/`, data files
+//! partitioned by `experiment_id` over object_store, event rows ⇄ record batches, group
+//! commit, compaction and gc. The dataset sink (`sink/dataset.rs`) streams simulations into
+//! it; a simulation is visible once its `simulations` row is committed, after its data.
 
 pub mod batch;
 pub mod commit;
@@ -21,10 +18,9 @@ pub mod schema;
 pub mod sweep;
 pub mod table;
 pub mod verify;
-mod writer;
+pub mod writer;
 
 pub use layout::{Dataset, SimulationKey};
-pub use writer::{ParquetSink, WriterOptions};
 
 use std::path::PathBuf;
 

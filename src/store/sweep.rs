@@ -105,7 +105,7 @@ fn table(ds: &Dataset) -> Table {
 }
 
 /// A point's row as stored, to be committed with its simulation
-/// ([`crate::store::WriterOptions::with_rows`]).
+/// (the dataset sink's `WriterOptions::with_rows`).
 pub fn stored_row(row: &PointRow) -> Result<RecordBatch, StoreError> {
     let def = super::registry::get(TABLE).expect("registered");
     def.to_stored(Keys { simulation_id: &row.simulation_id, iteration: row.iteration }, &batch(row)?)
