@@ -152,6 +152,37 @@ fn persist(c: &mut Criterion) {
         b.iter(|| persist_run(dir.path(), &cfg, format!("sim-{}", n.fetch_add(1, Ordering::Relaxed))))
     });
     g.finish();
+    cpu_ratio("persist", &cfg, dir.path());
+
+    // Issue 17's gridlock: 100 banks × 10 days of 200 ticks, no credit, LSM with cycles.
+    let congested = generate::congested(100, 200, 10, 0.5, 7);
+    let events = run_simulation(congested.clone(), &mut [&mut NullSink], |_| {}).unwrap().stats.events;
+    let mut g = c.benchmark_group("persist_congested");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(events));
+    g.bench_function("null", |b| b.iter(|| run_simulation(congested.clone(), &mut [&mut NullSink], |_| {}).unwrap()));
+    g.bench_function("parquet", |b| {
+        b.iter(|| persist_run(dir.path(), &congested, format!("sim-c-{}", n.fetch_add(1, Ordering::Relaxed))))
+    });
+    g.finish();
+    cpu_ratio("persist_congested", &congested, dir.path());
+}
+
+/// Prints the process CPU time of three runs of `cfg` persisted against three with no sink
+/// (the persisted runs' writer threads included), and their ratio.
+fn cpu_ratio(name: &str, cfg: &simcash::engine::config::SimConfig, dir: &Path) {
+    const RUNS: usize = 3;
+    let Some(t0) = cpu_seconds() else { return };
+    for _ in 0..RUNS {
+        run_simulation(cfg.clone(), &mut [&mut NullSink], |_| {}).unwrap();
+    }
+    let t1 = cpu_seconds().unwrap();
+    for k in 0..RUNS {
+        persist_run(dir, cfg, format!("sim-cpu-ratio-{name}-{k}"));
+    }
+    let t2 = cpu_seconds().unwrap();
+    let (null, parquet) = (t1 - t0, t2 - t1);
+    eprintln!("{name}: CPU of {RUNS} runs: {parquet:.2} s persisted vs {null:.2} s with no sink = ×{:.2}", parquet / null.max(1e-9));
 }
 
 /// A dataset of 1,000 simulations (20 banks × 1,000 ticks each, ≈20k events), built once.
