@@ -53,8 +53,8 @@ impl Edges {
 /// A queued payment as the graph needs it: (sender, receiver, payment, remaining amount).
 type Queued = (AgentIdx, AgentIdx, TxId, Cents);
 
-/// `items` stably sorted by `key` (below `n`): a counting sort.
-fn counting_sort(items: &[Queued], n: usize, key: impl Fn(&Queued) -> AgentIdx) -> Vec<Queued> {
+/// `items` stably sorted by `key` (an agent, below `n`): a counting sort.
+fn counting_sort<T: Copy>(items: &[T], n: usize, key: impl Fn(&T) -> AgentIdx) -> Vec<T> {
     let mut next = vec![0usize; n + 1];
     for q in items {
         next[key(q) as usize + 1] += 1;
@@ -62,7 +62,7 @@ fn counting_sort(items: &[Queued], n: usize, key: impl Fn(&Queued) -> AgentIdx) 
     for i in 0..n {
         next[i + 1] += next[i];
     }
-    let mut out = vec![(0, 0, TxId(0), 0); items.len()];
+    let mut out = items.to_vec();
     for q in items {
         let k = key(q) as usize;
         out[next[k]] = *q;
@@ -292,22 +292,8 @@ impl Engine {
         for e in edges.list.iter().filter(|e| e.to > e.from) {
             largest_out_above[e.from as usize] = largest_out_above[e.from as usize].max(e.sum);
         }
-        // Edge numbers by target agent (a counting sort).
-        let into = {
-            let mut next = vec![0usize; n + 1];
-            for e in &edges.list {
-                next[e.to as usize + 1] += 1;
-            }
-            for a in 0..n {
-                next[a + 1] += next[a];
-            }
-            let mut order = vec![0; edges.list.len()];
-            for (i, e) in edges.list.iter().enumerate() {
-                order[next[e.to as usize]] = i;
-                next[e.to as usize] += 1;
-            }
-            order
-        };
+        // Edge numbers by target agent.
+        let into = counting_sort(&(0..edges.list.len()).collect::<Vec<_>>(), n, |&i| edges.list[i].to);
         // `closing[w]`: the edge w→u of the current u, if any.
         let mut closing = vec![usize::MAX; n];
         let mut into_start = 0;
