@@ -69,10 +69,10 @@ mod enabled {
                 return Ok(None);
             }
             let opts = WriterOptions { overwrite: self.overwrite, scenario: scenario.to_owned(), ..WriterOptions::default() };
-            validate_id("experiment", &self.experiment)?;
+            validate_id("experiment", &self.experiment).map_err(|e| e.to_string())?;
             let simulation_id = match &self.simulation_id {
                 Some(id) => {
-                    validate_id("simulation", id)?;
+                    validate_id("simulation", id).map_err(|e| e.to_string())?;
                     id.clone()
                 }
                 None => new_simulation_id((opts.clock)()),

@@ -24,16 +24,44 @@ pub struct SimulationKey {
     pub simulation_id: String,
 }
 
+/// Why an experiment or simulation id cannot be used; `kind` says which id it is.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IdError {
+    /// Empty, or longer than 128 characters.
+    #[error("{kind} id must be 1–128 characters")]
+    Length {
+        /// `experiment` or `simulation`.
+        kind: String,
+    },
+    /// A character outside letters, digits, '-', '_' and '.', or a leading '.'.
+    #[error("{kind} id `{id}` may hold only letters, digits, '-', '_' and '.'")]
+    Characters {
+        /// `experiment` or `simulation`.
+        kind: String,
+        /// The id.
+        id: String,
+    },
+    /// Parses as a number, which readers of partition values would turn into one.
+    #[error("{kind} id `{id}` looks numeric; readers would turn it into a number (use e.g. `{kind}-{id}`)")]
+    Numeric {
+        /// `experiment` or `simulation`.
+        kind: String,
+        /// The id.
+        id: String,
+    },
+}
+
 /// Checks that an id is usable as a partition value and does not look numeric.
-pub fn validate_id(kind: &str, id: &str) -> Result<(), String> {
+pub fn validate_id(kind: &str, id: &str) -> Result<(), IdError> {
+    let (kind, owned) = (kind.to_owned(), id.to_owned());
     if id.is_empty() || id.len() > 128 {
-        return Err(format!("{kind} id must be 1–128 characters"));
+        return Err(IdError::Length { kind });
     }
     if !id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) || id.starts_with('.') {
-        return Err(format!("{kind} id `{id}` may hold only letters, digits, '-', '_' and '.'"));
+        return Err(IdError::Characters { kind, id: owned });
     }
     if id.parse::<f64>().is_ok() {
-        return Err(format!("{kind} id `{id}` looks numeric; readers would turn it into a number (use e.g. `{kind}-{id}`)"));
+        return Err(IdError::Numeric { kind, id: owned });
     }
     Ok(())
 }
@@ -272,10 +300,10 @@ mod tests {
     #[test]
     fn ids_must_not_look_numeric() {
         assert!(validate_id("simulation", "sim-1").is_ok());
-        assert!(validate_id("simulation", "0042").is_err());
-        assert!(validate_id("simulation", "1e5").is_err());
-        assert!(validate_id("simulation", "a/b").is_err());
-        assert!(validate_id("simulation", "").is_err());
+        assert!(matches!(validate_id("simulation", "0042"), Err(IdError::Numeric { .. })));
+        assert!(matches!(validate_id("simulation", "1e5"), Err(IdError::Numeric { .. })));
+        assert!(matches!(validate_id("simulation", "a/b"), Err(IdError::Characters { .. })));
+        assert!(matches!(validate_id("simulation", ""), Err(IdError::Length { .. })));
     }
 
     #[test]

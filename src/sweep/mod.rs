@@ -129,7 +129,7 @@ pub fn load_file(path: &Path) -> Result<SweepConfig, ScenarioError> {
                 return Err(invalid(f, n, format!("`{path}` is already swept as `{}` (line {})", other.key, other.line)));
             }
             // The path must exist in the scenario.
-            path::locate(&mut base_json.clone(), &path).map_err(|e| invalid(f, n, e))?;
+            path::locate(&mut base_json.clone(), &path).map_err(|e| invalid(f, n, e.to_string()))?;
             let items = n.items(f)?;
             if items.is_empty() {
                 return Err(invalid(f, n, "give at least one value"));
@@ -140,7 +140,7 @@ pub fn load_file(path: &Path) -> Result<SweepConfig, ScenarioError> {
                 let vn = item.node();
                 let v = vn.to_json(f)?;
                 // Each value alone must make a valid scenario (type and range).
-                check_one(&base_json, &path, &v).map_err(|e| invalid(f, vn, e))?;
+                assign(&base_json, &[(&path, &v)]).map_err(|e| invalid(f, vn, format!("value {v} for `{path}`: {e}")))?;
                 values.push(v);
                 lines.push(vn.line());
             }
@@ -237,22 +237,32 @@ fn seeds(f: &str, n: Node<'_>) -> Result<Vec<u64>, ScenarioError> {
     Ok(out)
 }
 
+/// Why swept values cannot make a configuration.
+#[derive(Debug, thiserror::Error)]
+enum AssignError {
+    /// A path names nothing.
+    #[error(transparent)]
+    Path(#[from] path::PathError),
+    /// A value of the wrong type for its place.
+    #[error("does not fit the scenario: {0}")]
+    Type(#[source] serde_json::Error),
+    /// Values out of the range the scenario loader allows, one message each.
+    #[error("{}", .0.join("; "))]
+    Range(Vec<String>),
+}
+
 /// A config with `values` set at `paths`, checked for type and range.
-fn assign(base: &Value, assignments: &[(&ParamPath, &Value)]) -> Result<SimConfig, String> {
+fn assign(base: &Value, assignments: &[(&ParamPath, &Value)]) -> Result<SimConfig, AssignError> {
     let mut v = base.clone();
     for (p, x) in assignments {
         path::set(&mut v, p, x)?;
     }
-    let cfg: SimConfig = serde_json::from_value(v).map_err(|e| format!("does not fit the scenario: {e}"))?;
+    let cfg: SimConfig = serde_json::from_value(v).map_err(AssignError::Type)?;
     let bad = path::check_ranges(&cfg);
     if !bad.is_empty() {
-        return Err(bad.join("; "));
+        return Err(AssignError::Range(bad));
     }
     Ok(cfg)
-}
-
-fn check_one(base: &Value, p: &ParamPath, v: &Value) -> Result<(), String> {
-    assign(base, &[(p, v)]).map(|_| ()).map_err(|e| format!("value {v} for `{p}`: {e}"))
 }
 
 impl SweepConfig {

@@ -36,8 +36,94 @@ impl std::fmt::Display for ParamPath {
     }
 }
 
+/// Why a parameter path is malformed, or names nothing in the scenario.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PathError {
+    /// `a..b` or `.a`.
+    #[error("empty path segment")]
+    EmptySegment,
+    /// `a.`.
+    #[error("the path ends with `.`")]
+    TrailingDot,
+    /// `[0].a`.
+    #[error("a path cannot start with `[`")]
+    LeadingSelector,
+    /// `a[0`.
+    #[error("unclosed `[`")]
+    Unclosed,
+    /// `a[]`.
+    #[error("empty `[]` selector")]
+    EmptySelector,
+    /// `a[0]b`, `a[0]]`.
+    #[error("expected `.` or `[` after `]`")]
+    AfterSelector,
+    /// `a]`.
+    #[error("unmatched `]`")]
+    Unmatched,
+    /// `a b`.
+    #[error("paths contain no spaces")]
+    Space,
+    /// ``.
+    #[error("the path is empty")]
+    Empty,
+    /// `simulation.rng_seed` or `rng_seed`.
+    #[error("the seed is not a parameter: list seeds under `seeds`")]
+    Seed,
+    /// `simulation.<other>`.
+    #[error("under `simulation` only `ticks_per_day` and `num_days` can be swept")]
+    SimulationField,
+    /// A field of something that has no fields.
+    #[error("{at} is {kind}, it has no field `{name}`")]
+    NotAMapping {
+        /// Where, as the user wrote it.
+        at: String,
+        /// What is there.
+        kind: &'static str,
+        /// The field asked for.
+        name: String,
+    },
+    /// A field that does not exist.
+    #[error("{at} has no field `{name}` (fields: {known})")]
+    NoField {
+        /// Where.
+        at: String,
+        /// The field asked for.
+        name: String,
+        /// The fields there are, comma-separated.
+        known: String,
+    },
+    /// A selector on something that is not a list.
+    #[error("{at} is {kind}, not a list: `[{selector}]` does not apply")]
+    NotAList {
+        /// Where.
+        at: String,
+        /// What is there.
+        kind: &'static str,
+        /// The selector.
+        selector: String,
+    },
+    /// `agents[X]` with no agent `X`.
+    #[error("unknown agent `{agent}` (agents: {agents})")]
+    UnknownAgent {
+        /// The agent asked for.
+        agent: String,
+        /// The scenario's agents, comma-separated.
+        agents: String,
+    },
+    /// An index past the end of a list.
+    #[error("{at} has {len} item(s); `[{selector}]` is not an index 0–{last}", last = len.saturating_sub(1))]
+    BadIndex {
+        /// Where.
+        at: String,
+        /// The list's length.
+        len: usize,
+        /// The selector.
+        selector: String,
+    },
+}
+
 /// Splits `a.b[X].c` into steps; `Err` explains a malformed path.
-fn split(key: &str) -> Result<Vec<Step>, String> {
+fn split(key: &str) -> Result<Vec<Step>, PathError> {
     let mut steps = Vec::new();
     let mut name = String::new();
     let mut chars = key.chars().peekable();
@@ -46,46 +132,46 @@ fn split(key: &str) -> Result<Vec<Step>, String> {
         match c {
             '.' => {
                 if name.is_empty() && !after_select {
-                    return Err("empty path segment".into());
+                    return Err(PathError::EmptySegment);
                 }
                 if !name.is_empty() {
                     steps.push(Step::Field(std::mem::take(&mut name)));
                 }
                 after_select = false;
                 if chars.peek().is_none() {
-                    return Err("the path ends with `.`".into());
+                    return Err(PathError::TrailingDot);
                 }
             }
             '[' => {
                 if !name.is_empty() {
                     steps.push(Step::Field(std::mem::take(&mut name)));
                 } else if steps.is_empty() {
-                    return Err("a path cannot start with `[`".into());
+                    return Err(PathError::LeadingSelector);
                 }
                 let mut sel = String::new();
                 loop {
                     match chars.next() {
                         Some(']') => break,
                         Some(c) => sel.push(c),
-                        None => return Err("unclosed `[`".into()),
+                        None => return Err(PathError::Unclosed),
                     }
                 }
                 if sel.trim().is_empty() {
-                    return Err("empty `[]` selector".into());
+                    return Err(PathError::EmptySelector);
                 }
                 steps.push(Step::Select(sel.trim().to_owned()));
                 after_select = true;
                 if let Some(&n) = chars.peek() {
                     if n != '.' && n != '[' {
-                        return Err("expected `.` or `[` after `]`".into());
+                        return Err(PathError::AfterSelector);
                     }
                 }
             }
-            ']' => return Err("unmatched `]`".into()),
-            c if c.is_whitespace() => return Err("paths contain no spaces".into()),
+            ']' => return Err(PathError::Unmatched),
+            c if c.is_whitespace() => return Err(PathError::Space),
             c => {
                 if after_select {
-                    return Err("expected `.` after `]`".into());
+                    return Err(PathError::AfterSelector);
                 }
                 name.push(c);
             }
@@ -95,7 +181,7 @@ fn split(key: &str) -> Result<Vec<Step>, String> {
         steps.push(Step::Field(name));
     }
     if steps.is_empty() {
-        return Err("the path is empty".into());
+        return Err(PathError::Empty);
     }
     Ok(steps)
 }
@@ -104,7 +190,7 @@ fn split(key: &str) -> Result<Vec<Step>, String> {
 /// agent): `cost_rates` → `costs`, `lsm_config` → `lsm`, `simcash` → `extensions`,
 /// `simulation.ticks_per_day` → `ticks_per_day`, `simulation.num_days` → `num_days`,
 /// `arrival_config` → `arrivals`, `eod_penalty_per_transaction` → `eod_penalty`.
-fn alias(steps: Vec<Step>) -> Result<Vec<Step>, String> {
+fn alias(steps: Vec<Step>) -> Result<Vec<Step>, PathError> {
     let mut out: Vec<Step> = Vec::with_capacity(steps.len());
     let mut it = steps.into_iter().peekable();
     let mut first = true;
@@ -120,11 +206,11 @@ fn alias(steps: Vec<Step>) -> Result<Vec<Step>, String> {
                     "simulation" if first => {
                         match it.next() {
                             Some(Step::Field(f)) if f == "ticks_per_day" || f == "num_days" => f,
-                            Some(Step::Field(f)) if f == "rng_seed" => return Err(SEED.into()),
-                            _ => return Err("under `simulation` only `ticks_per_day` and `num_days` can be swept".into()),
+                            Some(Step::Field(f)) if f == "rng_seed" => return Err(PathError::Seed),
+                            _ => return Err(PathError::SimulationField),
                         }
                     }
-                    "rng_seed" if first => return Err(SEED.into()),
+                    "rng_seed" if first => return Err(PathError::Seed),
                     "arrival_config" if under_agent => "arrivals".to_owned(),
                     "eod_penalty_per_transaction" if under_costs => "eod_penalty".to_owned(),
                     _ => n,
@@ -139,10 +225,8 @@ fn alias(steps: Vec<Step>) -> Result<Vec<Step>, String> {
     Ok(out)
 }
 
-const SEED: &str = "the seed is not a parameter: list seeds under `seeds`";
-
 /// Parses a key as written in a sweep file.
-pub fn parse(key: &str) -> Result<ParamPath, String> {
+pub fn parse(key: &str) -> Result<ParamPath, PathError> {
     Ok(ParamPath { steps: alias(split(key)?)? })
 }
 
@@ -159,7 +243,7 @@ fn kind(v: &Value) -> &'static str {
 
 /// The location `path` names in `root` (a serialised `SimConfig`); `Err` says why it does not
 /// exist, listing what does.
-pub fn locate<'v>(root: &'v mut Value, path: &ParamPath) -> Result<&'v mut Value, String> {
+pub fn locate<'v>(root: &'v mut Value, path: &ParamPath) -> Result<&'v mut Value, PathError> {
     let mut cur = root;
     let mut here = String::new();
     for (i, step) in path.steps.iter().enumerate() {
@@ -167,12 +251,12 @@ pub fn locate<'v>(root: &'v mut Value, path: &ParamPath) -> Result<&'v mut Value
         match step {
             Step::Field(name) => {
                 let Value::Object(m) = cur else {
-                    return Err(format!("{shown} is {}, it has no field `{name}`", kind(cur)));
+                    return Err(PathError::NotAMapping { at: shown, kind: kind(cur), name: name.clone() });
                 };
                 if !m.contains_key(name) {
                     let mut known: Vec<&str> = m.keys().map(String::as_str).collect();
                     known.sort_unstable();
-                    return Err(format!("{shown} has no field `{name}` (fields: {})", known.join(", ")));
+                    return Err(PathError::NoField { at: shown, name: name.clone(), known: known.join(", ") });
                 }
                 if !here.is_empty() {
                     here.push('.');
@@ -182,19 +266,19 @@ pub fn locate<'v>(root: &'v mut Value, path: &ParamPath) -> Result<&'v mut Value
             }
             Step::Select(sel) => {
                 let Value::Array(items) = cur else {
-                    return Err(format!("{shown} is {}, not a list: `[{sel}]` does not apply", kind(cur)));
+                    return Err(PathError::NotAList { at: shown, kind: kind(cur), selector: sel.clone() });
                 };
                 let is_agents = i == 1 && matches!(&path.steps[0], Step::Field(a) if a == "agents");
                 let idx = if is_agents {
                     let ids: Vec<&str> = items.iter().filter_map(|a| a.get("id").and_then(Value::as_str)).collect();
                     match ids.iter().position(|id| id == sel) {
                         Some(p) => p,
-                        None => return Err(format!("unknown agent `{sel}` (agents: {})", ids.join(", "))),
+                        None => return Err(PathError::UnknownAgent { agent: sel.clone(), agents: ids.join(", ") }),
                     }
                 } else {
                     match sel.parse::<usize>() {
                         Ok(n) if n < items.len() => n,
-                        _ => return Err(format!("{shown} has {} item(s); `[{sel}]` is not an index 0–{}", items.len(), items.len().saturating_sub(1))),
+                        _ => return Err(PathError::BadIndex { at: shown, len: items.len(), selector: sel.clone() }),
                     }
                 };
                 here.push_str(&format!("[{sel}]"));
@@ -207,7 +291,7 @@ pub fn locate<'v>(root: &'v mut Value, path: &ParamPath) -> Result<&'v mut Value
 
 /// Sets `path` in `root` to `value`. A number given for a penalty (`costs.eod_penalty`,
 /// `costs.deadline_penalty`) means a fixed amount, as in SimCash's YAML.
-pub fn set(root: &mut Value, path: &ParamPath, value: &Value) -> Result<(), String> {
+pub fn set(root: &mut Value, path: &ParamPath, value: &Value) -> Result<(), PathError> {
     let target = locate(root, path)?;
     let is_penalty = matches!(path.steps.as_slice(), [Step::Field(c), Step::Field(p)] if c == "costs" && (p == "eod_penalty" || p == "deadline_penalty"));
     if is_penalty && value.is_number() {
@@ -317,11 +401,14 @@ mod tests {
         let id = cfg.agents[0].id.clone();
         assert!(locate(&mut v, &parse(&format!("agents[{id}].liquidity_pool")).unwrap()).is_ok());
         let e = locate(&mut v, &parse("agents[NOPE].liquidity_pool").unwrap()).unwrap_err();
-        assert!(e.starts_with("unknown agent `NOPE`"), "{e}");
+        assert!(matches!(&e, PathError::UnknownAgent { agent, agents } if agent == "NOPE" && agents.contains(&id)), "{e}");
+        assert!(e.to_string().starts_with("unknown agent `NOPE`"), "{e}");
         let e = locate(&mut v, &parse("costs.delay_cost").unwrap()).unwrap_err();
-        assert!(e.contains("no field `delay_cost`") && e.contains("delay_cost_per_tick_per_cent"), "{e}");
+        assert!(matches!(&e, PathError::NoField { name, known, .. } if name == "delay_cost" && known.contains("delay_cost_per_tick_per_cent")), "{e}");
         let e = locate(&mut v, &parse("lsm.enable_cycles.x").unwrap()).unwrap_err();
-        assert!(e.contains("is a boolean"), "{e}");
+        assert!(matches!(&e, PathError::NotAMapping { kind: "a boolean", .. }), "{e}");
+        assert_eq!(parse("simulation.rng_seed"), Err(PathError::Seed));
+        assert_eq!(parse("a[0"), Err(PathError::Unclosed));
         set(&mut v, &parse("cost_rates.eod_penalty_per_transaction").unwrap(), &serde_json::json!(7)).unwrap();
         let back: SimConfig = serde_json::from_value(v).unwrap();
         assert_eq!(back.costs.eod_penalty, crate::engine::config::Penalty::Fixed(7));
