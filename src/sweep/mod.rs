@@ -400,14 +400,80 @@ const SCHEDULERS: &[(&str, &str, Option<&str>, Option<&str>)] = &[
     ("Google Cloud Batch", "BATCH_TASK_INDEX", Some("BATCH_TASK_COUNT"), None),
 ];
 
+/// Why a shard (`K/N`, `auto`, `auto/N`) cannot be had.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ShardError {
+    /// Not `K/N` with 1 ≤ K ≤ N, `auto` or `auto/N`.
+    #[error("`{0}`: expected K/N with 1 ≤ K ≤ N (e.g. 1/4), or auto (from the batch scheduler)")]
+    Syntax(String),
+    /// `auto…` but not `auto` or `auto/N`.
+    #[error("`{0}`: expected auto or auto/N")]
+    AutoSyntax(String),
+    /// `0/N`.
+    #[error("`{given}`: shards are numbered from 1: use 1/{n} … {n}/{n}")]
+    FromZero {
+        /// As given.
+        given: String,
+        /// The count.
+        n: u32,
+    },
+    /// A scheduler variable that is not a non-negative integer.
+    #[error("{var}={value:?} is not a non-negative integer")]
+    NotANumber {
+        /// The variable.
+        var: String,
+        /// Its value.
+        value: String,
+    },
+    /// The scheduler gives the index but not the count: `auto/N` must give it.
+    #[error("{scheduler} sets {index_var} but not the number of tasks: use auto/N")]
+    NoCount {
+        /// The scheduler.
+        scheduler: &'static str,
+        /// Its index variable.
+        index_var: &'static str,
+    },
+    /// The index is below the array's first index.
+    #[error("{scheduler}: {index_var}={index} is below {min_var}={min}")]
+    BelowFirst {
+        /// The scheduler.
+        scheduler: &'static str,
+        /// Its index variable.
+        index_var: &'static str,
+        /// The index.
+        index: u32,
+        /// Its first-index variable.
+        min_var: &'static str,
+        /// The first index.
+        min: u32,
+    },
+    /// More tasks than shards.
+    #[error("{scheduler}: task {k} of {n} (from {index_var}) is not a shard; the array has more tasks than N")]
+    TooManyTasks {
+        /// The scheduler.
+        scheduler: &'static str,
+        /// Its index variable.
+        index_var: &'static str,
+        /// The 1-based task.
+        k: u32,
+        /// The count.
+        n: u32,
+    },
+    /// `auto` with no scheduler's variables set.
+    #[error("`auto` found no batch scheduler's task index ({0})")]
+    NoScheduler(String),
+}
+
 impl Shard {
-    /// `--shard auto` or `auto/N`: this task's shard from the batch scheduler's variables
-    /// (`var` looks one up), with the count from the scheduler when `count` is `None`.
-    pub fn from_scheduler(var: impl Fn(&str) -> Option<String>, count: Option<u32>) -> Result<Shard, String> {
-        let num = |name: &str| -> Result<Option<u32>, String> {
-            var(name).map(|v| v.trim().parse::<u32>().map_err(|_| format!("{name}={v:?} is not a non-negative integer"))).transpose()
+    /// `auto` or `auto/N`: this task's shard from the batch scheduler's variables (`var` looks
+    /// one up), with the count from the scheduler when `count` is `None`.
+    pub fn from_scheduler(var: impl Fn(&str) -> Option<String>, count: Option<u32>) -> Result<Shard, ShardError> {
+        let num = |name: &str| -> Result<Option<u32>, ShardError> {
+            var(name)
+                .map(|v| v.trim().parse::<u32>().map_err(|_| ShardError::NotANumber { var: name.to_owned(), value: v.clone() }))
+                .transpose()
         };
-        for (scheduler, index_var, count_var, min_var) in SCHEDULERS {
+        for &(scheduler, index_var, count_var, min_var) in SCHEDULERS {
             let Some(index) = num(index_var)? else { continue };
             let min = match min_var {
                 Some(m) => num(m)?.unwrap_or(0),
@@ -415,37 +481,37 @@ impl Shard {
             };
             let n = match (count, count_var) {
                 (Some(n), _) => n,
-                (None, Some(c)) => num(c)?.ok_or_else(|| format!("{scheduler}: {index_var} is set but {c} is not; use --shard auto/N"))?,
-                (None, None) => return Err(format!("{scheduler} sets {index_var} but not the number of tasks: use --shard auto/N")),
+                (None, Some(c)) => num(c)?.ok_or(ShardError::NoCount { scheduler, index_var })?,
+                (None, None) => return Err(ShardError::NoCount { scheduler, index_var }),
             };
-            let k = index.checked_sub(min).ok_or_else(|| format!("{scheduler}: {index_var}={index} is below {}={min}", min_var.unwrap_or("")))? + 1;
+            let below = ShardError::BelowFirst { scheduler, index_var, index, min_var: min_var.unwrap_or(""), min };
+            let k = index.checked_sub(min).ok_or(below)? + 1;
             if n == 0 || k > n {
-                return Err(format!("{scheduler}: task {k} of {n} (from {index_var}) is not a shard; the array has more tasks than N"));
+                return Err(ShardError::TooManyTasks { scheduler, index_var, k, n });
             }
             return Ok(Shard { k, n });
         }
-        let vars: Vec<&str> = SCHEDULERS.iter().map(|s| s.1).collect();
-        Err(format!("`--shard auto` found no batch scheduler's task index ({})", vars.join(", ")))
+        Err(ShardError::NoScheduler(SCHEDULERS.iter().map(|s| s.1).collect::<Vec<_>>().join(", ")))
     }
 }
 
 impl std::str::FromStr for Shard {
-    type Err = String;
+    type Err = ShardError;
 
-    fn from_str(s: &str) -> Result<Shard, String> {
+    fn from_str(s: &str) -> Result<Shard, ShardError> {
         if let Some(rest) = s.strip_prefix("auto") {
             let count = match rest.strip_prefix('/') {
-                Some(n) => Some(n.trim().parse::<u32>().map_err(|_| format!("`{s}`: expected auto or auto/N"))?),
+                Some(n) => Some(n.trim().parse::<u32>().map_err(|_| ShardError::AutoSyntax(s.to_owned()))?),
                 None if rest.is_empty() => None,
-                None => return Err(format!("`{s}`: expected auto or auto/N")),
+                None => return Err(ShardError::AutoSyntax(s.to_owned())),
             };
             return Shard::from_scheduler(|v| std::env::var(v).ok(), count);
         }
-        let bad = || format!("`{s}`: expected K/N with 1 ≤ K ≤ N (e.g. 1/4), or auto (from the batch scheduler)");
+        let bad = || ShardError::Syntax(s.to_owned());
         let (k, n) = s.split_once('/').ok_or_else(bad)?;
         let (k, n): (u32, u32) = (k.trim().parse().map_err(|_| bad())?, n.trim().parse().map_err(|_| bad())?);
         if n > 0 && k == 0 {
-            return Err(format!("`{s}`: shards are numbered from 1: use 1/{n} … {n}/{n}"));
+            return Err(ShardError::FromZero { given: s.to_owned(), n });
         }
         if n == 0 || k > n {
             return Err(bad());
@@ -479,15 +545,15 @@ mod tests {
         // Kubernetes and AWS Batch give only the index (0-based): the count comes from auto/N.
         let k8s = env(&[("JOB_COMPLETION_INDEX", "9")]);
         assert_eq!(Shard::from_scheduler(&k8s, Some(10)), Ok(Shard { k: 10, n: 10 }));
-        assert!(Shard::from_scheduler(&k8s, None).unwrap_err().contains("use --shard auto/N"));
-        assert!(Shard::from_scheduler(&k8s, Some(9)).unwrap_err().contains("more tasks than N"));
+        assert_eq!(Shard::from_scheduler(&k8s, None), Err(ShardError::NoCount { scheduler: "Kubernetes indexed Job", index_var: "JOB_COMPLETION_INDEX" }));
+        assert!(matches!(Shard::from_scheduler(&k8s, Some(9)), Err(ShardError::TooManyTasks { k: 10, n: 9, .. })));
         assert_eq!(Shard::from_scheduler(env(&[("AWS_BATCH_JOB_ARRAY_INDEX", "0")]), Some(2)), Ok(Shard { k: 1, n: 2 }));
         let run = env(&[("CLOUD_RUN_TASK_INDEX", "1"), ("CLOUD_RUN_TASK_COUNT", "2")]);
         assert_eq!(Shard::from_scheduler(run, None), Ok(Shard { k: 2, n: 2 }));
         assert_eq!(Shard::from_scheduler(env(&[("BATCH_TASK_INDEX", "4"), ("BATCH_TASK_COUNT", "5")]), None), Ok(Shard { k: 5, n: 5 }));
         // Nothing set, or garbage: clear errors.
-        assert!(Shard::from_scheduler(env(&[]), None).unwrap_err().contains("found no batch scheduler"));
-        assert!(Shard::from_scheduler(env(&[("JOB_COMPLETION_INDEX", "x")]), Some(2)).unwrap_err().contains("JOB_COMPLETION_INDEX"));
+        assert!(matches!(Shard::from_scheduler(env(&[]), None), Err(ShardError::NoScheduler(_))));
+        assert!(matches!(Shard::from_scheduler(env(&[("JOB_COMPLETION_INDEX", "x")]), Some(2)), Err(ShardError::NotANumber { var, .. }) if var == "JOB_COMPLETION_INDEX"));
     }
 
     #[test]
@@ -496,7 +562,7 @@ mod tests {
         for bad in ["0/3", "4/3", "1/0", "x", "1/", "/2", "-1/2"] {
             assert!(bad.parse::<Shard>().is_err(), "{bad}");
         }
-        assert!("0/2".parse::<Shard>().unwrap_err().contains("numbered from 1: use 1/2 … 2/2"));
+        assert!("0/2".parse::<Shard>().unwrap_err().to_string().contains("numbered from 1: use 1/2 … 2/2"));
         let shards: Vec<Shard> = (1..=3).map(|k| Shard { k, n: 3 }).collect();
         assert!("auto/x".parse::<Shard>().is_err() && "autox".parse::<Shard>().is_err());
         for i in 0..20 {
