@@ -7,6 +7,7 @@ use std::io::Cursor;
 
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+use datafusion::error::DataFusionError;
 use datafusion::execution::context::SQLOptions;
 use datafusion::prelude::SessionContext;
 use tiny_http::{Header, Method, Request, Response, Server};
@@ -89,13 +90,13 @@ async fn route(ctx: &SessionContext, url: &str) -> Reply {
 
 /// Plans `sql` for reading only: statements that would change the session or write files
 /// are refused by DataFusion before they run.
-async fn read_only(ctx: &SessionContext, sql: &str, limit: Option<usize>) -> Result<Vec<RecordBatch>, String> {
+async fn read_only(ctx: &SessionContext, sql: &str, limit: Option<usize>) -> Result<Vec<RecordBatch>, DataFusionError> {
     let options = SQLOptions::new().with_allow_ddl(false).with_allow_dml(false).with_allow_statements(false);
-    let mut frame = ctx.sql_with_options(sql, options).await.map_err(|e| e.to_string())?;
+    let mut frame = ctx.sql_with_options(sql, options).await?;
     if limit.is_some() {
-        frame = frame.limit(0, limit).map_err(|e| e.to_string())?;
+        frame = frame.limit(0, limit)?;
     }
-    frame.collect().await.map_err(|e| e.to_string())
+    frame.collect().await
 }
 
 async fn index(ctx: &SessionContext) -> Reply {
@@ -108,7 +109,7 @@ async fn index(ctx: &SessionContext) -> Reply {
             Some(LISTED),
         )
         .await?;
-        Ok::<_, String>((groups, sims))
+        Ok::<_, DataFusionError>((groups, sims))
     };
     match lists.await {
         Ok((groups, sims)) => {
@@ -121,7 +122,7 @@ async fn index(ctx: &SessionContext) -> Reply {
             ];
             Reply::html(200, page("simcash", "read-only view of the dataset", &sections))
         }
-        Err(e) => Reply::error(500, &e),
+        Err(e) => Reply::error(500, &e.to_string()),
     }
 }
 

@@ -55,7 +55,32 @@ pub struct Proposal {
 }
 
 /// Mean cost of the agent under a candidate policy, on this iteration's samples.
-pub type Evaluate<'a> = dyn Fn(&Value) -> Result<f64, String> + Sync + 'a;
+pub type Evaluate<'a> = dyn Fn(&Value) -> Result<f64, super::runner::ExperimentError> + Sync + 'a;
+
+/// Why an external proposer gave no answer.
+#[derive(Debug, thiserror::Error)]
+pub enum ExchangeError {
+    /// The command could not be started.
+    #[error("cannot start `{command}`: {source}")]
+    Start {
+        /// The command line.
+        command: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// No answer within the timeout (the command was killed).
+    #[error("no answer within {0} s")]
+    Timeout(f64),
+    /// Waiting for the command failed.
+    #[error("waiting for the command: {0}")]
+    Wait(#[source] std::io::Error),
+    /// Its standard output could not be read.
+    #[error("reading the answer: {0}")]
+    Read(#[source] std::io::Error),
+    /// It exited unsuccessfully.
+    #[error("the command exited with {0}")]
+    Exit(std::process::ExitStatus),
+}
 
 /// Suggests policies.
 pub trait Proposer: Send + Sync {
@@ -117,7 +142,7 @@ impl Proposer for BestResponse {
                             best = x;
                         }
                         Ok(_) => {}
-                        Err(e) => return Proposal { error: Some(e), ..Proposal::default() },
+                        Err(e) => return Proposal { error: Some(e.to_string()), ..Proposal::default() },
                     }
                 }
                 lo = (best - step).max(b.min);
@@ -158,14 +183,14 @@ impl Proposer for External {
                 }
                 p.response = Some(out);
             }
-            Err(e) => p.error = Some(e),
+            Err(e) => p.error = Some(e.to_string()),
         }
         p
     }
 }
 
 impl External {
-    fn exchange(&self, request: &str) -> Result<String, String> {
+    fn exchange(&self, request: &str) -> Result<String, ExchangeError> {
         let mut child = Command::new("sh")
             .arg("-c")
             .arg(&self.command)
@@ -173,7 +198,7 @@ impl External {
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
-            .map_err(|e| format!("cannot start `{}`: {e}", self.command))?;
+            .map_err(|source| ExchangeError::Start { command: self.command.clone(), source })?;
         let mut stdin = child.stdin.take().expect("piped");
         let req = request.to_owned();
         let writer = std::thread::spawn(move || {
@@ -191,16 +216,16 @@ impl External {
                 Ok(None) if start.elapsed() > self.timeout => {
                     let _ = child.kill();
                     let _ = child.wait();
-                    return Err(format!("no answer within {} s", self.timeout.as_secs_f64()));
+                    return Err(ExchangeError::Timeout(self.timeout.as_secs_f64()));
                 }
                 Ok(None) => std::thread::sleep(Duration::from_millis(5)),
-                Err(e) => return Err(format!("waiting for the command: {e}")),
+                Err(e) => return Err(ExchangeError::Wait(e)),
             }
         };
         let _ = writer.join();
-        let out = reader.join().map_err(|_| "reading the answer failed".to_owned())?.map_err(|e| format!("reading the answer: {e}"))?;
+        let out = reader.join().unwrap_or_else(|_| Err(std::io::Error::other("the reader thread panicked"))).map_err(ExchangeError::Read)?;
         if !status.success() {
-            return Err(format!("the command exited with {status}"));
+            return Err(ExchangeError::Exit(status));
         }
         Ok(out)
     }
@@ -243,7 +268,7 @@ mod tests {
     #[test]
     fn external_answers_are_recorded_and_bad_ones_rejected() {
         let (policy, c) = (initial(), bounds());
-        let never = |_: &Value| -> Result<f64, String> { unreachable!() };
+        let never = |_: &Value| -> Result<f64, crate::experiment::runner::ExperimentError> { unreachable!() };
         let good = External { command: "cat >/dev/null; echo '{\"version\":\"1\"}'".into(), timeout: Duration::from_secs(10) };
         let p = good.propose(&ctx(&policy, &c), &never);
         assert_eq!(p.policy, Some(json!({"version": "1"})));

@@ -279,12 +279,12 @@ pub fn run(cfg: &ExperimentConfig, dataset: &Dataset, opts: &Options, progress: 
             let old_costs = cost_of(&old, agent);
             let hist = history.get(agent).map(Vec::as_slice).unwrap_or(&[]);
             let ctx = ProposalContext { agent, iteration: i, policy: current, cost: mean(&old_costs), history: hist, constraints: &cfg.constraints };
-            let evaluate = |candidate: &Value| -> Result<f64, String> {
+            let evaluate = |candidate: &Value| -> Result<f64, ExperimentError> {
                 let mut p = policies.clone();
                 p.insert(agent.clone(), candidate.clone());
                 let mut jobs = r.jobs(i, &p, &seeds, Some(agent));
                 jobs.iter_mut().for_each(|j| j.key = None);
-                let out = r.run(i, &jobs, false).map_err(|e| e.to_string())?;
+                let out = r.run(i, &jobs, false)?;
                 Ok(mean(&cost_of(&out, agent)))
             };
             let Proposal { policy: proposed, request, response, error } = opts.proposer.propose(&ctx, &evaluate);
