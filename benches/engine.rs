@@ -36,9 +36,7 @@ fn bench_scenario(c: &mut Criterion, name: &str, cfg: SimConfig) {
     let events = run_simulation(cfg.clone(), &mut [&mut NullSink], |_| {}).unwrap().stats.events;
     let mut g = c.benchmark_group("engine");
     g.throughput(Throughput::Elements(events));
-    g.bench_function(format!("{name} ({events} events)"), |b| {
-        b.iter(|| run_simulation(cfg.clone(), &mut [&mut NullSink], |_| {}).unwrap())
-    });
+    g.bench_function(format!("{name} ({events} events)"), |b| b.iter(|| run_simulation(cfg.clone(), &mut [&mut NullSink], |_| {}).unwrap()));
     g.finish();
 }
 

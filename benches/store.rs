@@ -17,8 +17,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use simcash::run::run_simulation;
-use simcash::sink::NullSink;
 use simcash::scenario::generate;
+use simcash::sink::NullSink;
 use simcash::sink::{ParquetSink, WriterOptions};
 use simcash::store::{Dataset, SimulationKey};
 
@@ -145,12 +145,8 @@ fn persist(c: &mut Criterion) {
     g.throughput(Throughput::Elements(events));
     g.bench_function("null", |b| b.iter(|| run_simulation(cfg.clone(), &mut [&mut NullSink], |_| {}).unwrap()));
     let n = AtomicU64::new(0);
-    g.bench_function("sink_only", |b| {
-        b.iter(|| replay_into_parquet(dir.path(), &rec, format!("sim-only-{}", n.fetch_add(1, Ordering::Relaxed))))
-    });
-    g.bench_function("parquet", |b| {
-        b.iter(|| persist_run(dir.path(), &cfg, format!("sim-{}", n.fetch_add(1, Ordering::Relaxed))))
-    });
+    g.bench_function("sink_only", |b| b.iter(|| replay_into_parquet(dir.path(), &rec, format!("sim-only-{}", n.fetch_add(1, Ordering::Relaxed)))));
+    g.bench_function("parquet", |b| b.iter(|| persist_run(dir.path(), &cfg, format!("sim-{}", n.fetch_add(1, Ordering::Relaxed)))));
     g.finish();
     cpu_ratio("persist", &cfg, dir.path());
 
@@ -161,9 +157,7 @@ fn persist(c: &mut Criterion) {
     g.sample_size(10);
     g.throughput(Throughput::Elements(events));
     g.bench_function("null", |b| b.iter(|| run_simulation(congested.clone(), &mut [&mut NullSink], |_| {}).unwrap()));
-    g.bench_function("parquet", |b| {
-        b.iter(|| persist_run(dir.path(), &congested, format!("sim-c-{}", n.fetch_add(1, Ordering::Relaxed))))
-    });
+    g.bench_function("parquet", |b| b.iter(|| persist_run(dir.path(), &congested, format!("sim-c-{}", n.fetch_add(1, Ordering::Relaxed)))));
     g.finish();
     cpu_ratio("persist_congested", &congested, dir.path());
 }

@@ -13,11 +13,11 @@
 pub mod cli;
 pub mod engine;
 pub mod experiment;
+#[cfg(feature = "dataset")]
+pub mod query;
 pub mod replay;
 #[cfg(feature = "dataset")]
 pub mod report;
-#[cfg(feature = "dataset")]
-pub mod query;
 pub mod run;
 pub mod scenario;
 #[cfg(feature = "dataset")]
@@ -25,9 +25,9 @@ pub mod serve;
 pub mod sink;
 pub mod state;
 #[cfg(feature = "dataset")]
-pub mod sweep;
-#[cfg(feature = "dataset")]
 pub mod store;
+#[cfg(feature = "dataset")]
+pub mod sweep;
 
 /// The scenario `simcash run` uses when no file is given.
 pub const DEFAULT_SCENARIO: &str = include_str!("../scenarios/default.yaml");

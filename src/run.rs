@@ -2,8 +2,8 @@
 
 use crate::engine::config::SimConfig;
 use crate::engine::{Engine, EngineError};
-use crate::state::LiveState;
 use crate::sink::{RunSummary, SimulationMeta, SimulationSink, SinkError};
+use crate::state::LiveState;
 
 /// Why a simulation run stopped.
 #[derive(Debug, thiserror::Error)]
@@ -18,11 +18,7 @@ pub enum RunError {
 
 /// Runs `config` to the end, pushing every tick to every sink; `on_tick` sees the tick number
 /// (for progress). Returns the summary that sinks received.
-pub fn run_simulation(
-    config: SimConfig,
-    sinks: &mut [&mut dyn SimulationSink],
-    on_tick: impl FnMut(u32),
-) -> Result<RunSummary, RunError> {
+pub fn run_simulation(config: SimConfig, sinks: &mut [&mut dyn SimulationSink], on_tick: impl FnMut(u32)) -> Result<RunSummary, RunError> {
     let result = drive(config, sinks, on_tick);
     if result.is_err() {
         for s in sinks.iter_mut() {
@@ -51,12 +47,7 @@ fn drive(config: SimConfig, sinks: &mut [&mut dyn SimulationSink], mut on_tick: 
         }
         on_tick(tick);
     }
-    let summary = RunSummary {
-        ticks: engine.current_tick(),
-        agent_ids,
-        stats: engine.stats(),
-        costs: engine.agents().iter().map(|a| a.total_costs).collect(),
-    };
+    let summary = RunSummary { ticks: engine.current_tick(), agent_ids, stats: engine.stats(), costs: engine.agents().iter().map(|a| a.total_costs).collect() };
     for s in sinks.iter_mut() {
         s.finish(&summary)?;
     }

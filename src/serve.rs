@@ -116,8 +116,16 @@ async fn index(ctx: &SessionContext) -> Reply {
             // Experiments and sweeps have reports; the group of CLI runs (kind `runs`) does not.
             let group_link = |col: &str, row: &[String]| (col == "experiment_id" && row[2] != "runs").then(|| report_link(&row[0]));
             let sections = [
-                section("Experiments and sweeps", "Each experiment, sweep, and the CLI runs (kind runs), newest first. Follow an id for its report.", &html_table(&groups, &group_link)),
-                section("Simulations", &format!("The {LISTED} newest committed simulations (total cost in currency units). Follow an id for its report."), &html_table(&sims, &|c: &str, row: &[String]| (c == "id").then(|| report_link(&row[0])))),
+                section(
+                    "Experiments and sweeps",
+                    "Each experiment, sweep, and the CLI runs (kind runs), newest first. Follow an id for its report.",
+                    &html_table(&groups, &group_link),
+                ),
+                section(
+                    "Simulations",
+                    &format!("The {LISTED} newest committed simulations (total cost in currency units). Follow an id for its report."),
+                    &html_table(&sims, &|c: &str, row: &[String]| (c == "id").then(|| report_link(&row[0]))),
+                ),
                 section("SQL", "A read-only query over every view (`simcash schema` lists them).", SQL_FORM),
             ];
             Reply::html(200, page("simcash", "read-only view of the dataset", &sections))

@@ -165,8 +165,7 @@ impl Progress for Bars {
     fn iteration(&self, iteration: u32, simulations: u64) {
         let bar = self.multi.add(ProgressBar::new(simulations));
         bar.set_style(
-            ProgressStyle::with_template("iteration {prefix:>3} {bar:40} {pos}/{len} simulations {elapsed_precise}")
-                .expect("static template is valid"),
+            ProgressStyle::with_template("iteration {prefix:>3} {bar:40} {pos}/{len} simulations {elapsed_precise}").expect("static template is valid"),
         );
         bar.set_prefix(iteration.to_string());
         *self.bar.lock().expect("not poisoned") = Some(bar);

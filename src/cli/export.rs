@@ -9,8 +9,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::DataArgs;
 use super::run::InputError;
-use crate::query::{self, export};
 use crate::query::export::{ExportFormat, ExportOptions, Source};
+use crate::query::{self, export};
 use crate::store::Dataset;
 
 /// Arguments of `simcash export` (the help text is on `Command::Export`).
@@ -59,9 +59,8 @@ pub fn cmd_export(args: ExportArgs) -> anyhow::Result<()> {
     let format = match args.format {
         Some(f) => f,
         None if !partition_by.is_empty() => ExportFormat::Parquet,
-        None => ExportFormat::from_path(&args.output).ok_or_else(|| {
-            input(format!("cannot tell the format from `{}`: give --format parquet|arrow|csv|jsonl", args.output.display()))
-        })?,
+        None => ExportFormat::from_path(&args.output)
+            .ok_or_else(|| input(format!("cannot tell the format from `{}`: give --format parquet|arrow|csv|jsonl", args.output.display())))?,
     };
     let opts = ExportOptions { format, partition_by, overwrite: args.overwrite };
     let dataset = Dataset::open(&args.data.data, false).map_err(|e| input(e.to_string()))?;
@@ -81,12 +80,13 @@ pub fn cmd_export(args: ExportArgs) -> anyhow::Result<()> {
         }
     });
     bar.finish_and_clear();
-    let summary = result.map_err(|e: anyhow::Error| match e.downcast::<export::ExportError>() {
-        Ok(x) if x.is_input() => input(x.to_string()),
-        Ok(x) => anyhow::Error::new(x),
-        Err(e) => e,
-    })
-    .with_context(|| format!("export to {} failed", args.output.display()))?;
+    let summary = result
+        .map_err(|e: anyhow::Error| match e.downcast::<export::ExportError>() {
+            Ok(x) if x.is_input() => input(x.to_string()),
+            Ok(x) => anyhow::Error::new(x),
+            Err(e) => e,
+        })
+        .with_context(|| format!("export to {} failed", args.output.display()))?;
     eprintln!(
         "exported {} rows to {} ({}, {} file{}) in {:.2} s",
         summary.rows,

@@ -6,15 +6,15 @@ mod compact;
 #[cfg(feature = "dataset")]
 mod experiment;
 #[cfg(feature = "dataset")]
-mod migrate;
-#[cfg(feature = "dataset")]
 mod export;
+#[cfg(feature = "dataset")]
+mod migrate;
 mod persist;
-mod run;
 #[cfg(feature = "dataset")]
 mod replay;
 #[cfg(feature = "dataset")]
 mod report;
+mod run;
 #[cfg(feature = "dataset")]
 mod serve;
 #[cfg(feature = "dataset")]

@@ -36,8 +36,8 @@ pub struct PersistArgs {
 mod enabled {
     use super::PersistArgs;
     use crate::sink::SimulationSink;
-    use crate::store::layout::{new_simulation_id, validate_id};
     use crate::sink::{ParquetSink, WriterOptions};
+    use crate::store::layout::{new_simulation_id, validate_id};
     use crate::store::{Dataset, SimulationKey};
 
     /// The dataset sink of one run.
@@ -55,10 +55,7 @@ mod enabled {
         /// What to tell the user once the run is saved.
         pub fn saved_message(&self) -> String {
             let k = self.sink.key();
-            format!(
-                "saved simulation {} (experiment {}, iteration {}) to {}",
-                k.simulation_id, k.experiment_id, k.iteration, self.root
-            )
+            format!("saved simulation {} (experiment {}, iteration {}) to {}", k.simulation_id, k.experiment_id, k.iteration, self.root)
         }
     }
 
@@ -83,7 +80,6 @@ mod enabled {
         }
     }
 }
-
 
 #[cfg(not(feature = "dataset"))]
 mod disabled {
@@ -112,4 +108,3 @@ mod disabled {
         }
     }
 }
-

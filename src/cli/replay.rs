@@ -7,9 +7,9 @@ use clap::Args;
 
 use super::DataArgs;
 use super::run::InputError;
-use crate::state::render_summary;
 use crate::replay::stored::{self, ReplayError, Stored};
 use crate::sink::{JsonlSink, RenderSink, SimulationSink};
+use crate::state::render_summary;
 use crate::store::Dataset;
 
 /// Arguments of `simcash replay` (the help text is on `Command::Replay`).

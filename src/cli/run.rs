@@ -8,9 +8,9 @@ use anyhow::Context;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::state::render_summary;
 use crate::scenario::{self, Scenario, ScenarioError};
 use crate::sink::{JsonlSink, RenderSink, SimulationSink};
+use crate::state::render_summary;
 
 /// Run one scenario: SimCash-compatible YAML in, a summary out; `-v` prints every tick.
 /// The simulation is saved to the dataset unless --no-persist.
@@ -96,9 +96,7 @@ pub fn cmd_run(args: RunArgs) -> anyhow::Result<()> {
         sinks.push(s.sink());
     }
     let progress = if args.verbose { ProgressBar::hidden() } else { ProgressBar::new(total as u64) };
-    progress.set_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} ticks {elapsed_precise}").expect("static template is valid"),
-    );
+    progress.set_style(ProgressStyle::with_template("{bar:40} {pos}/{len} ticks {elapsed_precise}").expect("static template is valid"));
     let started = Instant::now();
     let summary = crate::run::run_simulation(config, &mut sinks, |t| {
         if t % 64 == 0 {

@@ -28,7 +28,9 @@ pub fn cmd_serve(args: ServeArgs) -> anyhow::Result<()> {
     let dataset = open(&args.data)?;
     let rt = runtime()?;
     let ctx = rt.block_on(query::session(&dataset))?;
-    let server = tiny_http::Server::http(SocketAddr::new(args.bind, args.port)).map_err(|e| anyhow::anyhow!("{e}")).with_context(|| format!("cannot listen on {}:{}", args.bind, args.port))?;
+    let server = tiny_http::Server::http(SocketAddr::new(args.bind, args.port))
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .with_context(|| format!("cannot listen on {}:{}", args.bind, args.port))?;
     if !args.bind.is_loopback() {
         eprintln!("warning: listening on {} exposes the dataset to anyone who can reach this machine (no authentication)", args.bind);
     }

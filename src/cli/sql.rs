@@ -67,11 +67,7 @@ pub fn cmd_sql(args: SqlArgs) -> anyhow::Result<()> {
     let sql = match (&args.query, &args.file, &args.analysis) {
         (Some(q), _, _) => Some(q.clone()),
         (_, Some(f), _) => Some(std::fs::read_to_string(f).with_context(|| format!("cannot read {}", f.display()))?),
-        (_, _, Some(name)) => Some(
-            query::analysis(name)
-                .ok_or_else(|| InputError(format!("unknown analysis `{name}` (see simcash sql --help)")))?
-                .to_owned(),
-        ),
+        (_, _, Some(name)) => Some(query::analysis(name).ok_or_else(|| InputError(format!("unknown analysis `{name}` (see simcash sql --help)")))?.to_owned()),
         _ => None,
     };
     let dataset = open(&args.data)?;
@@ -262,13 +258,7 @@ pub fn cmd_gc(args: GcArgs) -> anyhow::Result<()> {
         let verb = if args.dry_run { "would remove" } else { "removing" };
         let (mut u, mut l, mut e) = (0, 0, 0);
         for g in garbage.iter().filter(|g| !g.is_empty()) {
-            println!(
-                "{verb} from {}: {} uncommitted, {} unlisted, {} expired file(s)",
-                g.table,
-                g.uncommitted.len(),
-                g.unlisted.len(),
-                g.expired.len()
-            );
+            println!("{verb} from {}: {} uncommitted, {} unlisted, {} expired file(s)", g.table, g.uncommitted.len(), g.unlisted.len(), g.expired.len());
             (u, l, e) = (u + g.uncommitted.len(), l + g.unlisted.len(), e + g.expired.len());
         }
         if !args.dry_run {

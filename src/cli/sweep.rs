@@ -70,12 +70,7 @@ pub fn cmd_sweep(args: SweepArgs) -> anyhow::Result<()> {
     if args.dry_run {
         writeln!(out, "sweep {id}: {} configuration(s) × {} seed(s) = {} points", cfg.configurations(), cfg.seeds.len(), points.len())?;
         for p in points.iter().filter(|p| shard.contains(p.index)) {
-            let vals: Vec<String> = p
-                .assignments
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .chain(p.policies.iter().map(|(a, f)| format!("{a}:{f}")))
-                .collect();
+            let vals: Vec<String> = p.assignments.iter().map(|(k, v)| format!("{k}={v}")).chain(p.policies.iter().map(|(a, f)| format!("{a}:{f}"))).collect();
             writeln!(out, "{:>6}  {}  seed {:<20}  {}", p.index, p.simulation_id, p.seed, vals.join(" "))?;
         }
         return Ok(());
@@ -86,7 +81,13 @@ pub fn cmd_sweep(args: SweepArgs) -> anyhow::Result<()> {
     let bar = ProgressBar::new(0);
     bar.set_style(ProgressStyle::with_template("points {bar:40} {pos}/{len} {elapsed_precise} (eta {eta})").expect("static template is valid"));
     let started = Instant::now();
-    let result = run::run(&cfg, &points, &dataset, Options { jobs, shard, commit: GroupLimits { simulations: args.commit_every as usize, ..GroupLimits::BATCH } }, &Bar(bar.clone()));
+    let result = run::run(
+        &cfg,
+        &points,
+        &dataset,
+        Options { jobs, shard, commit: GroupLimits { simulations: args.commit_every as usize, ..GroupLimits::BATCH } },
+        &Bar(bar.clone()),
+    );
     bar.finish_and_clear();
     let s = result.context("sweep stopped; committed points are kept and the same command continues")?;
     writeln!(

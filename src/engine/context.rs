@@ -132,9 +132,7 @@ impl PolicyContext<'_> {
             Field::MyQ2OutValueTop(n) => self.tops().out.get(*n as usize - 1).map_or(0, |x| x.1) as f64,
             Field::MyQ2InValueTop(n) => self.tops().inflow.get(*n as usize - 1).copied().unwrap_or(0) as f64,
             Field::MyBilateralNetQ2Top(n) => self.tops().net.get(*n as usize - 1).copied().unwrap_or(0) as f64,
-            Field::TopCptyIdHash(n) => {
-                self.tops().out.get(*n as usize - 1).map_or(0.0, |x| id_hash(&self.e.agents[x.0 as usize].id) as f64)
-            }
+            Field::TopCptyIdHash(n) => self.tops().out.get(*n as usize - 1).map_or(0.0, |x| id_hash(&self.e.agents[x.0 as usize].id) as f64),
             Field::TxCounterpartyId => {
                 let name = self.e.agents.get(tx.receiver as usize).map_or("DUMMY", |a| a.id.as_str());
                 id_hash(name) as f64

@@ -68,10 +68,9 @@ fn hold_reason(reason: Option<&str>, ctx: &PolicyContext<'_>) -> HoldReason {
 
 fn payment_decision(action: &Action, ctx: &PolicyContext<'_>) -> Result<Decision, EvalError> {
     Ok(match action {
-        Action::Release { priority_flag, timed_for_tick } => Decision::Release {
-            priority: *priority_flag,
-            timed_for_tick: timed_for_tick.as_ref().map(|v| num(v, ctx).map(|t| t.max(0.0) as u32)).transpose()?,
-        },
+        Action::Release { priority_flag, timed_for_tick } => {
+            Decision::Release { priority: *priority_flag, timed_for_tick: timed_for_tick.as_ref().map(|v| num(v, ctx).map(|t| t.max(0.0) as u32)).transpose()? }
+        }
         Action::Hold { reason } => Decision::Hold(hold_reason(reason.as_deref(), ctx)),
         Action::Drop => Decision::Drop,
         Action::Split { num_splits } => Decision::Split(splits(num_splits, ctx)?),
@@ -329,20 +328,12 @@ impl Engine {
             match action {
                 Action::SetReleaseBudget { max_value, focus, max_per_counterparty } => {
                     let max_value = num(max_value, &ctx).map_err(at).map_err(|e| self.policy_error(i, e))? as Cents;
-                    let cap = max_per_counterparty
-                        .as_ref()
-                        .map(|v| num(v, &ctx).map(|x| x as Cents))
-                        .transpose()
-                        .map_err(at)
-                        .map_err(|e| self.policy_error(i, e))?;
-                    let focus: Option<Vec<AgentIdx>> = focus.as_ref().map(|ids| {
-                        ids.iter().filter_map(|id| self.agents.iter().position(|a| &a.id == id)).map(|p| p as AgentIdx).collect()
-                    });
-                    self.agents[i].budget = ReleaseBudget {
-                        remaining: Some(max_value),
-                        focus: focus.clone(),
-                        per_counterparty: cap.map(|c| (c, Default::default())),
-                    };
+                    let cap =
+                        max_per_counterparty.as_ref().map(|v| num(v, &ctx).map(|x| x as Cents)).transpose().map_err(at).map_err(|e| self.policy_error(i, e))?;
+                    let focus: Option<Vec<AgentIdx>> =
+                        focus.as_ref().map(|ids| ids.iter().filter_map(|id| self.agents.iter().position(|a| &a.id == id)).map(|p| p as AgentIdx).collect());
+                    self.agents[i].budget =
+                        ReleaseBudget { remaining: Some(max_value), focus: focus.clone(), per_counterparty: cap.map(|c| (c, Default::default())) };
                     self.emit(EventKind::BankBudgetSet { agent_id: i as AgentIdx, max_value, focus_counterparties: focus, max_per_counterparty: cap });
                 }
                 Action::SetState { key, value, reason, add } => {
@@ -418,11 +409,7 @@ impl Engine {
                         if amount <= 0 {
                             CollateralDecision::Hold
                         } else {
-                            CollateralDecision::Post {
-                                amount,
-                                reason: reason.clone(),
-                                auto_withdraw_after: after.filter(|k| *k > 0.0).map(|k| k as u32),
-                            }
+                            CollateralDecision::Post { amount, reason: reason.clone(), auto_withdraw_after: after.filter(|k| *k > 0.0).map(|k| k as u32) }
                         }
                     }
                     Action::WithdrawCollateral { amount: a, reason } => {
@@ -476,10 +463,8 @@ impl Engine {
                 let max_safe = a.posted_collateral - needed;
                 if max_safe <= 0 {
                     let (credit_used, limit) = (a.credit_used(), a.allowed_overdraft_limit());
-                    let reason = format!(
-                        "No headroom available for withdrawal: credit_used={credit_used}, allowed_limit={limit}, headroom={}",
-                        limit - credit_used
-                    );
+                    let reason =
+                        format!("No headroom available for withdrawal: credit_used={credit_used}, allowed_limit={limit}, headroom={}", limit - credit_used);
                     self.emit(EventKind::CollateralTimerBlocked {
                         agent_id: i as AgentIdx,
                         requested_amount: timer.amount,

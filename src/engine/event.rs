@@ -83,12 +83,7 @@ pub struct CostBreakdown {
 impl CostBreakdown {
     /// Sum of all six components.
     pub fn total(&self) -> Cents {
-        self.liquidity_cost
-            + self.delay_cost
-            + self.collateral_cost
-            + self.penalty_cost
-            + self.split_friction_cost
-            + self.liquidity_opportunity_cost
+        self.liquidity_cost + self.delay_cost + self.collateral_cost + self.penalty_cost + self.split_friction_cost + self.liquidity_opportunity_cost
     }
 
     /// Adds another breakdown component-wise.
@@ -153,48 +148,247 @@ pub struct Event {
 #[allow(missing_docs)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum EventKind {
-    Arrival { tx_id: TxId, sender_id: AgentIdx, receiver_id: AgentIdx, amount: Cents, deadline: u32, priority: u8, is_divisible: bool },
-    PolicySubmit { agent_id: AgentIdx, tx_id: TxId },
-    PolicyHold { agent_id: AgentIdx, tx_id: TxId, reason: HoldReason },
-    PolicyDrop { agent_id: AgentIdx, tx_id: TxId, reason: Arc<str> },
-    PolicySplit { agent_id: AgentIdx, tx_id: TxId, num_splits: u32, child_ids: Vec<TxId> },
-    TransactionReprioritized { agent_id: AgentIdx, tx_id: TxId, old_priority: u8, new_priority: u8 },
-    PriorityEscalated { tx_id: TxId, sender_id: AgentIdx, original_priority: u8, escalated_priority: u8, ticks_until_deadline: i64, boost_applied: u8 },
-    RtgsSubmission { tx_id: TxId, sender: AgentIdx, receiver: AgentIdx, amount: Cents, internal_priority: u8, rtgs_priority: RtgsPriority },
-    RtgsWithdrawal { tx_id: TxId, sender: AgentIdx, original_rtgs_priority: RtgsPriority },
-    RtgsResubmission { tx_id: TxId, sender: AgentIdx, old_rtgs_priority: Option<RtgsPriority>, new_rtgs_priority: RtgsPriority },
-    BankBudgetSet { agent_id: AgentIdx, max_value: Cents, focus_counterparties: Option<Vec<AgentIdx>>, max_per_counterparty: Option<Cents> },
-    StateRegisterSet { agent_id: AgentIdx, register_key: Arc<str>, old_value: f64, new_value: f64, reason: Arc<str>, decision_path: Option<Arc<str>> },
-    CollateralPost { agent_id: AgentIdx, amount: Cents, reason: Arc<str>, new_total: Cents },
-    CollateralWithdraw { agent_id: AgentIdx, amount: Cents, reason: Arc<str>, new_total: Cents },
-    CollateralTimerWithdrawn { agent_id: AgentIdx, amount: Cents, original_reason: Arc<str>, posted_at_tick: u32, new_total: Cents },
-    CollateralTimerBlocked { agent_id: AgentIdx, requested_amount: Cents, reason: Arc<str>, original_reason: Arc<str>, posted_at_tick: u32 },
+    Arrival {
+        tx_id: TxId,
+        sender_id: AgentIdx,
+        receiver_id: AgentIdx,
+        amount: Cents,
+        deadline: u32,
+        priority: u8,
+        is_divisible: bool,
+    },
+    PolicySubmit {
+        agent_id: AgentIdx,
+        tx_id: TxId,
+    },
+    PolicyHold {
+        agent_id: AgentIdx,
+        tx_id: TxId,
+        reason: HoldReason,
+    },
+    PolicyDrop {
+        agent_id: AgentIdx,
+        tx_id: TxId,
+        reason: Arc<str>,
+    },
+    PolicySplit {
+        agent_id: AgentIdx,
+        tx_id: TxId,
+        num_splits: u32,
+        child_ids: Vec<TxId>,
+    },
+    TransactionReprioritized {
+        agent_id: AgentIdx,
+        tx_id: TxId,
+        old_priority: u8,
+        new_priority: u8,
+    },
+    PriorityEscalated {
+        tx_id: TxId,
+        sender_id: AgentIdx,
+        original_priority: u8,
+        escalated_priority: u8,
+        ticks_until_deadline: i64,
+        boost_applied: u8,
+    },
+    RtgsSubmission {
+        tx_id: TxId,
+        sender: AgentIdx,
+        receiver: AgentIdx,
+        amount: Cents,
+        internal_priority: u8,
+        rtgs_priority: RtgsPriority,
+    },
+    RtgsWithdrawal {
+        tx_id: TxId,
+        sender: AgentIdx,
+        original_rtgs_priority: RtgsPriority,
+    },
+    RtgsResubmission {
+        tx_id: TxId,
+        sender: AgentIdx,
+        old_rtgs_priority: Option<RtgsPriority>,
+        new_rtgs_priority: RtgsPriority,
+    },
+    BankBudgetSet {
+        agent_id: AgentIdx,
+        max_value: Cents,
+        focus_counterparties: Option<Vec<AgentIdx>>,
+        max_per_counterparty: Option<Cents>,
+    },
+    StateRegisterSet {
+        agent_id: AgentIdx,
+        register_key: Arc<str>,
+        old_value: f64,
+        new_value: f64,
+        reason: Arc<str>,
+        decision_path: Option<Arc<str>>,
+    },
+    CollateralPost {
+        agent_id: AgentIdx,
+        amount: Cents,
+        reason: Arc<str>,
+        new_total: Cents,
+    },
+    CollateralWithdraw {
+        agent_id: AgentIdx,
+        amount: Cents,
+        reason: Arc<str>,
+        new_total: Cents,
+    },
+    CollateralTimerWithdrawn {
+        agent_id: AgentIdx,
+        amount: Cents,
+        original_reason: Arc<str>,
+        posted_at_tick: u32,
+        new_total: Cents,
+    },
+    CollateralTimerBlocked {
+        agent_id: AgentIdx,
+        requested_amount: Cents,
+        reason: Arc<str>,
+        original_reason: Arc<str>,
+        posted_at_tick: u32,
+    },
     /// `tx_id` is `None` for a ScheduledSettlement scenario event (SimCash's synthetic id).
-    RtgsImmediateSettlement { tx_id: Option<TxId>, sender: AgentIdx, receiver: AgentIdx, amount: Cents, sender_balance_before: Cents, sender_balance_after: Cents },
-    QueuedRtgs { tx_id: TxId, sender_id: AgentIdx },
-    Queue2LiquidityRelease { tx_id: TxId, sender: AgentIdx, receiver: AgentIdx, amount: Cents, queue_wait_ticks: i64 },
+    RtgsImmediateSettlement {
+        tx_id: Option<TxId>,
+        sender: AgentIdx,
+        receiver: AgentIdx,
+        amount: Cents,
+        sender_balance_before: Cents,
+        sender_balance_after: Cents,
+    },
+    QueuedRtgs {
+        tx_id: TxId,
+        sender_id: AgentIdx,
+    },
+    Queue2LiquidityRelease {
+        tx_id: TxId,
+        sender: AgentIdx,
+        receiver: AgentIdx,
+        amount: Cents,
+        queue_wait_ticks: i64,
+    },
     /// `settled` is an extension field: SimCash emits the event for infeasible pairs too.
-    LsmBilateralOffset { agent_a: AgentIdx, agent_b: AgentIdx, amount_a: Cents, amount_b: Cents, tx_ids: Vec<TxId>, settled: bool },
+    LsmBilateralOffset {
+        agent_a: AgentIdx,
+        agent_b: AgentIdx,
+        amount_a: Cents,
+        amount_b: Cents,
+        tx_ids: Vec<TxId>,
+        settled: bool,
+    },
     /// Extension: a bilateral pair settled on a later LSM round of the tick, after SimCash's
     /// one event per pair and tick was already emitted unsettled.
-    LsmBilateralSettlement { agent_a: AgentIdx, agent_b: AgentIdx, amount_a: Cents, amount_b: Cents, tx_ids: Vec<TxId> },
-    LsmCycleSettlement { agents: Vec<AgentIdx>, tx_amounts: Vec<Cents>, total_value: Cents, net_positions: Vec<Cents>, max_net_outflow: Cents, max_net_outflow_agent: Option<AgentIdx>, tx_ids: Vec<TxId> },
-    EntryDispositionOffset { incoming_tx_id: TxId, queued_tx_id: TxId, agent_a: AgentIdx, agent_b: AgentIdx, offset_amount: Cents, incoming_amount: Cents, queued_amount: Cents },
-    AlgorithmExecution { algorithm: u8, success: bool, settlements: u32, settled_value: Cents },
-    BilateralLimitExceeded { sender: AgentIdx, receiver: AgentIdx, tx_id: TxId, amount: Cents, current_bilateral_outflow: Cents, bilateral_limit: Cents },
-    MultilateralLimitExceeded { sender: AgentIdx, tx_id: TxId, amount: Cents, current_total_outflow: Cents, multilateral_limit: Cents },
-    CostAccrual { agent_id: AgentIdx, costs: CostBreakdown },
-    TransactionWentOverdue { tx_id: TxId, sender_id: AgentIdx, receiver_id: AgentIdx, amount: Cents, remaining_amount: Cents, deadline_tick: u32, ticks_overdue: u32, deadline_penalty_cost: Cents },
-    OverdueTransactionSettled { tx_id: TxId, sender_id: AgentIdx, receiver_id: AgentIdx, amount: Cents, settled_amount: Cents, deadline_tick: u32, overdue_since_tick: u32, total_ticks_overdue: u32, deadline_penalty_cost: Cents, estimated_delay_cost: Cents },
+    LsmBilateralSettlement {
+        agent_a: AgentIdx,
+        agent_b: AgentIdx,
+        amount_a: Cents,
+        amount_b: Cents,
+        tx_ids: Vec<TxId>,
+    },
+    LsmCycleSettlement {
+        agents: Vec<AgentIdx>,
+        tx_amounts: Vec<Cents>,
+        total_value: Cents,
+        net_positions: Vec<Cents>,
+        max_net_outflow: Cents,
+        max_net_outflow_agent: Option<AgentIdx>,
+        tx_ids: Vec<TxId>,
+    },
+    EntryDispositionOffset {
+        incoming_tx_id: TxId,
+        queued_tx_id: TxId,
+        agent_a: AgentIdx,
+        agent_b: AgentIdx,
+        offset_amount: Cents,
+        incoming_amount: Cents,
+        queued_amount: Cents,
+    },
+    AlgorithmExecution {
+        algorithm: u8,
+        success: bool,
+        settlements: u32,
+        settled_value: Cents,
+    },
+    BilateralLimitExceeded {
+        sender: AgentIdx,
+        receiver: AgentIdx,
+        tx_id: TxId,
+        amount: Cents,
+        current_bilateral_outflow: Cents,
+        bilateral_limit: Cents,
+    },
+    MultilateralLimitExceeded {
+        sender: AgentIdx,
+        tx_id: TxId,
+        amount: Cents,
+        current_total_outflow: Cents,
+        multilateral_limit: Cents,
+    },
+    CostAccrual {
+        agent_id: AgentIdx,
+        costs: CostBreakdown,
+    },
+    TransactionWentOverdue {
+        tx_id: TxId,
+        sender_id: AgentIdx,
+        receiver_id: AgentIdx,
+        amount: Cents,
+        remaining_amount: Cents,
+        deadline_tick: u32,
+        ticks_overdue: u32,
+        deadline_penalty_cost: Cents,
+    },
+    OverdueTransactionSettled {
+        tx_id: TxId,
+        sender_id: AgentIdx,
+        receiver_id: AgentIdx,
+        amount: Cents,
+        settled_amount: Cents,
+        deadline_tick: u32,
+        overdue_since_tick: u32,
+        total_ticks_overdue: u32,
+        deadline_penalty_cost: Cents,
+        estimated_delay_cost: Cents,
+    },
     /// `details_json` holds SimCash's details with keys sorted; tx ids in it are rendered.
-    ScenarioEventExecuted { scenario_event_type: &'static str, details_json: String },
-    EndOfDay { day: u32, unsettled_count: u32, total_penalties: Cents },
-    DeferredCreditApplied { agent_id: AgentIdx, amount: Cents, source_transactions: Vec<TxId> },
-    LiquidityAllocation { day: u32, agent_id: AgentIdx, fraction: f64, amount: Cents, balance_after: Cents },
-    LiquidityReturn { agent_id: AgentIdx, amount: Cents, balance_after: Cents },
+    ScenarioEventExecuted {
+        scenario_event_type: &'static str,
+        details_json: String,
+    },
+    EndOfDay {
+        day: u32,
+        unsettled_count: u32,
+        total_penalties: Cents,
+    },
+    DeferredCreditApplied {
+        agent_id: AgentIdx,
+        amount: Cents,
+        source_transactions: Vec<TxId>,
+    },
+    LiquidityAllocation {
+        day: u32,
+        agent_id: AgentIdx,
+        fraction: f64,
+        amount: Cents,
+        balance_after: Cents,
+    },
+    LiquidityReturn {
+        agent_id: AgentIdx,
+        amount: Cents,
+        balance_after: Cents,
+    },
     /// Extension: a Queue-2 payment settled by the LSM's internal queue pass, which
     /// SimCash settles without an event and with immediate crediting.
-    LsmQueue2Settlement { tx_id: TxId, sender: AgentIdx, receiver: AgentIdx, amount: Cents, sender_balance_after: Cents },
+    LsmQueue2Settlement {
+        tx_id: TxId,
+        sender: AgentIdx,
+        receiver: AgentIdx,
+        amount: Cents,
+        sender_balance_after: Cents,
+    },
 }
 
 impl EventKind {
@@ -249,14 +443,41 @@ impl EventKind {
 
 /// Every event type name, SimCash's and the extensions.
 pub const EVENT_TYPES: &[&str] = &[
-    "Arrival", "PolicySubmit", "PolicyHold", "PolicyDrop", "PolicySplit", "TransactionReprioritized",
-    "PriorityEscalated", "RtgsSubmission", "RtgsWithdrawal", "RtgsResubmission", "BankBudgetSet",
-    "StateRegisterSet", "CollateralPost", "CollateralWithdraw", "CollateralTimerWithdrawn",
-    "CollateralTimerBlocked", "RtgsImmediateSettlement", "QueuedRtgs", "Queue2LiquidityRelease",
-    "LsmBilateralOffset", "LsmCycleSettlement", "EntryDispositionOffset", "AlgorithmExecution",
-    "BilateralLimitExceeded", "MultilateralLimitExceeded", "CostAccrual", "TransactionWentOverdue",
-    "OverdueTransactionSettled", "ScenarioEventExecuted", "EndOfDay", "DeferredCreditApplied",
-    "LiquidityAllocation", "LiquidityReturn", "LsmQueue2Settlement", "LsmBilateralSettlement",
+    "Arrival",
+    "PolicySubmit",
+    "PolicyHold",
+    "PolicyDrop",
+    "PolicySplit",
+    "TransactionReprioritized",
+    "PriorityEscalated",
+    "RtgsSubmission",
+    "RtgsWithdrawal",
+    "RtgsResubmission",
+    "BankBudgetSet",
+    "StateRegisterSet",
+    "CollateralPost",
+    "CollateralWithdraw",
+    "CollateralTimerWithdrawn",
+    "CollateralTimerBlocked",
+    "RtgsImmediateSettlement",
+    "QueuedRtgs",
+    "Queue2LiquidityRelease",
+    "LsmBilateralOffset",
+    "LsmCycleSettlement",
+    "EntryDispositionOffset",
+    "AlgorithmExecution",
+    "BilateralLimitExceeded",
+    "MultilateralLimitExceeded",
+    "CostAccrual",
+    "TransactionWentOverdue",
+    "OverdueTransactionSettled",
+    "ScenarioEventExecuted",
+    "EndOfDay",
+    "DeferredCreditApplied",
+    "LiquidityAllocation",
+    "LiquidityReturn",
+    "LsmQueue2Settlement",
+    "LsmBilateralSettlement",
 ];
 
 /// SimCash's synthetic transaction id for a ScheduledSettlement.
@@ -345,10 +566,7 @@ impl Event {
             BankBudgetSet { agent_id, max_value, focus_counterparties, max_per_counterparty } => {
                 put("agent_id", a(agent_id));
                 put("max_value", json!(max_value));
-                put(
-                    "focus_counterparties",
-                    focus_counterparties.as_ref().map_or(Value::Null, |v| Value::Array(v.iter().map(a).collect())),
-                );
+                put("focus_counterparties", focus_counterparties.as_ref().map_or(Value::Null, |v| Value::Array(v.iter().map(a).collect())));
                 put("max_per_counterparty", json!(max_per_counterparty));
             }
             StateRegisterSet { agent_id, register_key, old_value, new_value, reason, decision_path } => {
@@ -596,7 +814,16 @@ pub(crate) mod tests {
             BilateralLimitExceeded { sender: 0, receiver: 1, tx_id: t, amount: 5, current_bilateral_outflow: 1, bilateral_limit: 4 },
             MultilateralLimitExceeded { sender: 0, tx_id: t, amount: 5, current_total_outflow: 1, multilateral_limit: 4 },
             CostAccrual { agent_id: 0, costs: CostBreakdown { delay_cost: 3, liquidity_opportunity_cost: 2, ..Default::default() } },
-            TransactionWentOverdue { tx_id: t, sender_id: 0, receiver_id: 1, amount: 5, remaining_amount: 5, deadline_tick: 3, ticks_overdue: 1, deadline_penalty_cost: 7 },
+            TransactionWentOverdue {
+                tx_id: t,
+                sender_id: 0,
+                receiver_id: 1,
+                amount: 5,
+                remaining_amount: 5,
+                deadline_tick: 3,
+                ticks_overdue: 1,
+                deadline_penalty_cost: 7,
+            },
             OverdueTransactionSettled {
                 tx_id: t,
                 sender_id: 0,

@@ -238,12 +238,8 @@ impl Engine {
     /// One bilateral round. Returns (Σ min(sum_ab, sum_ba) over popped pairs, pairs, payments
     /// settled).
     fn bilateral_offset(&mut self, seen_pairs: &mut BTreeSet<(AgentIdx, AgentIdx)>, edges: &Edges) -> (Cents, u32, u32) {
-        let mut pairs: Vec<(Cents, &Edge, &Edge)> = edges
-            .list
-            .iter()
-            .filter(|e| e.from < e.to)
-            .filter_map(|ab| edges.get(ab.to, ab.from).map(|ba| (ab.sum.min(ba.sum), ab, ba)))
-            .collect();
+        let mut pairs: Vec<(Cents, &Edge, &Edge)> =
+            edges.list.iter().filter(|e| e.from < e.to).filter_map(|ab| edges.get(ab.to, ab.from).map(|ba| (ab.sum.min(ba.sum), ab, ba))).collect();
         // Largest offset first, then by agents; the list is in (a, b) order already.
         pairs.sort_by_key(|p| std::cmp::Reverse(p.0));
         let mut offset_value = 0;
@@ -359,8 +355,7 @@ impl Engine {
         }
 
         // The pairs with payments, as (from, to, largest payment) in local numbers.
-        let pairs: Vec<(usize, usize, Cents)> =
-            (0..m * m).filter(|&i| !g.between[i].1.is_empty()).map(|i| (i / m, i % m, g.between[i].0)).collect();
+        let pairs: Vec<(usize, usize, Cents)> = (0..m * m).filter(|&i| !g.between[i].1.is_empty()).map(|i| (i / m, i % m, g.between[i].0)).collect();
         let mut path = Trail { agents: Vec::with_capacity(max_len + 1), txs: Vec::with_capacity(max_len), on: vec![false; n] };
         let starts: Vec<AgentIdx> = g.out.keys().copied().collect();
         for start in starts {
@@ -562,9 +557,8 @@ mod tests {
     /// An engine whose Queue 2 holds `payments` (from, to, amount) in order: no liquidity, no
     /// LSM, one tick.
     fn queued(agents: usize, payments: &[(usize, usize, Cents)]) -> Engine {
-        let mut yaml = String::from(
-            "simulation: {ticks_per_day: 2, num_days: 1, rng_seed: 1}\nlsm_config: {enable_bilateral: false, enable_cycles: false}\nagents:\n",
-        );
+        let mut yaml =
+            String::from("simulation: {ticks_per_day: 2, num_days: 1, rng_seed: 1}\nlsm_config: {enable_bilateral: false, enable_cycles: false}\nagents:\n");
         for a in 0..agents {
             yaml.push_str(&format!("  - {{id: A{a}, opening_balance: 0}}\n"));
         }

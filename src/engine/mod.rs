@@ -164,32 +164,34 @@ impl Engine {
     pub fn new(cfg: SimConfig) -> Result<Engine, EngineError> {
         let mut order: Vec<usize> = (0..cfg.agents.len()).collect();
         order.sort_by(|&a, &b| cfg.agents[a].id.cmp(&cfg.agents[b].id));
-        let index_of: BTreeMap<&str, AgentIdx> =
-            order.iter().enumerate().map(|(i, &c)| (cfg.agents[c].id.as_str(), i as AgentIdx)).collect();
+        let index_of: BTreeMap<&str, AgentIdx> = order.iter().enumerate().map(|(i, &c)| (cfg.agents[c].id.as_str(), i as AgentIdx)).collect();
         let mut agents = Vec::with_capacity(order.len());
         for &c in &order {
             let a = &cfg.agents[c];
-            let arrivals = a.arrivals.iter().chain(&a.arrival_bands).map(|arr| {
-                let candidates = cfg
-                    .agents
-                    .iter()
-                    .filter(|o| o.id != a.id)
-                    .map(|o| {
-                        let w = arr.counterparty_weights.iter().find(|(id, _)| *id == o.id).map_or(1.0, |(_, w)| *w);
-                        (index_of[o.id.as_str()], w)
-                    })
-                    .collect();
-                ArrivalState {
-                    config: arr.clone(),
-                    rate: arr.rate_per_tick,
-                    base_rate: arr.rate_per_tick,
-                    candidates,
-                    weighted: !arr.counterparty_weights.is_empty(),
-                }
-            }).collect();
-            let allocation = a
-                .liquidity_pool
-                .map_or(0, |pool| (pool as f64 * a.liquidity_allocation_fraction).floor() as Cents);
+            let arrivals = a
+                .arrivals
+                .iter()
+                .chain(&a.arrival_bands)
+                .map(|arr| {
+                    let candidates = cfg
+                        .agents
+                        .iter()
+                        .filter(|o| o.id != a.id)
+                        .map(|o| {
+                            let w = arr.counterparty_weights.iter().find(|(id, _)| *id == o.id).map_or(1.0, |(_, w)| *w);
+                            (index_of[o.id.as_str()], w)
+                        })
+                        .collect();
+                    ArrivalState {
+                        config: arr.clone(),
+                        rate: arr.rate_per_tick,
+                        base_rate: arr.rate_per_tick,
+                        candidates,
+                        weighted: !arr.counterparty_weights.is_empty(),
+                    }
+                })
+                .collect();
+            let allocation = a.liquidity_pool.map_or(0, |pool| (pool as f64 * a.liquidity_allocation_fraction).floor() as Cents);
             agents.push(Agent {
                 id: a.id.clone(),
                 balance: a.opening_balance + allocation,
@@ -675,9 +677,7 @@ mod tests {
             .tick_events()
             .iter()
             .filter_map(|ev| match &ev.kind {
-                EventKind::Arrival { sender_id, amount, deadline, .. } => {
-                    Some((e.agents()[*sender_id as usize].id.clone(), *amount, *deadline))
-                }
+                EventKind::Arrival { sender_id, amount, deadline, .. } => Some((e.agents()[*sender_id as usize].id.clone(), *amount, *deadline)),
                 _ => None,
             })
             .collect();

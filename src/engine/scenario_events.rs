@@ -22,13 +22,7 @@ impl Engine {
 
     pub(crate) fn run_scenario_events(&mut self) -> Result<(), EngineError> {
         let t = self.tick;
-        let due: Vec<ScenarioEvent> = self
-            .cfg
-            .scenario_events
-            .iter()
-            .filter(|e| e.schedule.fires_at(t))
-            .map(|e| e.event.clone())
-            .collect();
+        let due: Vec<ScenarioEvent> = self.cfg.scenario_events.iter().filter(|e| e.schedule.fires_at(t)).map(|e| e.event.clone()).collect();
         for ev in due {
             self.run_scenario_event(ev)?;
         }
@@ -50,15 +44,7 @@ impl Engine {
                 let uncapped = t + rel;
                 let capped = self.cap_deadline(uncapped, true);
                 let id = self.create_transaction(f, to, amount, capped, priority);
-                self.emit(EventKind::Arrival {
-                    tx_id: id,
-                    sender_id: f,
-                    receiver_id: to,
-                    amount,
-                    deadline: capped,
-                    priority,
-                    is_divisible,
-                });
+                self.emit(EventKind::Arrival { tx_id: id, sender_id: f, receiver_id: to, amount, deadline: capped, priority, is_divisible });
                 (
                     "custom_transaction_arrival",
                     details(vec![
@@ -106,12 +92,7 @@ impl Engine {
                 let new_rate = streams[0].rate;
                 (
                     "agent_arrival_rate_change",
-                    details(vec![
-                        ("agent", json!(agent)),
-                        ("multiplier", json!(multiplier)),
-                        ("old_rate", json!(old_rate)),
-                        ("new_rate", json!(new_rate)),
-                    ]),
+                    details(vec![("agent", json!(agent)), ("multiplier", json!(multiplier)), ("old_rate", json!(old_rate)), ("new_rate", json!(new_rate))]),
                 )
             }
             ScenarioEvent::CounterpartyWeightChange { agent, counterparty, new_weight } => {
@@ -123,10 +104,7 @@ impl Engine {
                     }
                     s.weighted = true;
                 }
-                (
-                    "counterparty_weight_change",
-                    details(vec![("agent", json!(agent)), ("counterparty", json!(counterparty)), ("new_weight", json!(new_weight))]),
-                )
+                ("counterparty_weight_change", details(vec![("agent", json!(agent)), ("counterparty", json!(counterparty)), ("new_weight", json!(new_weight))]))
             }
             ScenarioEvent::DeadlineWindowChange { min_ticks_multiplier, max_ticks_multiplier } => {
                 for a in &mut self.agents {
@@ -173,4 +151,3 @@ impl Engine {
         Ok(())
     }
 }
-

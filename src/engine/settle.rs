@@ -1,9 +1,9 @@
 //! RTGS settlement: immediate settlement of released payments (step 3) and the Queue-2
 //! retry pass (step 4, and the silent pass inside the LSM).
 
+use super::Engine;
 use super::config::Cents;
 use super::event::{EventKind, TxId};
-use super::Engine;
 
 /// How a settlement credits the receiver.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -137,13 +137,7 @@ impl Engine {
                 self.emit(EventKind::LsmQueue2Settlement { tx_id: id, sender, receiver, amount, sender_balance_after: after });
             } else {
                 self.settle_tx(id, Credit::AsConfigured, Path::Rtgs);
-                self.emit(EventKind::Queue2LiquidityRelease {
-                    tx_id: id,
-                    sender,
-                    receiver,
-                    amount,
-                    queue_wait_ticks: t as i64 - arrival as i64,
-                });
+                self.emit(EventKind::Queue2LiquidityRelease { tx_id: id, sender, receiver, amount, queue_wait_ticks: t as i64 - arrival as i64 });
             }
         }
         self.queue2 = keep;

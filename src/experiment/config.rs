@@ -86,8 +86,7 @@ pub fn load_file(path: &Path) -> Result<ExperimentConfig, ScenarioError> {
     let mut get = BTreeMap::new();
     for (k, c) in root.entries(f)? {
         match k.as_str() {
-            "name" | "description" | "scenario" | "evaluation" | "convergence" | "policy_constraints" | "optimized_agents"
-            | "master_seed" => {
+            "name" | "description" | "scenario" | "evaluation" | "convergence" | "policy_constraints" | "optimized_agents" | "master_seed" => {
                 get.insert(k, c);
             }
             _ => warnings.push(Warning { line: c.node().line(), key: k, reason: UNUSED }),

@@ -1,14 +1,14 @@
 //! Running an experiment's simulations: each through the one [`run_simulation`] path, into the
 //! dataset when one is given, on up to `jobs` threads, results in job order.
 
-use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use crate::engine::config::SimConfig;
 use crate::run::{RunError, run_simulation};
 use crate::sink::{NullSink, SimulationSink};
-use crate::store::commit::{Committer, GroupLimits, OnExisting};
 use crate::sink::{ParquetSink, WriterOptions};
+use crate::store::commit::{Committer, GroupLimits, OnExisting};
 use crate::store::{Dataset, SimulationKey};
 
 /// One simulation to run, and where (if anywhere) to store it.

@@ -39,12 +39,7 @@ pub fn with_parameter(policy: &Value, name: &str, value: f64) -> Value {
 pub fn apply(config: &mut SimConfig, agent: &str, policy: &Value) {
     let Some(a) = config.agents.iter_mut().find(|a| a.id == agent) else { return };
     a.liquidity_allocation_fraction = parameter(policy, "initial_liquidity_fraction").unwrap_or(1.0).clamp(0.0, 1.0);
-    a.policy = PolicyConfig::Tree {
-        kind: "InlineJson".into(),
-        source: "experiment".into(),
-        document: policy.clone(),
-        params: Default::default(),
-    };
+    a.policy = PolicyConfig::Tree { kind: "InlineJson".into(), source: "experiment".into(), document: policy.clone(), params: Default::default() };
 }
 
 /// Why a proposed policy is refused.
@@ -70,9 +65,7 @@ pub fn violations(policy: &Value, constraints: &Constraints) -> Vec<String> {
     }
     for tree in ["payment_tree", "bank_tree", "strategic_collateral_tree", "end_of_tick_collateral_tree"] {
         let Some(root) = policy.get(tree).filter(|t| !t.is_null()) else { continue };
-        let allowed = constraints.actions.get(tree).or_else(|| {
-            tree.ends_with("collateral_tree").then(|| constraints.actions.get("collateral_tree")).flatten()
-        });
+        let allowed = constraints.actions.get(tree).or_else(|| tree.ends_with("collateral_tree").then(|| constraints.actions.get("collateral_tree")).flatten());
         walk(root, &mut |key, v| match key {
             "field" if !constraints.fields.is_empty() => {
                 if let Some(name) = v.as_str() {

@@ -138,9 +138,7 @@ fn encode_err(format: ExportFormat) -> impl Fn(String) -> ExportError {
 pub async fn plan(ctx: &SessionContext, source: &Source) -> Result<DataFrame, ExportError> {
     match source {
         Source::Table(name) => ctx.table(name.as_str()).await.map_err(|e| match e {
-            DataFusionError::Plan(_) | DataFusionError::SQL(..) => {
-                ExportError::Input(format!("unknown table `{name}` (run `simcash schema` for the list)"))
-            }
+            DataFusionError::Plan(_) | DataFusionError::SQL(..) => ExportError::Input(format!("unknown table `{name}` (run `simcash schema` for the list)")),
             e => ExportError::Input(format!("table `{name}`: {e}")),
         }),
         Source::Sql(sql) => {
@@ -154,12 +152,7 @@ pub async fn plan(ctx: &SessionContext, source: &Source) -> Result<DataFrame, Ex
 }
 
 /// Exports `df` to `path`. `progress` is called after each batch with the rows written so far.
-pub async fn export(
-    df: DataFrame,
-    path: &Path,
-    opts: &ExportOptions,
-    progress: &mut dyn FnMut(u64),
-) -> Result<ExportSummary, ExportError> {
+pub async fn export(df: DataFrame, path: &Path, opts: &ExportOptions, progress: &mut dyn FnMut(u64)) -> Result<ExportSummary, ExportError> {
     // Check everything about the input before anything runs or is written.
     let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
     let mut part_idx = Vec::new();
@@ -171,7 +164,10 @@ pub async fn export(
             return Err(ExportError::Input(format!("--partition-by: column `{name}` named twice")));
         }
         if f.data_type().is_nested() || f.data_type().is_floating() {
-            return Err(ExportError::Input(format!("--partition-by: column `{name}` has type {} (partition by ids, integers, strings or dates)", f.data_type())));
+            return Err(ExportError::Input(format!(
+                "--partition-by: column `{name}` has type {} (partition by ids, integers, strings or dates)",
+                f.data_type()
+            )));
         }
         part_idx.push(i);
     }
@@ -369,10 +365,8 @@ struct Writer {
 impl Writer {
     fn create(path: &Path, format: ExportFormat, schema: &SchemaRef) -> Result<Writer, ExportError> {
         let file = BufWriter::with_capacity(1 << 20, File::create(path).map_err(io_err(path))?);
-        let stored: SchemaRef = Arc::new(Schema::new_with_metadata(
-            schema.fields().iter().map(|f| stored_field(format, f)).collect::<Vec<_>>(),
-            schema.metadata().clone(),
-        ));
+        let stored: SchemaRef =
+            Arc::new(Schema::new_with_metadata(schema.fields().iter().map(|f| stored_field(format, f)).collect::<Vec<_>>(), schema.metadata().clone()));
         let enc = encode_err(format);
         let inner = match format {
             ExportFormat::Parquet => {
@@ -383,9 +377,7 @@ impl Writer {
                     .build();
                 Inner::Parquet(ArrowWriter::try_new(file, stored.clone(), Some(props)).map_err(|e: ParquetError| enc(e.to_string()))?)
             }
-            ExportFormat::Arrow => Inner::Arrow(
-                datafusion::arrow::ipc::writer::FileWriter::try_new(file, &stored).map_err(|e| enc(e.to_string()))?,
-            ),
+            ExportFormat::Arrow => Inner::Arrow(datafusion::arrow::ipc::writer::FileWriter::try_new(file, &stored).map_err(|e| enc(e.to_string()))?),
             ExportFormat::Csv => Inner::Csv(datafusion::arrow::csv::WriterBuilder::new().with_header(true).build(file)),
             ExportFormat::Jsonl => Inner::Jsonl(datafusion::arrow::json::LineDelimitedWriter::new(file)),
         };

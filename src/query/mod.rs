@@ -5,11 +5,11 @@
 //! (`queries/views/*.sql`) are registered on top of those. The only module that imports
 //! DataFusion's SQL engine.
 
+pub mod export;
 pub mod live;
+pub mod output;
 pub mod snapshot;
 mod views;
-pub mod export;
-pub mod output;
 
 use std::sync::Arc;
 
@@ -112,16 +112,8 @@ pub const EXPERIMENTS_LIST: &str = "SELECT s.experiment_id, \
 
 /// Physical and view names a user can query, for `simcash schema`.
 pub fn table_names() -> Vec<&'static str> {
-    const RAW: &[&str] = &[
-        "raw.events",
-        "raw.agent_ticks",
-        "raw.ticks",
-        "raw.simulations",
-        "raw.experiments",
-        "raw.iterations",
-        "raw.policy_evaluations",
-        "raw.sweep_points",
-    ];
+    const RAW: &[&str] =
+        &["raw.events", "raw.agent_ticks", "raw.ticks", "raw.simulations", "raw.experiments", "raw.iterations", "raw.policy_evaluations", "raw.sweep_points"];
     debug_assert_eq!(RAW.len(), registry::TABLES.len());
     VIEWS.iter().map(|(n, _)| *n).chain(RAW.iter().copied()).collect()
 }
@@ -269,10 +261,8 @@ mod tests {
     fn every_query_file_has_a_header_and_is_registered() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("queries");
         for (dir, list, kind) in [("views", VIEWS, "view"), ("analyses", ANALYSES, "analysis")] {
-            let mut files: Vec<String> = std::fs::read_dir(root.join(dir))
-                .unwrap()
-                .map(|e| e.unwrap().path().file_stem().unwrap().to_string_lossy().into_owned())
-                .collect();
+            let mut files: Vec<String> =
+                std::fs::read_dir(root.join(dir)).unwrap().map(|e| e.unwrap().path().file_stem().unwrap().to_string_lossy().into_owned()).collect();
             files.sort();
             let mut names: Vec<String> = list.iter().map(|(n, _)| n.to_string()).collect();
             names.sort();

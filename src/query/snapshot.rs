@@ -37,13 +37,12 @@ use datafusion::physical_plan::empty::EmptyExec;
 use futures::stream::{BoxStream, StreamExt};
 use object_store::path::Path;
 use object_store::{
-    CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore, PutMultipartOptions, PutOptions,
-    PutPayload, PutResult,
+    CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore, PutMultipartOptions, PutOptions, PutPayload, PutResult,
 };
 use serde_json::Value;
 
-use crate::store::Dataset;
 use super::live::{LiveFile, LiveTables};
+use crate::store::Dataset;
 use crate::store::commit::{group, visible};
 use crate::store::registry::{self, PARTITION, TableDef};
 use crate::store::table::Table;
@@ -360,11 +359,9 @@ impl ObjectStore for CheckedStore {
         let result = self.dataset.store.get_opts(location, options).await?;
         let logged = self.sizes.lock().expect("not poisoned").get(location).copied();
         match logged {
-            Some(size) if size != result.meta.size => Err(generic(SizeMismatch {
-                path: self.dataset.describe(location),
-                logged: size,
-                found: result.meta.size,
-            })),
+            Some(size) if size != result.meta.size => {
+                Err(generic(SizeMismatch { path: self.dataset.describe(location), logged: size, found: result.meta.size }))
+            }
             _ => Ok(result),
         }
     }

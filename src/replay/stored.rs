@@ -7,11 +7,11 @@ use std::sync::Arc;
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::datatypes::{Int32Type, Int64Type, UInt32Type, UInt64Type};
 
-use crate::state::{AgentSnapshot, StateProvider};
 use crate::engine::config::SimConfig;
 use crate::engine::event::{AgentIdx, CostBreakdown, Event};
 use crate::engine::{RunStats, TickCounts};
 use crate::sink::{RunSummary, SimulationMeta, SimulationSink, SinkError};
+use crate::state::{AgentSnapshot, StateProvider};
 use crate::store::batch::rows_from_batch;
 use crate::store::commit::string_bounds;
 use crate::store::read::SimulationRows;
@@ -106,7 +106,13 @@ fn corrupt(path: &str, problem: impl ToString) -> ReplayError {
 
 /// The simulation's rows of one table, and how to name them in messages.
 fn reader(dataset: &Dataset, key: &SimulationKey, table: &str) -> Result<(SimulationRows, String), ReplayError> {
-    let what = format!("{}/{table} (simulation {}, experiment {}, iteration {})", dataset.display.trim_end_matches('/'), key.simulation_id, key.experiment_id, key.iteration);
+    let what = format!(
+        "{}/{table} (simulation {}, experiment {}, iteration {})",
+        dataset.display.trim_end_matches('/'),
+        key.simulation_id,
+        key.experiment_id,
+        key.iteration
+    );
     Ok((dataset.simulation_rows(key, table)?, what))
 }
 
@@ -133,13 +139,12 @@ impl Stored {
         let batches: Vec<RecordBatch> = sims.collect::<Result<_, _>>().map_err(|e| corrupt(&path, e))?;
         let b = batches.iter().find(|b| b.num_rows() > 0).ok_or_else(|| corrupt(&path, "no row"))?;
         let config_json = col(b, &path, "config_json")?.as_string_opt::<i32>().map(|a| a.value(0).to_owned());
-        let config: SimConfig = config_json
-            .as_deref()
-            .and_then(|j| serde_json::from_str(j).ok())
-            .ok_or_else(|| corrupt(&path, "`config_json` is not a simcash configuration"))?;
+        let config: SimConfig =
+            config_json.as_deref().and_then(|j| serde_json::from_str(j).ok()).ok_or_else(|| corrupt(&path, "`config_json` is not a simcash configuration"))?;
         let ids = col(b, &path, "agent_ids")?.as_list_opt::<i32>().ok_or_else(|| corrupt(&path, "`agent_ids` is not a list"))?;
         let ids = ids.value(0);
-        let agent_ids: Vec<String> = ids.as_string_opt::<i32>().ok_or_else(|| corrupt(&path, "bad `agent_ids`"))?.iter().map(|s| s.unwrap_or("").to_owned()).collect();
+        let agent_ids: Vec<String> =
+            ids.as_string_opt::<i32>().ok_or_else(|| corrupt(&path, "bad `agent_ids`"))?.iter().map(|s| s.unwrap_or("").to_owned()).collect();
         let stats = RunStats {
             arrivals: u64_at(b, &path, "arrivals")?,
             settled: u64_at(b, &path, "settled")?,
@@ -208,12 +213,8 @@ impl Stored {
         if end < self.ticks {
             return Ok(None);
         }
-        let summary = RunSummary {
-            ticks: self.ticks,
-            agent_ids: names.clone(),
-            stats: self.stats,
-            costs: state.agents.iter().map(|a| a.total_costs).collect(),
-        };
+        let summary =
+            RunSummary { ticks: self.ticks, agent_ids: names.clone(), stats: self.stats, costs: state.agents.iter().map(|a| a.total_costs).collect() };
         for s in sinks.iter_mut() {
             s.finish(&summary)?;
         }

@@ -13,7 +13,8 @@ use super::{ReportError, Rows, literal, money};
 /// The experiment whose id or name is `target`, if there is one: its id.
 pub async fn find(ctx: &SessionContext, target: &str) -> Result<Option<String>, ReportError> {
     let t = literal(target);
-    let rows = Rows::query(ctx, &format!("SELECT experiment_id FROM experiments WHERE experiment_id = {t} OR name = {t} ORDER BY started_at DESC LIMIT 1")).await?;
+    let rows =
+        Rows::query(ctx, &format!("SELECT experiment_id FROM experiments WHERE experiment_id = {t} OR name = {t} ORDER BY started_at DESC LIMIT 1")).await?;
     Ok(rows.texts("experiment_id")?.into_iter().next())
 }
 
@@ -57,7 +58,8 @@ async fn costs(ctx: &SessionContext, from: &str, agents: &[String]) -> Result<St
         &format!("SELECT agent, iteration, cost / 100.0 AS cost, mean_new / 100.0 AS proposed, accepted, total_cost / 100.0 AS total {from} ORDER BY agent, iteration"),
     )
     .await?;
-    let (agent, iteration, cost, proposed, accepted) = (rows.texts("agent")?, rows.numbers("iteration")?, rows.optional("cost")?, rows.optional("proposed")?, rows.texts("accepted")?);
+    let (agent, iteration, cost, proposed, accepted) =
+        (rows.texts("agent")?, rows.numbers("iteration")?, rows.optional("cost")?, rows.optional("proposed")?, rows.texts("accepted")?);
     let mut series = Vec::new();
     for (k, a) in agents.iter().enumerate() {
         // Points of the rows of `a` that `keep`, where `y` is known (no proposal: no dot).
@@ -79,10 +81,13 @@ async fn costs(ctx: &SessionContext, from: &str, agents: &[String]) -> Result<St
 async fn improvements(ctx: &SessionContext, from: &str, agents: &[String]) -> Result<String, ReportError> {
     let rows = Rows::query(
         ctx,
-        &format!("SELECT agent, iteration, (mean_old - mean_new) / 100.0 AS gain, ci_low / 100.0 AS lo, ci_high / 100.0 AS hi {from} ORDER BY agent, iteration"),
+        &format!(
+            "SELECT agent, iteration, (mean_old - mean_new) / 100.0 AS gain, ci_low / 100.0 AS lo, ci_high / 100.0 AS hi {from} ORDER BY agent, iteration"
+        ),
     )
     .await?;
-    let (agent, iteration, gain, lo, hi) = (rows.texts("agent")?, rows.numbers("iteration")?, rows.optional("gain")?, rows.optional("lo")?, rows.optional("hi")?);
+    let (agent, iteration, gain, lo, hi) =
+        (rows.texts("agent")?, rows.numbers("iteration")?, rows.optional("gain")?, rows.optional("lo")?, rows.optional("hi")?);
     let mut charts = String::new();
     for a in agents {
         // Iterations without a proposal have no saving; deterministic evaluations no interval.
@@ -140,7 +145,9 @@ async fn samples(ctx: &SessionContext, exp: &str, agents: &[String]) -> Result<S
     if charts.is_empty() {
         charts.push_str("<p>No paired evaluations are stored.</p>");
     }
-    let about = format!("The costs of the evaluation samples of each agent's last proposal, under its current policy and under the proposed one ({BINS} equal ranges).");
+    let about = format!(
+        "The costs of the evaluation samples of each agent's last proposal, under its current policy and under the proposed one ({BINS} equal ranges)."
+    );
     Ok(section("Evaluation samples", &about, &charts))
 }
 

@@ -8,8 +8,8 @@ use std::ops::RangeInclusive;
 use datafusion::prelude::SessionContext;
 
 use super::html::{escape, page, section, table};
-use super::tree;
 use super::svg::{LineChart, Series};
+use super::tree;
 use super::{ReportError, Rows, literal, money};
 
 /// Agents drawn in one chart at most (those with the highest total cost).
@@ -77,11 +77,7 @@ pub async fn report(ctx: &SessionContext, id: &str, opts: &Options) -> Result<St
     );
     let agents = top_agents(ctx, &sim).await?;
     let shown = if agents.len() > MAX_AGENTS { format!(" (the {MAX_AGENTS} agents with the highest total cost)") } else { String::new() };
-    let mut sections = vec![
-        balances(ctx, &sim, &agents, &shown).await?,
-        queues(ctx, &sim).await?,
-        settlements(ctx, &sim).await?,
-    ];
+    let mut sections = vec![balances(ctx, &sim, &agents, &shown).await?, queues(ctx, &sim).await?, settlements(ctx, &sim).await?];
     sections.push(costs(ctx, &sim, &agents).await?);
     sections.push(end_of_day(ctx, &sim).await?);
     sections.push(policies(ctx, &sim).await?);
@@ -91,11 +87,8 @@ pub async fn report(ctx: &SessionContext, id: &str, opts: &Options) -> Result<St
 
 /// Agents by total cost, highest first, at most [`MAX_AGENTS`].
 async fn top_agents(ctx: &SessionContext, sim: &str) -> Result<Vec<String>, ReportError> {
-    let rows = Rows::query(
-        ctx,
-        &format!("SELECT agent FROM agent_costs WHERE simulation_id = {sim} ORDER BY total_cost DESC, agent LIMIT {MAX_AGENTS}"),
-    )
-    .await?;
+    let rows =
+        Rows::query(ctx, &format!("SELECT agent FROM agent_costs WHERE simulation_id = {sim} ORDER BY total_cost DESC, agent LIMIT {MAX_AGENTS}")).await?;
     let mut agents = rows.texts("agent")?;
     agents.sort();
     Ok(agents)
@@ -132,7 +125,9 @@ async fn balances(ctx: &SessionContext, sim: &str, agents: &[String], shown: &st
     let chart = LineChart::new("balance", "tick", "balance (currency units)", series);
     Ok(section(
         "Balances",
-        &format!("Each agent's balance at the end of each tick{shown}; dashed: the lowest balance its credit allows (unsecured cap plus posted collateral, below zero)."),
+        &format!(
+            "Each agent's balance at the end of each tick{shown}; dashed: the lowest balance its credit allows (unsecured cap plus posted collateral, below zero)."
+        ),
         &chart.render(),
     ))
 }
@@ -173,7 +168,11 @@ async fn settlements(ctx: &SessionContext, sim: &str) -> Result<String, ReportEr
         })
         .collect();
     let chart = LineChart::new("settlements", "tick", "settlements in the tick", series);
-    Ok(section("Settlements", "Settlements per tick, by the mechanism that settled them (mechanisms that never settled anything are left out).", &chart.render()))
+    Ok(section(
+        "Settlements",
+        "Settlements per tick, by the mechanism that settled them (mechanisms that never settled anything are left out).",
+        &chart.render(),
+    ))
 }
 
 async fn costs(ctx: &SessionContext, sim: &str, agents: &[String]) -> Result<String, ReportError> {
@@ -200,7 +199,11 @@ async fn costs(ctx: &SessionContext, sim: &str, agents: &[String]) -> Result<Str
         let chart = LineChart::new(format!("costs:{agent}"), "tick", "cumulative cost (currency units)", series);
         charts.push_str(&format!("<h3>{}</h3>{}", escape(agent), chart.render()));
     }
-    Ok(section("Costs", "Each agent's cost so far at the end of each tick, by component (components that stay at zero are left out); dashed: the total.", &charts))
+    Ok(section(
+        "Costs",
+        "Each agent's cost so far at the end of each tick, by component (components that stay at zero are left out); dashed: the total.",
+        &charts,
+    ))
 }
 
 async fn end_of_day(ctx: &SessionContext, sim: &str) -> Result<String, ReportError> {
@@ -213,10 +216,23 @@ async fn end_of_day(ctx: &SessionContext, sim: &str) -> Result<String, ReportErr
     )
     .await?;
     let (day, agent) = (rows.texts("day")?, rows.texts("agent")?);
-    let (open, close, low, cost) = (rows.numbers("opening_balance")?, rows.numbers("closing_balance")?, rows.numbers("min_balance")?, rows.numbers("total_cost")?);
+    let (open, close, low, cost) =
+        (rows.numbers("opening_balance")?, rows.numbers("closing_balance")?, rows.numbers("min_balance")?, rows.numbers("total_cost")?);
     let (arrived, settled, queued) = (rows.texts("num_arrivals")?, rows.texts("num_settled")?, rows.texts("queue1_eod_size")?);
     let body: Vec<Vec<String>> = (0..rows.len())
-        .map(|i| vec![day[i].clone(), agent[i].clone(), money(open[i]), money(close[i]), money(low[i]), arrived[i].clone(), settled[i].clone(), queued[i].clone(), money(cost[i])])
+        .map(|i| {
+            vec![
+                day[i].clone(),
+                agent[i].clone(),
+                money(open[i]),
+                money(close[i]),
+                money(low[i]),
+                arrived[i].clone(),
+                settled[i].clone(),
+                queued[i].clone(),
+                money(cost[i]),
+            ]
+        })
         .collect();
     let headers = ["day", "agent", "opening balance", "closing balance", "lowest balance", "arrivals", "settled", "Queue 1 at end of day", "cost of the day"];
     Ok(section("End of day", "Each agent's day (money in currency units).", &table(&headers, &body)))
@@ -224,7 +240,8 @@ async fn end_of_day(ctx: &SessionContext, sim: &str) -> Result<String, ReportErr
 
 async fn policies(ctx: &SessionContext, sim: &str) -> Result<String, ReportError> {
     let rows = Rows::query(ctx, &format!("SELECT policies_json FROM simulations WHERE simulation_id = {sim} LIMIT 1")).await?;
-    let policies: serde_json::Map<String, serde_json::Value> = rows.texts("policies_json")?.first().and_then(|j| serde_json::from_str(j).ok()).unwrap_or_default();
+    let policies: serde_json::Map<String, serde_json::Value> =
+        rows.texts("policies_json")?.first().and_then(|j| serde_json::from_str(j).ok()).unwrap_or_default();
     let mut body = String::new();
     for (agent, policy) in &policies {
         let _ = write!(body, "<h3>{}</h3>", escape(agent));

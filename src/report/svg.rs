@@ -85,11 +85,8 @@ impl LineChart {
         let sx = |x: f64| LEFT + if x1 > x0 { (x - x0) / (x1 - x0) * pw } else { pw / 2.0 };
         let sy = |y: f64| TOP + ph - if y1 > y0 { (y - y0) / (y1 - y0) * ph } else { ph / 2.0 };
         let mut s = String::new();
-        let _ = write!(
-            s,
-            r#"<svg class="chart" data-chart="{}" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" xmlns="http://www.w3.org/2000/svg">"#,
-            escape(&self.key)
-        );
+        let _ =
+            write!(s, r#"<svg class="chart" data-chart="{}" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" xmlns="http://www.w3.org/2000/svg">"#, escape(&self.key));
         let _ = write!(s, r##"<rect x="{LEFT}" y="{TOP}" width="{pw}" height="{ph}" fill="#fff" stroke="#bbb"/>"##);
         for &t in &yt {
             let y = sy(t);
@@ -104,14 +101,22 @@ impl LineChart {
         }
         for &t in &xt {
             let x = sx(t);
-            let _ = write!(s, r##"<line x1="{x:.1}" x2="{x:.1}" y1="{}" y2="{}" stroke="#999"/><text x="{x:.1}" y="{}" text-anchor="middle">{}</text>"##, TOP + ph, TOP + ph + 5.0, TOP + ph + 18.0, number(t));
+            let _ = write!(
+                s,
+                r##"<line x1="{x:.1}" x2="{x:.1}" y1="{}" y2="{}" stroke="#999"/><text x="{x:.1}" y="{}" text-anchor="middle">{}</text>"##,
+                TOP + ph,
+                TOP + ph + 5.0,
+                TOP + ph + 18.0,
+                number(t)
+            );
         }
         let _ = write!(s, r#"<text x="{}" y="{}" text-anchor="middle">{}</text>"#, LEFT + pw / 2.0, HEIGHT - 6.0, escape(&self.x_label));
         let _ = write!(s, r#"<text transform="translate(14 {}) rotate(-90)" text-anchor="middle">{}</text>"#, TOP + ph / 2.0, escape(&self.y_label));
         for band in &self.bands {
             let upper = band.points.iter().map(|&(x, _, hi)| format!("{:.1},{:.1}", sx(x), sy(hi)));
             let lower = band.points.iter().rev().map(|&(x, lo, _)| format!("{:.1},{:.1}", sx(x), sy(lo)));
-            let values: Vec<String> = band.points.iter().map(|(x, lo, hi)| format!("[{},{},{}]", number_exact(*x), number_exact(*lo), number_exact(*hi))).collect();
+            let values: Vec<String> =
+                band.points.iter().map(|(x, lo, hi)| format!("[{},{},{}]", number_exact(*x), number_exact(*lo), number_exact(*hi))).collect();
             let _ = write!(
                 s,
                 r#"<polygon data-band="{}" data-values="[{}]" points="{}" fill="{}" fill-opacity="0.18" stroke="none"/>"#,
@@ -199,7 +204,8 @@ impl Parallel {
         let ax = |i: usize| side + i as f64 * (WIDTH - 2.0 * side) / (n - 1.0);
         let ay = |p: f64| top + ph - p.clamp(0.0, 1.0) * ph;
         let mut s = String::new();
-        let _ = write!(s, r#"<svg class="chart" data-chart="{}" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" xmlns="http://www.w3.org/2000/svg">"#, escape(&self.key));
+        let _ =
+            write!(s, r#"<svg class="chart" data-chart="{}" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" xmlns="http://www.w3.org/2000/svg">"#, escape(&self.key));
         for (positions, values) in &self.lines {
             let heat = positions.last().copied().unwrap_or(0.0).clamp(0.0, 1.0);
             let (r, g, b) = (heat * 213.0, 114.0 - heat * 20.0, 178.0 * (1.0 - heat));
@@ -216,7 +222,13 @@ impl Parallel {
             let x = ax(i);
             let _ = write!(s, r##"<line x1="{x:.1}" x2="{x:.1}" y1="{top}" y2="{}" stroke="#444"/>"##, top + ph);
             for (p, label) in &axis.labels {
-                let _ = write!(s, r##"<text x="{:.1}" y="{:.1}" text-anchor="end" paint-order="stroke" stroke="#fff" stroke-width="3">{}</text>"##, x - 4.0, ay(*p) + 4.0, escape(label));
+                let _ = write!(
+                    s,
+                    r##"<text x="{:.1}" y="{:.1}" text-anchor="end" paint-order="stroke" stroke="#fff" stroke-width="3">{}</text>"##,
+                    x - 4.0,
+                    ay(*p) + 4.0,
+                    escape(label)
+                );
             }
             let _ = write!(s, r#"<text x="{x:.1}" y="{}" text-anchor="middle">{}</text>"#, top + ph + 20.0, escape(&axis.name));
         }

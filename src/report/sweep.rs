@@ -85,7 +85,8 @@ async fn axes(ctx: &SessionContext, from: &str) -> Result<Vec<Axis>, ReportError
     let split = |s: &str| s.split(SEP).filter(|n| !n.is_empty()).map(str::to_owned).collect::<Vec<_>>();
     let (names, agents) = (split(&rows.first("names")?), split(&rows.first("agents")?));
     let params = names.into_iter().enumerate().map(|(i, n)| Axis { label: n, expr: format!("array_element(parameter_values, {})", i + 1) });
-    let policies = agents.into_iter().enumerate().map(|(i, a)| Axis { label: format!("policy of {a}"), expr: format!("array_element(policy_files, {})", i + 1) });
+    let policies =
+        agents.into_iter().enumerate().map(|(i, a)| Axis { label: format!("policy of {a}"), expr: format!("array_element(policy_files, {})", i + 1) });
     Ok(params.chain(policies).collect())
 }
 
@@ -153,7 +154,9 @@ async fn parallel(ctx: &SessionContext, from: &str, varying: &[&Axis]) -> Result
     let values: String = varying.iter().enumerate().map(|(i, a)| format!(", min({}) AS v{i}", a.expr)).collect();
     let rows = Rows::query(
         ctx,
-        &format!("SELECT configuration{values}, avg(total_cost) / 100.0 AS mean {from} GROUP BY configuration ORDER BY mean, configuration LIMIT {PARALLEL_LINES}"),
+        &format!(
+            "SELECT configuration{values}, avg(total_cost) / 100.0 AS mean {from} GROUP BY configuration ORDER BY mean, configuration LIMIT {PARALLEL_LINES}"
+        ),
     )
     .await?;
     // Each axis as numbers: values themselves, or ranks of sorted text (`categories`).
@@ -173,7 +176,8 @@ async fn parallel(ctx: &SessionContext, from: &str, varying: &[&Axis]) -> Result
         columns.push(column);
     }
     columns.push(Coordinate { name: "mean total cost (currency units)".into(), values: rows.numbers("mean")?, categories: Vec::new() });
-    let bounds: Vec<(f64, f64)> = columns.iter().map(|c| c.values.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| (lo.min(*x), hi.max(*x)))).collect();
+    let bounds: Vec<(f64, f64)> =
+        columns.iter().map(|c| c.values.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| (lo.min(*x), hi.max(*x)))).collect();
     // Positions on an axis, 0 (its lowest value) to 1 (its highest).
     let position = |c: usize, v: f64| {
         let (lo, hi) = bounds[c];
@@ -248,7 +252,11 @@ async fn best(ctx: &SessionContext, from: &str, varying: &[&Axis]) -> Result<Str
     headers.extend(varying.iter().map(|a| a.label.as_str()));
     headers.extend(["seeds", "mean total cost", "standard deviation", "settlement rate (%)"]);
     let total = rows.numbers("configurations")?.first().copied().unwrap_or(0.0) as usize;
-    let which = if total > rows.len() { format!("The {} of {total} configurations with the lowest mean total cost", rows.len()) } else { format!("All {total} configurations, cheapest first") };
+    let which = if total > rows.len() {
+        format!("The {} of {total} configurations with the lowest mean total cost", rows.len())
+    } else {
+        format!("All {total} configurations, cheapest first")
+    };
     let about = format!("{which} (parameters that take one value in the whole sweep are left out; money in currency units).");
     Ok(section("Configurations", &about, &table(&headers, &body)))
 }

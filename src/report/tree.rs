@@ -112,7 +112,8 @@ fn text(node: &Value, is_condition: bool) -> (String, [String; 2]) {
         return (text, lines);
     }
     let action = node.get("action").and_then(Value::as_str).unwrap_or("?").to_owned();
-    let params = node.get("parameters").and_then(Value::as_object).map(|p| p.iter().map(|(k, v)| format!("{k}={}", expression(v))).collect::<Vec<_>>().join(", "));
+    let params =
+        node.get("parameters").and_then(Value::as_object).map(|p| p.iter().map(|(k, v)| format!("{k}={}", expression(v))).collect::<Vec<_>>().join(", "));
     let params = params.unwrap_or_default();
     (format!("{action} {params}").trim_end().to_owned(), [action, short(&params)])
 }

@@ -12,8 +12,8 @@ pub mod yaml11;
 use std::path::Path;
 
 use crate::engine::config::{
-    AgentConfig, AmountDistribution, ArrivalConfig, CostRates, Extensions, LsmConfig, Penalty, PolicyConfig, PriorityDelayMultipliers, PriorityEscalation,
-    PriorityDistribution, ScenarioEvent, Schedule, ScheduledEvent, SimConfig,
+    AgentConfig, AmountDistribution, ArrivalConfig, CostRates, Extensions, LsmConfig, Penalty, PolicyConfig, PriorityDelayMultipliers, PriorityDistribution,
+    PriorityEscalation, ScenarioEvent, Schedule, ScheduledEvent, SimConfig,
 };
 use yaml::Node;
 
@@ -588,10 +588,10 @@ impl<'f> Loader<'f> {
                 }
                 Ok(AmountDistribution::Exponential { lambda })
             }
-            other => Err(self.err(
-                t,
-                Problem::UnknownKind { what: "amount distribution", name: other.to_owned(), expected: "Uniform, Normal, LogNormal, Exponential" },
-            )),
+            other => {
+                Err(self
+                    .err(t, Problem::UnknownKind { what: "amount distribution", name: other.to_owned(), expected: "Uniform, Normal, LogNormal, Exponential" }))
+            }
         }
     }
 
@@ -829,14 +829,11 @@ impl<'f> Loader<'f> {
                 let is_divisible = f.get("is_divisible").map(|d| d.bool(self.file)).transpose()?.unwrap_or(false);
                 ScenarioEvent::CustomTransactionArrival { from_agent, to_agent, amount, priority, deadline, is_divisible }
             }
-            "CollateralAdjustment" => {
-                ScenarioEvent::CollateralAdjustment { agent: agent(self, "agent")?, delta: self.req(&f, "delta")?.i64(self.file)? }
-            }
+            "CollateralAdjustment" => ScenarioEvent::CollateralAdjustment { agent: agent(self, "agent")?, delta: self.req(&f, "delta")?.i64(self.file)? },
             "GlobalArrivalRateChange" => ScenarioEvent::GlobalArrivalRateChange { multiplier: multiplier(self, self.req(&f, "multiplier")?)? },
-            "AgentArrivalRateChange" => ScenarioEvent::AgentArrivalRateChange {
-                agent: agent(self, "agent")?,
-                multiplier: multiplier(self, self.req(&f, "multiplier")?)?,
-            },
+            "AgentArrivalRateChange" => {
+                ScenarioEvent::AgentArrivalRateChange { agent: agent(self, "agent")?, multiplier: multiplier(self, self.req(&f, "multiplier")?)? }
+            }
             "CounterpartyWeightChange" => {
                 let w = self.req(&f, "new_weight")?;
                 ScenarioEvent::CounterpartyWeightChange {

@@ -52,8 +52,7 @@ impl Loader<'_> {
             "InlineJson" => {
                 let f = self.fields(n, &["type", "json_string"], &[])?;
                 let text = self.req(&f, "json_string")?;
-                let document = serde_json::from_str(text.str(self.file)?)
-                    .map_err(|e| self.invalid(text, format!("`json_string` is not valid JSON: {e}")))?;
+                let document = serde_json::from_str(text.str(self.file)?).map_err(|e| self.invalid(text, format!("`json_string` is not valid JSON: {e}")))?;
                 return self.tree(text, kind, "inline".into(), document, BTreeMap::new());
             }
             other => {
@@ -86,10 +85,8 @@ impl Loader<'_> {
             let looked: Vec<String> = tried.iter().map(|p| p.display().to_string()).collect();
             return Err(self.invalid(path_node, format!("policy file `{json_path}` not found; looked in: {}", looked.join(", "))));
         };
-        let text = std::fs::read_to_string(found)
-            .map_err(|e| self.invalid(path_node, format!("cannot read policy file {}: {e}", found.display())))?;
-        let document = serde_json::from_str(&text)
-            .map_err(|e| self.invalid(path_node, format!("policy file {} is not valid JSON: {e}", found.display())))?;
+        let text = std::fs::read_to_string(found).map_err(|e| self.invalid(path_node, format!("cannot read policy file {}: {e}", found.display())))?;
+        let document = serde_json::from_str(&text).map_err(|e| self.invalid(path_node, format!("policy file {} is not valid JSON: {e}", found.display())))?;
         self.tree(path_node, "FromJson", json_path.to_owned(), document, BTreeMap::new())
     }
 

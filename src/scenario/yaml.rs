@@ -157,11 +157,7 @@ impl<'a> Node<'a> {
     pub fn i64(&self, file: &str) -> Result<i64, ScenarioError> {
         match &self.node.data {
             YamlDataOwned::Value(ScalarOwned::Integer(i)) => Ok(*i),
-            YamlDataOwned::Value(ScalarOwned::FloatingPoint(f))
-                if f.fract() == 0.0 && f.is_finite() && f.abs() < 9.0e15 =>
-            {
-                Ok(f.into_inner() as i64)
-            }
+            YamlDataOwned::Value(ScalarOwned::FloatingPoint(f)) if f.fract() == 0.0 && f.is_finite() && f.abs() < 9.0e15 => Ok(f.into_inner() as i64),
             _ => Err(self.wrong(file, "an integer")),
         }
     }

@@ -101,9 +101,7 @@ fn strip_sign(s: &str) -> (bool, &str) {
 /// `[0-9][0-9_]*` (or `[1-9]…` when `nonzero_first`): the length it spans at the start of `s`.
 fn digits_run(s: &[u8], nonzero_first: bool) -> usize {
     match s.first() {
-        Some(c) if c.is_ascii_digit() && !(nonzero_first && *c == b'0') => {
-            1 + s[1..].iter().take_while(|c| c.is_ascii_digit() || **c == b'_').count()
-        }
+        Some(c) if c.is_ascii_digit() && !(nonzero_first && *c == b'0') => 1 + s[1..].iter().take_while(|c| c.is_ascii_digit() || **c == b'_').count(),
         _ => 0,
     }
 }
@@ -125,11 +123,7 @@ fn sexagesimal_tail(s: &[u8]) -> usize {
 
 /// `[eE][-+][0-9]+` (the sign is required in YAML 1.1) spanning all of `s`, or `s` empty.
 fn exponent_or_nothing(s: &[u8]) -> bool {
-    s.is_empty()
-        || (matches!(s[0], b'e' | b'E')
-            && s.len() > 2
-            && matches!(s[1], b'-' | b'+')
-            && s[2..].iter().all(u8::is_ascii_digit))
+    s.is_empty() || (matches!(s[0], b'e' | b'E') && s.len() > 2 && matches!(s[1], b'-' | b'+') && s[2..].iter().all(u8::is_ascii_digit))
 }
 
 fn is_fraction(s: &[u8]) -> bool {
@@ -291,9 +285,9 @@ fn resolve_node(node: MarkedYamlOwned, path: &str) -> Result<MarkedYamlOwned, Lo
             (None, ScalarStyle::Plain) => resolve_plain(&s).map_err(at)?,
             (None, _) => Scalar::Str(s),
         }),
-        YamlDataOwned::Sequence(items) => YamlDataOwned::Sequence(
-            items.into_iter().enumerate().map(|(i, n)| resolve_node(n, &format!("{path}[{i}]"))).collect::<Result<_, _>>()?,
-        ),
+        YamlDataOwned::Sequence(items) => {
+            YamlDataOwned::Sequence(items.into_iter().enumerate().map(|(i, n)| resolve_node(n, &format!("{path}[{i}]"))).collect::<Result<_, _>>()?)
+        }
         YamlDataOwned::Mapping(m) => YamlDataOwned::Mapping(resolve_mapping(m, path)?),
         YamlDataOwned::Tagged(tag, _) => return Err(at(ScalarError::Tag(tag.to_string()))),
         other => other,
@@ -303,10 +297,7 @@ fn resolve_node(node: MarkedYamlOwned, path: &str) -> Result<MarkedYamlOwned, Lo
 
 /// PyYAML's `flatten_mapping` then `construct_mapping`: merged pairs come first (for a list
 /// of mappings, earlier ones win), the mapping's own keys override them, later keys win.
-fn resolve_mapping(
-    m: AnnotatedMappingOwned<MarkedYamlOwned>,
-    path: &str,
-) -> Result<AnnotatedMappingOwned<MarkedYamlOwned>, Located> {
+fn resolve_mapping(m: AnnotatedMappingOwned<MarkedYamlOwned>, path: &str) -> Result<AnnotatedMappingOwned<MarkedYamlOwned>, Located> {
     let mut merged: Vec<(MarkedYamlOwned, MarkedYamlOwned)> = Vec::new();
     let mut own = Vec::new();
     for (k, v) in m {
@@ -315,11 +306,7 @@ fn resolve_mapping(
             continue;
         }
         let line = v.span.start.line();
-        let not_mapping = || Located {
-            line,
-            path: child_path(path, "<<"),
-            error: ScalarError::Tag("<< needs a mapping or a list of mappings".into()),
-        };
+        let not_mapping = || Located { line, path: child_path(path, "<<"), error: ScalarError::Tag("<< needs a mapping or a list of mappings".into()) };
         match v.data {
             YamlDataOwned::Mapping(inner) => merged.extend(resolve_mapping(inner, path)?),
             YamlDataOwned::Sequence(list) => {

@@ -11,23 +11,25 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
 
-use datafusion::arrow::array::{ArrayRef, Float64Array, Int64Array, ListBuilder, RecordBatch, StringArray, StringBuilder, TimestampMillisecondArray, UInt32Array, UInt64Array};
+use datafusion::arrow::array::{
+    ArrayRef, Float64Array, Int64Array, ListBuilder, RecordBatch, StringArray, StringBuilder, TimestampMillisecondArray, UInt32Array, UInt64Array,
+};
 use sha2::{Digest, Sha256};
 
-use crate::store::commit::{Committer, GroupLimits, OnExisting, SPOOLED, SpoolFiles, Staged, is_committed};
-use crate::store::delta::action::Add;
-use crate::store::registry::Keys;
-use crate::store::table::{FileWriter, Table};
-use crate::store::batch::{AgentCounters, AgentTickRow, EventColumns, TickRow, agent_ticks_batch, agent_values, ticks_batch};
-use crate::store::layout::{Dataset, SimulationKey};
-use crate::store::row::EventRow;
-use crate::store::schema::{SCHEMA_VERSION, SIMULATIONS};
-use crate::store::StoreError;
-use crate::store::writer::runtime;
+use super::{RunSummary, SimulationMeta, SimulationSink, SinkError};
 use crate::engine::TickCounts;
 use crate::engine::event::{AgentIdx, Event, EventKind, TxId};
 use crate::state::StateProvider;
-use super::{RunSummary, SimulationMeta, SimulationSink, SinkError};
+use crate::store::StoreError;
+use crate::store::batch::{AgentCounters, AgentTickRow, EventColumns, TickRow, agent_ticks_batch, agent_values, ticks_batch};
+use crate::store::commit::{Committer, GroupLimits, OnExisting, SPOOLED, SpoolFiles, Staged, is_committed};
+use crate::store::delta::action::Add;
+use crate::store::layout::{Dataset, SimulationKey};
+use crate::store::registry::Keys;
+use crate::store::row::EventRow;
+use crate::store::schema::{SCHEMA_VERSION, SIMULATIONS};
+use crate::store::table::{FileWriter, Table};
+use crate::store::writer::runtime;
 
 /// How a simulation is written.
 #[derive(Clone)]
@@ -70,9 +72,7 @@ impl Default for WriterOptions {
             scenario: String::new(),
             agent: None,
             sample: None,
-            clock: Arc::new(|| {
-                std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
-            }),
+            clock: Arc::new(|| std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)),
             committer: None,
             with_rows: Vec::new(),
         }
@@ -370,13 +370,7 @@ impl ParquetSink {
 /// The writer thread: encodes batches into one data file per table: new files, completed
 /// only on `Finish` (their `add` actions are returned) and abandoned and removed if the
 /// channel closes first; or the spooled committer's shared files, returned open either way.
-fn write_files(
-    dataset: &Dataset,
-    key: &SimulationKey,
-    row_group_rows: usize,
-    spool: Option<SpoolFiles>,
-    rx: Receiver<Msg>,
-) -> Result<Written, StoreError> {
+fn write_files(dataset: &Dataset, key: &SimulationKey, row_group_rows: usize, spool: Option<SpoolFiles>, rx: Receiver<Msg>) -> Result<Written, StoreError> {
     let rt = runtime();
     let tables: Vec<Table> = SPOOLED.iter().map(|n| Table::new(dataset, crate::store::registry::get(n).expect("registered"))).collect();
     let spooled = spool.is_some();
@@ -428,13 +422,7 @@ impl SimulationSink for ParquetSink {
 
     fn tick(&mut self, tick: u32, events: &[Event], counts: &TickCounts, state: &dyn StateProvider) -> Result<(), SinkError> {
         let day = tick / self.ticks_per_day;
-        self.tick_rows.push(TickRow {
-            tick,
-            day,
-            counts: *counts,
-            queue2_size: state.queue2_len() as u32,
-            event_count: events.len() as u32,
-        });
+        self.tick_rows.push(TickRow { tick, day, counts: *counts, queue2_size: state.queue2_len() as u32, event_count: events.len() as u32 });
         for e in events {
             self.events.push(&EventRow::from_event(e, self.seq, self.ticks_per_day));
             self.seq += 1;

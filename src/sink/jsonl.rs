@@ -54,8 +54,7 @@ impl SimulationSink for JsonlSink {
             let m = e.to_json(&self.names);
             self.line(&m)?;
         }
-        let balances: Map<String, Value> =
-            (0..self.names.len()).map(|i| (self.names[i].clone(), json!(state.agent(i as AgentIdx).balance))).collect();
+        let balances: Map<String, Value> = (0..self.names.len()).map(|i| (self.names[i].clone(), json!(state.agent(i as AgentIdx).balance))).collect();
         let mut m = Map::new();
         m.insert("event_type".into(), json!("_TickSummary"));
         m.insert("tick".into(), json!(tick));

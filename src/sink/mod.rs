@@ -13,10 +13,10 @@ pub use render::RenderSink;
 
 use std::path::PathBuf;
 
-use crate::engine::event::Event;
 use crate::engine::TickCounts;
-pub use crate::state::{RunSummary, SimulationMeta};
+use crate::engine::event::Event;
 use crate::state::StateProvider;
+pub use crate::state::{RunSummary, SimulationMeta};
 
 /// A sink failure.
 #[derive(Debug, thiserror::Error)]

@@ -10,9 +10,9 @@ mod render;
 pub use live::{AgentSnapshot, LiveState, StateProvider};
 pub use render::{Renderer, format_cents, render_summary};
 
+use crate::engine::RunStats;
 use crate::engine::config::SimConfig;
 use crate::engine::event::CostBreakdown;
-use crate::engine::RunStats;
 
 /// Identity and inputs of one simulation, given to sinks before the first tick.
 #[derive(Debug, Clone)]

@@ -87,9 +87,7 @@ impl Renderer {
         let Some(a) = self.agent_filter else { return true };
         let name = Value::String(self.names[a as usize].clone());
         let json = e.to_json(&self.names);
-        ["agent_id", "sender", "sender_id", "receiver", "receiver_id", "agent_a", "agent_b"]
-            .iter()
-            .any(|k| json.get(*k) == Some(&name))
+        ["agent_id", "sender", "sender_id", "receiver", "receiver_id", "agent_a", "agent_b"].iter().any(|k| json.get(*k) == Some(&name))
             || json.get("agents").and_then(Value::as_array).is_some_and(|v| v.contains(&name))
     }
 
@@ -158,10 +156,9 @@ impl Renderer {
             TransactionReprioritized { agent_id, tx_id, old_priority, new_priority } => {
                 writeln!(out, "  reprioritize {tx_id}  by {}: {old_priority} → {new_priority}", self.n(*agent_id))
             }
-            PriorityEscalated { tx_id, original_priority, escalated_priority, ticks_until_deadline, .. } => writeln!(
-                out,
-                "  escalate    {tx_id}  priority {original_priority} → {escalated_priority} ({ticks_until_deadline} ticks to deadline)"
-            ),
+            PriorityEscalated { tx_id, original_priority, escalated_priority, ticks_until_deadline, .. } => {
+                writeln!(out, "  escalate    {tx_id}  priority {original_priority} → {escalated_priority} ({ticks_until_deadline} ticks to deadline)")
+            }
             RtgsSubmission { tx_id, amount, rtgs_priority, .. } => {
                 writeln!(out, "  rtgs-submit {tx_id}  {}  ({})", format_cents(*amount), rtgs_priority.as_str())
             }
@@ -181,20 +178,12 @@ impl Renderer {
             StateRegisterSet { agent_id, register_key, old_value, new_value, reason, .. } => {
                 writeln!(out, "  register    {}  {register_key}: {old_value} → {new_value} ({reason})", self.n(*agent_id))
             }
-            CollateralPost { agent_id, amount, reason, new_total } => writeln!(
-                out,
-                "  collateral  {} posts {} ({reason}), total {}",
-                self.n(*agent_id),
-                format_cents(*amount),
-                format_cents(*new_total)
-            ),
-            CollateralWithdraw { agent_id, amount, reason, new_total } => writeln!(
-                out,
-                "  collateral  {} withdraws {} ({reason}), total {}",
-                self.n(*agent_id),
-                format_cents(*amount),
-                format_cents(*new_total)
-            ),
+            CollateralPost { agent_id, amount, reason, new_total } => {
+                writeln!(out, "  collateral  {} posts {} ({reason}), total {}", self.n(*agent_id), format_cents(*amount), format_cents(*new_total))
+            }
+            CollateralWithdraw { agent_id, amount, reason, new_total } => {
+                writeln!(out, "  collateral  {} withdraws {} ({reason}), total {}", self.n(*agent_id), format_cents(*amount), format_cents(*new_total))
+            }
             CollateralTimerWithdrawn { agent_id, amount, original_reason, posted_at_tick, new_total } => writeln!(
                 out,
                 "  collateral  {} auto-withdraws {} (posted tick {posted_at_tick}, {original_reason}), total {}",
@@ -202,12 +191,9 @@ impl Renderer {
                 format_cents(*amount),
                 format_cents(*new_total)
             ),
-            CollateralTimerBlocked { agent_id, requested_amount, reason, .. } => writeln!(
-                out,
-                "  collateral  {} auto-withdrawal of {} blocked: {reason}",
-                self.n(*agent_id),
-                format_cents(*requested_amount)
-            ),
+            CollateralTimerBlocked { agent_id, requested_amount, reason, .. } => {
+                writeln!(out, "  collateral  {} auto-withdrawal of {} blocked: {reason}", self.n(*agent_id), format_cents(*requested_amount))
+            }
             RtgsImmediateSettlement { tx_id, sender, receiver, amount, sender_balance_before, sender_balance_after } => {
                 self.settled(*amount);
                 let id = tx_id.map_or_else(|| "scheduled".to_owned(), |t| t.to_string());
@@ -234,13 +220,7 @@ impl Renderer {
             }
             LsmQueue2Settlement { tx_id, sender, receiver, amount, .. } => {
                 self.settled(*amount);
-                writeln!(
-                    out,
-                    "  settled     {tx_id}  {} → {}  {}  Queue 2 inside LSM",
-                    self.n(*sender),
-                    self.n(*receiver),
-                    format_cents(*amount)
-                )
+                writeln!(out, "  settled     {tx_id}  {} → {}  {}  Queue 2 inside LSM", self.n(*sender), self.n(*receiver), format_cents(*amount))
             }
             LsmBilateralOffset { agent_a, agent_b, amount_a, amount_b, tx_ids, settled } => {
                 if *settled {
@@ -278,11 +258,9 @@ impl Renderer {
                 let path: Vec<&str> = agents.iter().map(|a| self.n(*a)).collect();
                 writeln!(out, "  lsm-cycle   {}  total {}  [{}]", path.join(" → "), format_cents(*total_value), ids(tx_ids))
             }
-            EntryDispositionOffset { incoming_tx_id, queued_tx_id, offset_amount, .. } => writeln!(
-                out,
-                "  offset      {incoming_tx_id} against {queued_tx_id}  {}",
-                format_cents(*offset_amount)
-            ),
+            EntryDispositionOffset { incoming_tx_id, queued_tx_id, offset_amount, .. } => {
+                writeln!(out, "  offset      {incoming_tx_id} against {queued_tx_id}  {}", format_cents(*offset_amount))
+            }
             AlgorithmExecution { algorithm, success, settlements, settled_value } => writeln!(
                 out,
                 "  algorithm   {algorithm}: {} ({settlements} settlements, {})",
@@ -312,13 +290,9 @@ impl Renderer {
             ScenarioEventExecuted { scenario_event_type, details_json } => {
                 writeln!(out, "  scenario    {scenario_event_type} {details_json}")
             }
-            DeferredCreditApplied { agent_id, amount, source_transactions } => writeln!(
-                out,
-                "  credit      {} +{} deferred ({} payments)",
-                self.n(*agent_id),
-                format_cents(*amount),
-                source_transactions.len()
-            ),
+            DeferredCreditApplied { agent_id, amount, source_transactions } => {
+                writeln!(out, "  credit      {} +{} deferred ({} payments)", self.n(*agent_id), format_cents(*amount), source_transactions.len())
+            }
             LiquidityAllocation { agent_id, amount, balance_after, fraction, .. } => writeln!(
                 out,
                 "  liquidity   {} +{} from pool (fraction {fraction}), balance {}",
@@ -326,18 +300,11 @@ impl Renderer {
                 format_cents(*amount),
                 format_cents(*balance_after)
             ),
-            LiquidityReturn { agent_id, amount, balance_after } => writeln!(
-                out,
-                "  liquidity   {} -{} back to pool, balance {}",
-                self.n(*agent_id),
-                format_cents(*amount),
-                format_cents(*balance_after)
-            ),
+            LiquidityReturn { agent_id, amount, balance_after } => {
+                writeln!(out, "  liquidity   {} -{} back to pool, balance {}", self.n(*agent_id), format_cents(*amount), format_cents(*balance_after))
+            }
             EndOfDay { day, unsettled_count, total_penalties } => {
-                let tally = std::mem::replace(
-                    &mut self.day,
-                    DayTally { costs: vec![CostBreakdown::default(); self.names.len()], ..Default::default() },
-                );
+                let tally = std::mem::replace(&mut self.day, DayTally { costs: vec![CostBreakdown::default(); self.names.len()], ..Default::default() });
                 writeln!(
                     out,
                     "══ end of day {day}: {} arrivals, {} settlements ({}), {unsettled_count} unsettled, end-of-day penalties {}",

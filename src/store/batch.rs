@@ -9,8 +9,8 @@
 use std::sync::{Arc, LazyLock};
 
 use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, DictionaryArray, Int32Array, Int64Array, Int64Builder, ListArray, ListBuilder,
-    PrimitiveArray, PrimitiveBuilder, RecordBatch, StringArray, StringBuilder, StringDictionaryBuilder, UInt32Array, UInt32Builder,
+    Array, ArrayRef, AsArray, BooleanArray, DictionaryArray, Int32Array, Int64Array, Int64Builder, ListArray, ListBuilder, PrimitiveArray, PrimitiveBuilder,
+    RecordBatch, StringArray, StringBuilder, StringDictionaryBuilder, UInt32Array, UInt32Builder,
 };
 use datafusion::arrow::buffer::{BooleanBuffer, NullBuffer, ScalarBuffer};
 use datafusion::arrow::compute::{TakeOptions, take};
@@ -29,8 +29,7 @@ const RTGS_PRIORITIES: [RtgsPriority; 3] = [RtgsPriority::HighlyUrgent, RtgsPrio
 static EVENT_TYPE_VALUES: LazyLock<ArrayRef> = LazyLock::new(|| Arc::new(StringArray::from(EVENT_TYPES.to_vec())));
 
 /// Dictionary values of `rtgs_priority` and `old_rtgs_priority`.
-static RTGS_VALUES: LazyLock<ArrayRef> =
-    LazyLock::new(|| Arc::new(RTGS_PRIORITIES.iter().map(|p| Some(p.as_str())).collect::<StringArray>()));
+static RTGS_VALUES: LazyLock<ArrayRef> = LazyLock::new(|| Arc::new(RTGS_PRIORITIES.iter().map(|p| Some(p.as_str())).collect::<StringArray>()));
 
 /// The agent ids as a string array: the dictionary values of the agent columns.
 pub fn agent_values(names: &[impl AsRef<str>]) -> ArrayRef {
@@ -531,17 +530,10 @@ pub fn rows_from_batch(b: &RecordBatch, index: &dyn Fn(&str) -> Option<AgentIdx>
     let new_value = f64s("new_value")?;
     let mut register_key = dict_values(b, "register_key")?;
     let mut decision_path = str_values(b, "decision_path")?;
-    let costs: Vec<Vec<Option<i64>>> = [
-        "liquidity_cost",
-        "delay_cost",
-        "collateral_cost",
-        "penalty_cost",
-        "split_friction_cost",
-        "liquidity_opportunity_cost",
-    ]
-    .iter()
-    .map(|c| prim_values::<Int64Type>(b, c))
-    .collect::<Result<_, _>>()?;
+    let costs: Vec<Vec<Option<i64>>> = ["liquidity_cost", "delay_cost", "collateral_cost", "penalty_cost", "split_friction_cost", "liquidity_opportunity_cost"]
+        .iter()
+        .map(|c| prim_values::<Int64Type>(b, c))
+        .collect::<Result<_, _>>()?;
     let scenario_event_type = mapped(b, "scenario_event_type", "scenario event type", intern_scenario_event_type)?;
     let mut details_json = str_values(b, "details_json")?;
     let mut tx_ids = list_values::<UInt32Type>(b, "tx_ids")?;

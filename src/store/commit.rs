@@ -19,15 +19,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use datafusion::arrow::array::BooleanArray;
 use datafusion::arrow::array::{AsArray, RecordBatch, UInt32Array};
 use datafusion::arrow::compute::{concat_batches, filter_record_batch, take_record_batch};
-use datafusion::arrow::array::BooleanArray;
 use datafusion::arrow::datatypes::Int64Type;
 use object_store::ObjectStoreExt;
 
 use super::StoreError;
-use super::delta::action::{Action, Add, Txn};
 use super::delta::Snapshot;
+use super::delta::action::{Action, Add, Txn};
 use super::layout::{Dataset, SimulationKey};
 use super::registry::{self, TableDef};
 use super::table::{FileWriter, GROUP_TAG, Table, Tags};
@@ -245,9 +245,7 @@ impl Committer {
             p.bytes = spool_bytes.unwrap_or(p.bytes + staged.bytes());
             p.since.get_or_insert_with(Instant::now);
             p.sims.push(staged);
-            p.sims.len() >= self.limits.simulations
-                || p.bytes >= self.limits.bytes
-                || p.since.is_some_and(|t| t.elapsed() >= self.limits.age)
+            p.sims.len() >= self.limits.simulations || p.bytes >= self.limits.bytes || p.since.is_some_and(|t| t.elapsed() >= self.limits.age)
         };
         if due { self.flush() } else { Ok(()) }
     }
@@ -382,13 +380,8 @@ impl Committer {
     /// tables.
     async fn withdraw(&self, sims: &[&Staged], spooled: &[(&'static str, Add)]) -> Result<(), StoreError> {
         for table in registry::simulation_tables().filter(|t| t.name != "simulations") {
-            let removes: Vec<Action> = sims
-                .iter()
-                .flat_map(|s| s.adds.iter())
-                .chain(spooled)
-                .filter(|(t, _)| *t == table.name)
-                .map(|(_, a)| Table::remove(a))
-                .collect();
+            let removes: Vec<Action> =
+                sims.iter().flat_map(|s| s.adds.iter()).chain(spooled).filter(|(t, _)| *t == table.name).map(|(_, a)| Table::remove(a)).collect();
             append(&Table::new(&self.dataset, table), removes, "DELETE").await?;
         }
         Ok(())
@@ -459,8 +452,7 @@ pub async fn delete_simulations(dataset: &Dataset, keys: &[SimulationKey]) -> Re
             if actions.is_empty() {
                 break;
             }
-            let removed: BTreeSet<String> =
-                actions.iter().filter_map(|a| if let Action::Remove(r) = a { Some(r.path.clone()) } else { None }).collect();
+            let removed: BTreeSet<String> = actions.iter().filter_map(|a| if let Action::Remove(r) = a { Some(r.path.clone()) } else { None }).collect();
             let check = |winner: &[Action]| match winner.iter().any(|a| matches!(a, Action::Remove(r) if removed.contains(&r.path))) {
                 true => Err("a file was rewritten concurrently".to_owned()),
                 false => Ok(()),
@@ -508,8 +500,7 @@ async fn rewrite_without(
         let sims = batch.column_by_name("simulation_id").map(|c| c.as_string::<i32>().clone());
         let iters = batch.column_by_name("iteration").map(|c| c.as_primitive::<Int64Type>().clone());
         let (Some(sims), Some(iters)) = (sims, iters) else { return Ok(None) };
-        let keep: BooleanArray =
-            (0..batch.num_rows()).map(|i| Some(!ids.contains(&(experiment, iters.value(i) as u32, sims.value(i))))).collect();
+        let keep: BooleanArray = (0..batch.num_rows()).map(|i| Some(!ids.contains(&(experiment, iters.value(i) as u32, sims.value(i))))).collect();
         dropped += keep.false_count();
         let b = filter_record_batch(&batch, &keep).map_err(|source| StoreError::Arrow { table: def.name, source })?;
         if b.num_rows() > 0 {

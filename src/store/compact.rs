@@ -255,15 +255,7 @@ mod tests {
     use super::*;
 
     fn add(size: i64) -> Add {
-        Add {
-            path: format!("p{size}"),
-            partition_values: BTreeMap::new(),
-            size,
-            modification_time: 0,
-            data_change: true,
-            stats: None,
-            tags: None,
-        }
+        Add { path: format!("p{size}"), partition_values: BTreeMap::new(), size, modification_time: 0, data_change: true, stats: None, tags: None }
     }
 
     #[test]

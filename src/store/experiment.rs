@@ -6,13 +6,13 @@
 
 use std::sync::{Arc, LazyLock};
 
-use datafusion::arrow::array::{
-    Array, ArrayRef, BooleanArray, Float64Array, Int64Array, ListArray, ListBuilder, RecordBatch, StringArray, StringBuilder, UInt32Array,
-    UInt64Array, Float64Builder,
-};
-use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::arrow::array::AsArray;
+use datafusion::arrow::array::{
+    Array, ArrayRef, BooleanArray, Float64Array, Float64Builder, Int64Array, ListArray, ListBuilder, RecordBatch, StringArray, StringBuilder, UInt32Array,
+    UInt64Array,
+};
 use datafusion::arrow::datatypes::Int64Type;
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 
 use super::StoreError;
 use super::delta::action::Add;

@@ -49,15 +49,9 @@ pub async fn find(dataset: &Dataset, now_ms: i64, min_age_secs: i64, retention_s
     for def in TABLES {
         let table = Table::new(dataset, def);
         let snap = if def.name == "simulations" { sims.clone() } else { table.snapshot_with_tombstones().await? };
-        let uncommitted =
-            snap.files.values().filter(|a| !visible(a, &groups) && old(a.modification_time, min_age_secs)).cloned().collect();
+        let uncommitted = snap.files.values().filter(|a| !visible(a, &groups) && old(a.modification_time, min_age_secs)).cloned().collect();
         let root = Path::from(def.name);
-        let objects: Vec<_> = dataset
-            .store
-            .list(Some(&root))
-            .try_collect()
-            .await
-            .map_err(|source| StoreError::Object { path: def.name.to_owned(), source })?;
+        let objects: Vec<_> = dataset.store.list(Some(&root)).try_collect().await.map_err(|source| StoreError::Object { path: def.name.to_owned(), source })?;
         let mut unlisted = Vec::new();
         let mut expired = Vec::new();
         for m in objects {

@@ -139,8 +139,7 @@ impl Dataset {
     /// without `simulations/_delta_log`).
     pub fn has_hive_layout(&self) -> Result<bool, StoreError> {
         let prefix = Path::from("simulations");
-        let listed = block_on(self.store.list_with_delimiter(Some(&prefix)))
-            .map_err(|source| StoreError::Object { path: prefix.to_string(), source })?;
+        let listed = block_on(self.store.list_with_delimiter(Some(&prefix))).map_err(|source| StoreError::Object { path: prefix.to_string(), source })?;
         let names: Vec<&str> = listed.common_prefixes.iter().filter_map(|p| p.filename()).collect();
         Ok(!names.contains(&"_delta_log") && names.iter().any(|n| n.starts_with("experiment_id=")))
     }
@@ -193,9 +192,8 @@ impl Dataset {
             return Err(err(format!("no bucket: write {scheme}://BUCKET/PREFIX")));
         }
         let bucket_url = format!("{scheme}://{bucket}");
-        let bucket_store = remote::bucket_store(scheme, &bucket_url).ok_or_else(|| {
-            err(format!("this build cannot open {scheme}:// roots (rebuild with `cargo build --features {feature}`)"))
-        })?;
+        let bucket_store = remote::bucket_store(scheme, &bucket_url)
+            .ok_or_else(|| err(format!("this build cannot open {scheme}:// roots (rebuild with `cargo build --features {feature}`)")))?;
         let bucket_store = bucket_store.map_err(|e| err(e.to_string()))?;
         let prefix = Path::from(prefix.trim_matches('/'));
         let store: Arc<dyn ObjectStore> = if prefix.as_ref().is_empty() {

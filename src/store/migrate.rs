@@ -67,7 +67,8 @@ pub fn migrate(old: &Dataset, new: &Dataset, progress: &dyn Fn(usize)) -> Result
                 .map_err(|source| StoreError::Arrow { table: def.name, source })?;
             if def.name == "simulations" {
                 let schema = def.stored_schema();
-                simulation = Some(datafusion::arrow::compute::concat_batches(&schema, &stored).map_err(|source| StoreError::Arrow { table: def.name, source })?);
+                simulation =
+                    Some(datafusion::arrow::compute::concat_batches(&schema, &stored).map_err(|source| StoreError::Arrow { table: def.name, source })?);
             } else {
                 let table = Table::new(new, def);
                 let mut w = table.create_file(&key.experiment_id, 256 * 1024, true)?;
@@ -106,7 +107,11 @@ pub fn migrate(old: &Dataset, new: &Dataset, progress: &dyn Fn(usize)) -> Result
                     seen.extend(its.iter().flat_map(|a| a.values().to_vec()));
                 }
                 actions.extend(seen.into_iter().map(|i| {
-                    Action::Txn(super::delta::action::Txn { app_id: super::experiment::iteration_app(&experiment_id, i as u32), version: 1, last_updated: None })
+                    Action::Txn(super::delta::action::Txn {
+                        app_id: super::experiment::iteration_app(&experiment_id, i as u32),
+                        version: 1,
+                        last_updated: None,
+                    })
                 }));
             }
             block_on(append(&table, actions, "WRITE"))?;

@@ -134,19 +134,14 @@ mod tests {
 
     #[test]
     fn every_event_type_survives_parquet() {
-        let events: Vec<Event> = crate::engine::event::tests::every_variant()
-            .into_iter()
-            .enumerate()
-            .map(|(i, kind)| Event { tick: i as u32 * 7, kind })
-            .collect();
+        let events: Vec<Event> =
+            crate::engine::event::tests::every_variant().into_iter().enumerate().map(|(i, kind)| Event { tick: i as u32 * 7, kind }).collect();
         // EndOfDay and LiquidityAllocation carry the day; with 7 ticks per day it is tick / 7.
         let back = round_trip(&events, &["BANK_A", "BANK_B", "BANK_C"], 7);
         for (a, b) in events.iter().zip(&back) {
             let mut a = a.clone();
             match &mut a.kind {
-                crate::engine::event::EventKind::EndOfDay { day, .. } | crate::engine::event::EventKind::LiquidityAllocation { day, .. } => {
-                    *day = a.tick / 7
-                }
+                crate::engine::event::EventKind::EndOfDay { day, .. } | crate::engine::event::EventKind::LiquidityAllocation { day, .. } => *day = a.tick / 7,
                 _ => {}
             }
             assert_eq!(&a, b);

@@ -59,8 +59,8 @@ impl Dataset {
                 ParquetRecordBatchReaderBuilder::try_new(f).and_then(|b| build(b, batch_size, keep))
             }
             None => {
-                let bytes = block_on(async { self.store.get(path).await?.bytes().await })
-                    .map_err(|source| StoreError::Object { path: self.describe(path), source })?;
+                let bytes =
+                    block_on(async { self.store.get(path).await?.bytes().await }).map_err(|source| StoreError::Object { path: self.describe(path), source })?;
                 ParquetRecordBatchReaderBuilder::try_new(bytes).and_then(|b| build(b, batch_size, keep))
             }
         };
@@ -104,13 +104,7 @@ impl Dataset {
             })
             .collect();
         files.sort_by_key(|a| a.modification_time);
-        Ok(SimulationRows {
-            dataset: self.clone(),
-            def,
-            key: key.clone(),
-            files: files.iter().map(|a| t.object_path(&a.path)).collect(),
-            current: None,
-        })
+        Ok(SimulationRows { dataset: self.clone(), def, key: key.clone(), files: files.iter().map(|a| t.object_path(&a.path)).collect(), current: None })
     }
 }
 
@@ -157,7 +151,8 @@ impl Iterator for SimulationRows {
                     return Err(StoreError::Root { root: self.dataset.display.clone(), problem: format!("a `{}` file has no key columns", self.def.name) });
                 };
                 let it = i64::from(self.key.iteration);
-                let mine: BooleanArray = sims.iter().zip(iters.iter()).map(|(s, i)| Some(s == Some(self.key.simulation_id.as_str()) && i == Some(it))).collect();
+                let mine: BooleanArray =
+                    sims.iter().zip(iters.iter()).map(|(s, i)| Some(s == Some(self.key.simulation_id.as_str()) && i == Some(it))).collect();
                 let b = filter_record_batch(&b, &mine).map_err(arrow)?;
                 self.def.from_stored(&b).map_err(arrow)
             });

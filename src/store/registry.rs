@@ -49,22 +49,12 @@ pub const PARTITION: (&str, DataType) = ("experiment_id", DataType::Utf8);
 /// last among them.
 pub static TABLES: &[TableDef] = &[
     TableDef { name: "events", columns: || super::schema::EVENTS.clone(), sort: &["simulation_id", "tick", "seq"], scope: Scope::Simulation },
-    TableDef {
-        name: "agent_ticks",
-        columns: || super::schema::AGENT_TICKS.clone(),
-        sort: &["simulation_id", "tick"],
-        scope: Scope::Simulation,
-    },
+    TableDef { name: "agent_ticks", columns: || super::schema::AGENT_TICKS.clone(), sort: &["simulation_id", "tick"], scope: Scope::Simulation },
     TableDef { name: "ticks", columns: || super::schema::TICKS.clone(), sort: &["simulation_id", "tick"], scope: Scope::Simulation },
     TableDef { name: "simulations", columns: || super::schema::SIMULATIONS.clone(), sort: &["simulation_id"], scope: Scope::Simulation },
     TableDef { name: "experiments", columns: || super::experiment::EXPERIMENTS.clone(), sort: &[], scope: Scope::Experiment },
     TableDef { name: "iterations", columns: || super::experiment::ITERATIONS.clone(), sort: &["iteration"], scope: Scope::Iteration },
-    TableDef {
-        name: "policy_evaluations",
-        columns: || super::experiment::POLICY_EVALUATIONS.clone(),
-        sort: &["iteration"],
-        scope: Scope::Iteration,
-    },
+    TableDef { name: "policy_evaluations", columns: || super::experiment::POLICY_EVALUATIONS.clone(), sort: &["iteration"], scope: Scope::Iteration },
     TableDef { name: "sweep_points", columns: || super::sweep::SWEEP_POINTS.clone(), sort: &["point"], scope: Scope::Experiment },
 ];
 
@@ -115,11 +105,8 @@ impl TableDef {
     /// The schema of the data files: key columns, then the columns in stored types.
     pub fn stored_schema(&self) -> SchemaRef {
         let columns = (self.columns)();
-        let fields: Vec<Field> = self
-            .key_fields()
-            .into_iter()
-            .chain(columns.fields().iter().map(|f| f.as_ref().clone().with_data_type(stored_type(f.data_type()))))
-            .collect();
+        let fields: Vec<Field> =
+            self.key_fields().into_iter().chain(columns.fields().iter().map(|f| f.as_ref().clone().with_data_type(stored_type(f.data_type())))).collect();
         Arc::new(Schema::new_with_metadata(fields, columns.metadata().clone()))
     }
 
@@ -151,9 +138,7 @@ impl TableDef {
             .fields()
             .iter()
             .map(|f| {
-                let c = batch
-                    .column_by_name(f.name())
-                    .ok_or_else(|| ArrowError::SchemaError(format!("`{}` has no column `{}`", self.name, f.name())))?;
+                let c = batch.column_by_name(f.name()).ok_or_else(|| ArrowError::SchemaError(format!("`{}` has no column `{}`", self.name, f.name())))?;
                 if c.data_type() == f.data_type() { Ok(c.clone()) } else { cast_with_options(c, f.data_type(), &strict) }
             })
             .collect::<Result<Vec<_>, _>>()?;

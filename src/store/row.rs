@@ -94,8 +94,7 @@ const SCENARIO_EVENT_TYPES: &[&str] = &[
 /// The stored text of a hold reason; the fieldless reasons share one allocation each.
 fn hold_reason_text(reason: &HoldReason) -> Arc<str> {
     static FIXED: LazyLock<[Arc<str>; 4]> = LazyLock::new(|| {
-        [HoldReason::InsufficientLiquidity, HoldReason::AwaitingInflows, HoldReason::LowPriority, HoldReason::BudgetExhausted]
-            .map(|r| Arc::from(r.to_string()))
+        [HoldReason::InsufficientLiquidity, HoldReason::AwaitingInflows, HoldReason::LowPriority, HoldReason::BudgetExhausted].map(|r| Arc::from(r.to_string()))
     });
     match reason {
         HoldReason::InsufficientLiquidity => FIXED[0].clone(),
@@ -299,12 +298,9 @@ impl EventRow {
             "PolicyHold" => PolicyHold { agent_id: agent()?, tx_id: tx()?, reason: parse_hold_reason(&get!(reason)) },
             "PolicyDrop" => PolicyDrop { agent_id: agent()?, tx_id: tx()?, reason: get!(reason) },
             "PolicySplit" => PolicySplit { agent_id: agent()?, tx_id: tx()?, num_splits: get!(count), child_ids: ids(get!(tx_ids))? },
-            "TransactionReprioritized" => TransactionReprioritized {
-                agent_id: agent()?,
-                tx_id: tx()?,
-                old_priority: get!(priority),
-                new_priority: get!(new_priority),
-            },
+            "TransactionReprioritized" => {
+                TransactionReprioritized { agent_id: agent()?, tx_id: tx()?, old_priority: get!(priority), new_priority: get!(new_priority) }
+            }
             "PriorityEscalated" => PriorityEscalated {
                 tx_id: tx()?,
                 sender_id: agent()?,
@@ -322,18 +318,12 @@ impl EventRow {
                 rtgs_priority: get!(rtgs_priority),
             },
             "RtgsWithdrawal" => RtgsWithdrawal { tx_id: tx()?, sender: agent()?, original_rtgs_priority: get!(rtgs_priority) },
-            "RtgsResubmission" => RtgsResubmission {
-                tx_id: tx()?,
-                sender: agent()?,
-                old_rtgs_priority: self.old_rtgs_priority,
-                new_rtgs_priority: get!(rtgs_priority),
-            },
-            "BankBudgetSet" => BankBudgetSet {
-                agent_id: agent()?,
-                max_value: get!(amount),
-                focus_counterparties: self.agents.clone(),
-                max_per_counterparty: self.amount_b,
-            },
+            "RtgsResubmission" => {
+                RtgsResubmission { tx_id: tx()?, sender: agent()?, old_rtgs_priority: self.old_rtgs_priority, new_rtgs_priority: get!(rtgs_priority) }
+            }
+            "BankBudgetSet" => {
+                BankBudgetSet { agent_id: agent()?, max_value: get!(amount), focus_counterparties: self.agents.clone(), max_per_counterparty: self.amount_b }
+            }
             "StateRegisterSet" => StateRegisterSet {
                 agent_id: agent()?,
                 register_key: get!(register_key),
@@ -343,9 +333,7 @@ impl EventRow {
                 decision_path: self.decision_path.clone(),
             },
             "CollateralPost" => CollateralPost { agent_id: agent()?, amount: get!(amount), reason: get!(reason), new_total: get!(new_total) },
-            "CollateralWithdraw" => {
-                CollateralWithdraw { agent_id: agent()?, amount: get!(amount), reason: get!(reason), new_total: get!(new_total) }
-            }
+            "CollateralWithdraw" => CollateralWithdraw { agent_id: agent()?, amount: get!(amount), reason: get!(reason), new_total: get!(new_total) },
             "CollateralTimerWithdrawn" => CollateralTimerWithdrawn {
                 agent_id: agent()?,
                 amount: get!(amount),
@@ -369,13 +357,9 @@ impl EventRow {
                 sender_balance_after: get!(balance_after),
             },
             "QueuedRtgs" => QueuedRtgs { tx_id: tx()?, sender_id: agent()? },
-            "Queue2LiquidityRelease" => Queue2LiquidityRelease {
-                tx_id: tx()?,
-                sender: agent()?,
-                receiver: cpty()?,
-                amount: get!(amount),
-                queue_wait_ticks: get!(ticks),
-            },
+            "Queue2LiquidityRelease" => {
+                Queue2LiquidityRelease { tx_id: tx()?, sender: agent()?, receiver: cpty()?, amount: get!(amount), queue_wait_ticks: get!(ticks) }
+            }
             "LsmBilateralOffset" => LsmBilateralOffset {
                 agent_a: agent()?,
                 agent_b: cpty()?,
@@ -384,13 +368,9 @@ impl EventRow {
                 tx_ids: ids(get!(tx_ids))?,
                 settled: get!(settled),
             },
-            "LsmBilateralSettlement" => LsmBilateralSettlement {
-                agent_a: agent()?,
-                agent_b: cpty()?,
-                amount_a: get!(amount),
-                amount_b: get!(amount_b),
-                tx_ids: ids(get!(tx_ids))?,
-            },
+            "LsmBilateralSettlement" => {
+                LsmBilateralSettlement { agent_a: agent()?, agent_b: cpty()?, amount_a: get!(amount), amount_b: get!(amount_b), tx_ids: ids(get!(tx_ids))? }
+            }
             "LsmCycleSettlement" => LsmCycleSettlement {
                 agents: get!(agents),
                 tx_amounts: get!(amounts),
@@ -412,12 +392,9 @@ impl EventRow {
                     queued_amount: get!(amount_b),
                 }
             }
-            "AlgorithmExecution" => AlgorithmExecution {
-                algorithm: get!(priority),
-                success: get!(settled),
-                settlements: get!(count),
-                settled_value: get!(amount),
-            },
+            "AlgorithmExecution" => {
+                AlgorithmExecution { algorithm: get!(priority), success: get!(settled), settlements: get!(count), settled_value: get!(amount) }
+            }
             "BilateralLimitExceeded" => BilateralLimitExceeded {
                 sender: agent()?,
                 receiver: cpty()?,
@@ -471,24 +448,14 @@ impl EventRow {
                 ScenarioEventExecuted { scenario_event_type: t, details_json: get!(details_json) }
             }
             "EndOfDay" => EndOfDay { day: self.day, unsettled_count: get!(count), total_penalties: get!(penalty_cost) },
-            "DeferredCreditApplied" => {
-                DeferredCreditApplied { agent_id: agent()?, amount: get!(amount), source_transactions: ids(get!(tx_ids))? }
+            "DeferredCreditApplied" => DeferredCreditApplied { agent_id: agent()?, amount: get!(amount), source_transactions: ids(get!(tx_ids))? },
+            "LiquidityAllocation" => {
+                LiquidityAllocation { day: self.day, agent_id: agent()?, fraction: get!(fraction), amount: get!(amount), balance_after: get!(balance_after) }
             }
-            "LiquidityAllocation" => LiquidityAllocation {
-                day: self.day,
-                agent_id: agent()?,
-                fraction: get!(fraction),
-                amount: get!(amount),
-                balance_after: get!(balance_after),
-            },
             "LiquidityReturn" => LiquidityReturn { agent_id: agent()?, amount: get!(amount), balance_after: get!(balance_after) },
-            "LsmQueue2Settlement" => LsmQueue2Settlement {
-                tx_id: tx()?,
-                sender: agent()?,
-                receiver: cpty()?,
-                amount: get!(amount),
-                sender_balance_after: get!(balance_after),
-            },
+            "LsmQueue2Settlement" => {
+                LsmQueue2Settlement { tx_id: tx()?, sender: agent()?, receiver: cpty()?, amount: get!(amount), sender_balance_after: get!(balance_after) }
+            }
             other => return Err(self.err(format!("unknown event type `{other}`"))),
         };
         Ok(Event { tick: self.tick, kind })

@@ -7,10 +7,10 @@
 use std::collections::BTreeSet;
 use std::sync::{Arc, LazyLock};
 
-use datafusion::arrow::array::{ArrayRef, ListBuilder, RecordBatch, StringArray, StringBuilder, UInt32Array, UInt64Array};
-use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::arrow::array::AsArray;
+use datafusion::arrow::array::{ArrayRef, ListBuilder, RecordBatch, StringArray, StringBuilder, UInt32Array, UInt64Array};
 use datafusion::arrow::datatypes::Int64Type;
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 
 use super::StoreError;
 use super::delta::action::Action;
@@ -76,11 +76,8 @@ fn batch(r: &PointRow) -> Result<RecordBatch, StoreError> {
         b.append(true);
         Arc::new(b.finish()) as ArrayRef
     };
-    let obj: serde_json::Map<String, serde_json::Value> = r
-        .parameters
-        .iter()
-        .map(|(k, v)| (k.clone(), serde_json::from_str(v).unwrap_or_else(|_| serde_json::Value::String(v.clone()))))
-        .collect();
+    let obj: serde_json::Map<String, serde_json::Value> =
+        r.parameters.iter().map(|(k, v)| (k.clone(), serde_json::from_str(v).unwrap_or_else(|_| serde_json::Value::String(v.clone())))).collect();
     let s = |x: &str| Arc::new(StringArray::from_iter_values([x])) as ArrayRef;
     let cols: Vec<ArrayRef> = vec![
         Arc::new(UInt32Array::from(vec![r.point])),

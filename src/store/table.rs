@@ -165,9 +165,7 @@ impl Table {
     /// Reads a live file whole (small tables, rewrites).
     pub async fn read_file(&self, add: &Add) -> Result<Vec<RecordBatch>, StoreError> {
         let path = self.object_path(&add.path);
-        let bytes = async { self.store.get(&path).await?.bytes().await }
-            .await
-            .map_err(|source| StoreError::Object { path: path.to_string(), source })?;
+        let bytes = async { self.store.get(&path).await?.bytes().await }.await.map_err(|source| StoreError::Object { path: path.to_string(), source })?;
         let perr = |source| StoreError::Parquet { path: path.to_string(), source };
         let reader = ParquetRecordBatchReaderBuilder::try_new(bytes).and_then(|b| b.with_batch_size(64 * 1024).build()).map_err(perr)?;
         reader.collect::<Result<Vec<_>, _>>().map_err(|source| StoreError::Arrow { table: self.def.name, source })
@@ -186,13 +184,7 @@ impl Table {
     /// Replaces the live files of `experiment_id`'s partition that `select` picks with one file
     /// of `batches`. With `once`, the commit also records that `txn` and fails with
     /// [`LogError::Conflict`] if it is already recorded.
-    pub async fn replace(
-        &self,
-        experiment_id: &str,
-        batches: &[RecordBatch],
-        select: impl Fn(&Add) -> bool,
-        once: Option<&str>,
-    ) -> Result<(), StoreError> {
+    pub async fn replace(&self, experiment_id: &str, batches: &[RecordBatch], select: impl Fn(&Add) -> bool, once: Option<&str>) -> Result<(), StoreError> {
         let add = self.write_file(experiment_id, batches, None).await?;
         loop {
             let snap = self.snapshot().await?;

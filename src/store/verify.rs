@@ -11,11 +11,7 @@ use super::layout::Dataset;
 /// meant for the error path, not for routine checks.
 pub async fn corrupt_files(dataset: &Dataset) -> Result<Vec<(String, String)>, StoreError> {
     let store = &dataset.store;
-    let all: Vec<_> = store
-        .list(None)
-        .try_collect()
-        .await
-        .map_err(|source| StoreError::Object { path: dataset.display.clone(), source })?;
+    let all: Vec<_> = store.list(None).try_collect().await.map_err(|source| StoreError::Object { path: dataset.display.clone(), source })?;
     let mut bad = Vec::new();
     for meta in all.into_iter().filter(|m| m.location.as_ref().ends_with(".parquet")) {
         let path = meta.location.to_string();

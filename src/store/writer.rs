@@ -3,9 +3,9 @@
 
 use datafusion::arrow::datatypes::{DataType, Schema};
 use datafusion::parquet::basic::{Compression, Encoding, ZstdLevel};
-use datafusion::parquet::schema::types::ColumnPath;
 use datafusion::parquet::file::metadata::{KeyValue, SortingColumn};
 use datafusion::parquet::file::properties::{EnabledStatistics, WriterProperties};
+use datafusion::parquet::schema::types::ColumnPath;
 
 use super::schema::{SCHEMA_VERSION, SCHEMA_VERSION_KEY};
 
@@ -46,7 +46,5 @@ pub fn writer_properties(schema: &Schema, row_group_rows: usize, sorting: Vec<So
 
 pub(crate) fn runtime() -> &'static tokio::runtime::Runtime {
     static RT: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
-    RT.get_or_init(|| {
-        tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("a tokio runtime starts")
-    })
+    RT.get_or_init(|| tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("a tokio runtime starts"))
 }

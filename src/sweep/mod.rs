@@ -176,8 +176,7 @@ pub fn load_file(path: &Path) -> Result<SweepConfig, ScenarioError> {
                 let full = dir.join(&rel);
                 let text = std::fs::read_to_string(&full).map_err(|e| invalid(f, fnode, format!("cannot read {}: {e}", full.display())))?;
                 let doc: Value = serde_json::from_str(&text).map_err(|e| invalid(f, fnode, format!("{} is not valid JSON: {e}", full.display())))?;
-                crate::engine::policy::tree::TreePolicy::parse(&doc, &Default::default())
-                    .map_err(|e| invalid(f, fnode, format!("{}: {e}", full.display())))?;
+                crate::engine::policy::tree::TreePolicy::parse(&doc, &Default::default()).map_err(|e| invalid(f, fnode, format!("{}: {e}", full.display())))?;
                 files.push((rel, doc));
             }
             if files.is_empty() {
@@ -316,8 +315,7 @@ impl SweepConfig {
     pub fn points(&self) -> Result<Vec<Point>, ScenarioError> {
         let f = self.file.display().to_string();
         let base = serde_json::to_value(&self.base).expect("configs serialize");
-        let radices: Vec<usize> =
-            self.parameters.iter().map(|p| p.values.len()).chain(self.policies.iter().map(|a| a.files.len())).collect();
+        let radices: Vec<usize> = self.parameters.iter().map(|p| p.values.len()).chain(self.policies.iter().map(|a| a.files.len())).collect();
         let n_conf = self.configurations() as usize;
         let mut out = Vec::with_capacity(n_conf * self.seeds.len());
         let np = self.parameters.len();
@@ -339,7 +337,8 @@ impl SweepConfig {
             let with_policies = serde_json::to_value(&config).expect("configs serialize");
             let pairs: Vec<(&ParamPath, &Value)> = self.parameters.iter().zip(&digits[..np]).map(|(p, &d)| (&p.path, &p.values[d])).collect();
             let assignments: Vec<(String, Value)> = self.parameters.iter().zip(&digits[..np]).map(|(p, &d)| (p.key.clone(), p.values[d].clone())).collect();
-            let shown = || assignments.iter().map(|(k, v)| format!("{k}={v}")).chain(policies.iter().map(|(a, p)| format!("{a}←{p}"))).collect::<Vec<_>>().join(", ");
+            let shown =
+                || assignments.iter().map(|(k, v)| format!("{k}={v}")).chain(policies.iter().map(|(a, p)| format!("{a}←{p}"))).collect::<Vec<_>>().join(", ");
             let line = self.parameters.first().map_or(1, |p| p.line);
             let fail = |msg: String| ScenarioError { file: f.clone(), line, key: "parameters".into(), problem: Problem::Invalid(msg) };
             let config = assign(if self.policies.is_empty() { &base } else { &with_policies }, &pairs)
@@ -469,9 +468,7 @@ impl Shard {
     /// one up), with the count from the scheduler when `count` is `None`.
     pub fn from_scheduler(var: impl Fn(&str) -> Option<String>, count: Option<u32>) -> Result<Shard, ShardError> {
         let num = |name: &str| -> Result<Option<u32>, ShardError> {
-            var(name)
-                .map(|v| v.trim().parse::<u32>().map_err(|_| ShardError::NotANumber { var: name.to_owned(), value: v.clone() }))
-                .transpose()
+            var(name).map(|v| v.trim().parse::<u32>().map_err(|_| ShardError::NotANumber { var: name.to_owned(), value: v.clone() })).transpose()
         };
         for &(scheduler, index_var, count_var, min_var) in SCHEDULERS {
             let Some(index) = num(index_var)? else { continue };
@@ -553,7 +550,9 @@ mod tests {
         assert_eq!(Shard::from_scheduler(env(&[("BATCH_TASK_INDEX", "4"), ("BATCH_TASK_COUNT", "5")]), None), Ok(Shard { k: 5, n: 5 }));
         // Nothing set, or garbage: clear errors.
         assert!(matches!(Shard::from_scheduler(env(&[]), None), Err(ShardError::NoScheduler(_))));
-        assert!(matches!(Shard::from_scheduler(env(&[("JOB_COMPLETION_INDEX", "x")]), Some(2)), Err(ShardError::NotANumber { var, .. }) if var == "JOB_COMPLETION_INDEX"));
+        assert!(
+            matches!(Shard::from_scheduler(env(&[("JOB_COMPLETION_INDEX", "x")]), Some(2)), Err(ShardError::NotANumber { var, .. }) if var == "JOB_COMPLETION_INDEX")
+        );
     }
 
     #[test]

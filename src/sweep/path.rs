@@ -203,13 +203,11 @@ fn alias(steps: Vec<Step>) -> Result<Vec<Step>, PathError> {
                     "cost_rates" if first => "costs".to_owned(),
                     "lsm_config" if first => "lsm".to_owned(),
                     "simcash" if first => "extensions".to_owned(),
-                    "simulation" if first => {
-                        match it.next() {
-                            Some(Step::Field(f)) if f == "ticks_per_day" || f == "num_days" => f,
-                            Some(Step::Field(f)) if f == "rng_seed" => return Err(PathError::Seed),
-                            _ => return Err(PathError::SimulationField),
-                        }
-                    }
+                    "simulation" if first => match it.next() {
+                        Some(Step::Field(f)) if f == "ticks_per_day" || f == "num_days" => f,
+                        Some(Step::Field(f)) if f == "rng_seed" => return Err(PathError::Seed),
+                        _ => return Err(PathError::SimulationField),
+                    },
                     "rng_seed" if first => return Err(PathError::Seed),
                     "arrival_config" if under_agent => "arrivals".to_owned(),
                     "eod_penalty_per_transaction" if under_costs => "eod_penalty".to_owned(),

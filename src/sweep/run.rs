@@ -147,8 +147,7 @@ pub fn run(cfg: &SweepConfig, points: &[Point], dataset: &Dataset, opts: Options
     // two commits) only needs its row.
     let simulations = Table::new(dataset, crate::store::registry::get("simulations").expect("registered"));
     let sims = crate::store::layout::block_on(simulations.snapshot())?;
-    let (orphaned, todo): (Vec<&Point>, Vec<&Point>) =
-        mine.iter().copied().filter(|p| !done.contains(&p.index)).partition(|p| is_committed(&sims, &key(p)));
+    let (orphaned, todo): (Vec<&Point>, Vec<&Point>) = mine.iter().copied().filter(|p| !done.contains(&p.index)).partition(|p| is_committed(&sims, &key(p)));
     write_points(dataset, &id, &orphaned.iter().map(|p| row(cfg, p)).collect::<Vec<_>>())?;
     let skipped = (mine.len() - todo.len()) as u32;
     progress.start(todo.len() as u64);
@@ -185,8 +184,11 @@ pub fn run(cfg: &SweepConfig, points: &[Point], dataset: &Dataset, opts: Options
                     let Some(p) = block.next().and_then(|i| todo.get(i)) else { break };
                     let job = Job { config: p.config.clone(), key: Some(key(p)), purpose: "sweep", agent: None, sample: p.index };
                     let result = stored_row(&row(cfg, p)).map_err(SweepError::from).and_then(|point| {
-                        run_job(&job, Some((dataset, &committer)), scenario, vec![("sweep_points", point)])
-                            .map_err(|source| SweepError::Run { point: p.index, simulation_id: p.simulation_id.clone(), source })
+                        run_job(&job, Some((dataset, &committer)), scenario, vec![("sweep_points", point)]).map_err(|source| SweepError::Run {
+                            point: p.index,
+                            simulation_id: p.simulation_id.clone(),
+                            source,
+                        })
                     });
                     match result {
                         Ok(_) => {

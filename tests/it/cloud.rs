@@ -76,9 +76,8 @@ fn run_sql_list_and_replay_work_on_object_storage_as_on_disk() {
     ok(d, &root, &["run", "--simulation-id", "sim-remote", "--overwrite", "--seed", "9"]);
     assert_eq!(csv(d, &root, "SELECT COUNT(*), MIN(seed) FROM simulations"), vec!["1,9"]);
     // Two processes racing for one new id: exactly one commits, the other is told why.
-    let racers: Vec<_> = (0..2)
-        .map(|_| command(d, &root, &["run", "--simulation-id", "sim-race"]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap())
-        .collect();
+    let racers: Vec<_> =
+        (0..2).map(|_| command(d, &root, &["run", "--simulation-id", "sim-race"]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap()).collect();
     let outcomes: Vec<Output> = racers.into_iter().map(|c| c.wait_with_output().unwrap()).collect();
     let won = outcomes.iter().filter(|o| o.status.success()).count();
     assert_eq!(won, 1, "{:?}", outcomes.iter().map(stderr).collect::<Vec<_>>());
@@ -143,11 +142,7 @@ fn a_run_killed_mid_upload_leaves_nothing_visible_on_object_storage() {
     ok(d, &root, &["run", "--simulation-id", "sim-before"]);
     let default = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/default.yaml")).unwrap();
     std::fs::write(d.join("long.yaml"), default.replace("num_days: 2", "num_days: 150")).unwrap();
-    let mut child = command(d, &root, &["run", "long.yaml", "--simulation-id", "sim-killed"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = command(d, &root, &["run", "long.yaml", "--simulation-id", "sim-killed"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
     std::thread::sleep(std::time::Duration::from_millis(700));
     let finished = child.try_wait().unwrap().is_some();
     child.kill().unwrap();

@@ -8,7 +8,6 @@ use serde_json::Value;
 
 use crate::util::{csv as sql, data, run_ok, simcash, stderr, stdout};
 
-
 fn one(dir: &Path, q: &str) -> String {
     let rows = sql(dir, q);
     assert_eq!(rows.len(), 1, "{q}: {rows:?}");

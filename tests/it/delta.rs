@@ -10,13 +10,7 @@ use std::time::Duration;
 use crate::util::{csv, data, run_ok, stderr, stdout};
 
 fn spawn(dir: &Path, args: &[&str]) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_simcash"))
-        .current_dir(dir)
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the binary starts")
+    Command::new(env!("CARGO_BIN_EXE_simcash")).current_dir(dir).args(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("the binary starts")
 }
 
 /// Kills `child` (SIGKILL) after `ms` milliseconds; true if it had already finished.
@@ -114,10 +108,7 @@ fn two_runs_of_one_simulation_id_at_once_commit_exactly_one() {
 fn two_sweep_shards_at_once_on_local_disk_fill_the_dataset_once() {
     let (shards, whole) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let file = seed_sweep(shards.path(), 60);
-    let both: Vec<_> = ["1/2", "2/2"]
-        .iter()
-        .map(|s| spawn(shards.path(), &["sweep", &file, "--shard", s, "--jobs", "1", "--commit-every", "5"]))
-        .collect();
+    let both: Vec<_> = ["1/2", "2/2"].iter().map(|s| spawn(shards.path(), &["sweep", &file, "--shard", s, "--jobs", "1", "--commit-every", "5"])).collect();
     for c in both {
         let o = c.wait_with_output().unwrap();
         assert!(o.status.success(), "{}", stderr(&o));
@@ -236,7 +227,10 @@ fn compaction_racing_readers_and_a_writer_changes_no_result() {
         reads += 1;
         let points = csv(raced.path(), "SELECT COUNT(*) FROM sweep_points WHERE point % 2 = 0");
         assert_eq!(points, vec!["100"], "the first half, whole, in every snapshot");
-        let first = csv(raced.path(), &RESULTS[0].replace("GROUP BY 1", "WHERE simulation_id IN (SELECT simulation_id FROM sweep_points WHERE point % 2 = 0) GROUP BY 1"));
+        let first = csv(
+            raced.path(),
+            &RESULTS[0].replace("GROUP BY 1", "WHERE simulation_id IN (SELECT simulation_id FROM sweep_points WHERE point % 2 = 0) GROUP BY 1"),
+        );
         assert_eq!(first, half[0], "read {reads} during compaction");
     }
     assert!(reads >= 1);

@@ -32,17 +32,10 @@ fn exp1_reaches_castros_equilibrium_a_0_b_20_percent() {
     let dir = tempfile::tempdir().unwrap();
     let out = run_experiment(dir.path(), "d", "exp1.yaml", &[]);
     assert!(out.contains("Stability achieved"), "{out}");
-    let final_params = sql(
-        dir.path(),
-        "d",
-        "SELECT agent, final_policy_json FROM experiment_comparison ORDER BY agent",
-    );
-    assert!(final_params.contains("BANK_A,\"{\"\"version\"\"") , "{final_params}");
-    let values = sql(
-        dir.path(),
-        "d",
-        "SELECT agent, value FROM policy_evolution WHERE iteration = (SELECT MAX(iteration) FROM experiment_iterations) ORDER BY agent",
-    );
+    let final_params = sql(dir.path(), "d", "SELECT agent, final_policy_json FROM experiment_comparison ORDER BY agent");
+    assert!(final_params.contains("BANK_A,\"{\"\"version\"\""), "{final_params}");
+    let values =
+        sql(dir.path(), "d", "SELECT agent, value FROM policy_evolution WHERE iteration = (SELECT MAX(iteration) FROM experiment_iterations) ORDER BY agent");
     assert_eq!(values, "agent,value\nBANK_A,0.0\nBANK_B,0.2\n");
     // `experiment replay` prints the last iteration's evaluation as `replay -v` does.
     let id = sql(dir.path(), "d", "SELECT experiment_id FROM experiments");
@@ -81,11 +74,7 @@ fn an_experiment_simulation_rerun_with_simcash_run_gives_identical_rows() {
     let dir = tempfile::tempdir().unwrap();
     run_experiment(dir.path(), "d", "exp2.yaml", &["--max-iterations", "1"]);
     // Sample 3 of BANK_B's candidate evaluation in iteration 0: its seed and both policies.
-    let row = sql(
-        dir.path(),
-        "d",
-        "SELECT s.simulation_id, s.seed FROM simulations s WHERE s.purpose = 'candidate' AND s.agent = 'BANK_B' AND s.sample = 3",
-    );
+    let row = sql(dir.path(), "d", "SELECT s.simulation_id, s.seed FROM simulations s WHERE s.purpose = 'candidate' AND s.agent = 'BANK_B' AND s.sample = 3");
     let (sim, seed) = row.lines().nth(1).unwrap().split_once(',').unwrap();
     let policies = sql(
         dir.path(),
@@ -109,7 +98,9 @@ fn an_experiment_simulation_rerun_with_simcash_run_gives_identical_rows() {
         assert!(a.matches("\"tick\"").count() > 2, "{table} has rows: {a}");
         assert_eq!(a, b, "{table}");
     }
-    let q = |id: &str| format!("SELECT seed, config_hash, config_json, policies_json, event_count, total_cost, settlement_rate FROM simulations WHERE simulation_id = '{id}'");
+    let q = |id: &str| {
+        format!("SELECT seed, config_hash, config_json, policies_json, event_count, total_cost, settlement_rate FROM simulations WHERE simulation_id = '{id}'")
+    };
     assert_eq!(sql(dir.path(), "d", &q(sim)), sql(dir.path(), "d", &q("sim-alone")));
 }
 

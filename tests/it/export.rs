@@ -39,11 +39,7 @@ fn rt() -> tokio::runtime::Runtime {
 fn lines(rt: &tokio::runtime::Runtime, ctx: &SessionContext, q: &str) -> Vec<String> {
     let batches = rt.block_on(async { ctx.sql(q).await.unwrap().collect().await.unwrap() });
     let text = pretty_format_batches(&batches).unwrap().to_string();
-    text.lines()
-        .skip(3)
-        .filter(|l| !l.starts_with('+'))
-        .map(|l| l.trim_matches('|').split('|').map(str::trim).collect::<Vec<_>>().join(","))
-        .collect()
+    text.lines().skip(3).filter(|l| !l.starts_with('+')).map(|l| l.trim_matches('|').split('|').map(str::trim).collect::<Vec<_>>().join(",")).collect()
 }
 
 const PER_TYPE: &str = "SELECT CAST(event_type AS VARCHAR) AS t, COUNT(*) AS n, SUM(amount) AS s FROM {T} GROUP BY 1 ORDER BY 1";
@@ -119,9 +115,7 @@ fn partitioned_exports_follow_the_hive_layout() {
         ("experiment_id".to_owned(), datafusion::arrow::datatypes::DataType::Utf8),
         ("simulation_id".to_owned(), datafusion::arrow::datatypes::DataType::Utf8),
     ];
-    let opts = ListingOptions::new(std::sync::Arc::new(ParquetFormat::default()))
-        .with_file_extension(".parquet")
-        .with_table_partition_cols(cols);
+    let opts = ListingOptions::new(std::sync::Arc::new(ParquetFormat::default())).with_file_extension(".parquet").with_table_partition_cols(cols);
     let table = rt.block_on(async {
         let cfg = ListingTableConfig::new(url).with_listing_options(opts).infer_schema(&ctx.state()).await.unwrap();
         ListingTable::try_new(cfg).unwrap()

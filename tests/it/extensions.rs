@@ -44,10 +44,7 @@ fn priority_escalation_raises_priority_linearly_as_the_deadline_nears() {
     // start 4, max boost 3: boost = round(3 × (1 − left/4)). Deadline 6 (tick 0 + 6).
     // Tick 2: left 4 → boost 0; tick 3: left 3 → round(0.75) = 1; tick 4: left 2 → round(1.5) = 2;
     // tick 5: left 1 → round(2.25) = 2 (no change, no event); tick 6: left 0 → 3.
-    let yaml = scenario(
-        "simcash: {priority_escalation: {enabled: true, start_escalating_at_ticks: 4, max_boost: 3}}",
-        &cta(10, 2, 6, 0),
-    );
+    let yaml = scenario("simcash: {priority_escalation: {enabled: true, start_escalating_at_ticks: 4, max_boost: 3}}", &cta(10, 2, 6, 0));
     let mut e = engine(&yaml);
     let mut seen = Vec::new();
     for _ in 0..8 {

@@ -9,14 +9,41 @@ use serde_json::{Map, Value};
 use crate::util::{data, simcash, stderr};
 
 const SIMCASH_TYPES: &[&str] = &[
-    "Arrival", "PolicySubmit", "PolicyHold", "PolicyDrop", "PolicySplit", "TransactionReprioritized",
-    "PriorityEscalated", "RtgsSubmission", "RtgsWithdrawal", "RtgsResubmission", "BankBudgetSet",
-    "StateRegisterSet", "CollateralPost", "CollateralWithdraw", "CollateralTimerWithdrawn",
-    "CollateralTimerBlocked", "RtgsImmediateSettlement", "QueuedRtgs", "Queue2LiquidityRelease",
-    "LsmBilateralOffset", "LsmCycleSettlement", "EntryDispositionOffset", "AlgorithmExecution",
-    "BilateralLimitExceeded", "MultilateralLimitExceeded", "CostAccrual", "TransactionWentOverdue",
-    "OverdueTransactionSettled", "ScenarioEventExecuted", "EndOfDay", "DeferredCreditApplied",
-    "LiquidityAllocation", "LiquidityReturn", "RtgsQueue2Settle", "_TickSummary",
+    "Arrival",
+    "PolicySubmit",
+    "PolicyHold",
+    "PolicyDrop",
+    "PolicySplit",
+    "TransactionReprioritized",
+    "PriorityEscalated",
+    "RtgsSubmission",
+    "RtgsWithdrawal",
+    "RtgsResubmission",
+    "BankBudgetSet",
+    "StateRegisterSet",
+    "CollateralPost",
+    "CollateralWithdraw",
+    "CollateralTimerWithdrawn",
+    "CollateralTimerBlocked",
+    "RtgsImmediateSettlement",
+    "QueuedRtgs",
+    "Queue2LiquidityRelease",
+    "LsmBilateralOffset",
+    "LsmCycleSettlement",
+    "EntryDispositionOffset",
+    "AlgorithmExecution",
+    "BilateralLimitExceeded",
+    "MultilateralLimitExceeded",
+    "CostAccrual",
+    "TransactionWentOverdue",
+    "OverdueTransactionSettled",
+    "ScenarioEventExecuted",
+    "EndOfDay",
+    "DeferredCreditApplied",
+    "LiquidityAllocation",
+    "LiquidityReturn",
+    "RtgsQueue2Settle",
+    "_TickSummary",
 ];
 
 #[derive(Default)]
@@ -38,9 +65,7 @@ impl Canon {
         for (k, v) in ev {
             let v = match (k.as_str(), v) {
                 ("tx_id" | "incoming_tx_id" | "queued_tx_id", v) => self.one(v),
-                ("tx_ids" | "child_ids" | "source_transactions", Value::Array(a)) => {
-                    Value::Array(a.iter().map(|x| self.one(x)).collect())
-                }
+                ("tx_ids" | "child_ids" | "source_transactions", Value::Array(a)) => Value::Array(a.iter().map(|x| self.one(x)).collect()),
                 ("details_json", Value::String(s)) => {
                     let mut d: Map<String, Value> = serde_json::from_str(s).expect("details_json is JSON");
                     if let Some(t) = d.get("tx_id").cloned() {
@@ -77,16 +102,8 @@ pub fn compare(reference: &str, candidate: &str) -> Result<usize, String> {
     let cand_raw = load(candidate);
     let with_summary = cand_raw.iter().any(|e| e["event_type"] == "_TickSummary");
     let (mut rc, mut cc) = (Canon::default(), Canon::default());
-    let reference: Vec<_> = load(reference)
-        .iter()
-        .filter(|e| with_summary || e["event_type"] != "_TickSummary")
-        .map(|e| rc.event(e))
-        .collect();
-    let cand: Vec<_> = cand_raw
-        .iter()
-        .filter(|e| SIMCASH_TYPES.contains(&e["event_type"].as_str().unwrap_or("")))
-        .map(|e| cc.event(e))
-        .collect();
+    let reference: Vec<_> = load(reference).iter().filter(|e| with_summary || e["event_type"] != "_TickSummary").map(|e| rc.event(e)).collect();
+    let cand: Vec<_> = cand_raw.iter().filter(|e| SIMCASH_TYPES.contains(&e["event_type"].as_str().unwrap_or(""))).map(|e| cc.event(e)).collect();
     for i in 0..reference.len().max(cand.len()) {
         match (reference.get(i), cand.get(i)) {
             (Some(r), Some(c)) if same(&Value::Object(r.clone()), &Value::Object(c.clone())) => {}

@@ -7,15 +7,11 @@ mod dataset;
 #[cfg(feature = "dataset")]
 mod delta;
 mod determinism;
-mod extensions;
 #[cfg(feature = "dataset")]
 mod experiment;
 #[cfg(feature = "dataset")]
 mod export;
-#[cfg(feature = "dataset")]
-mod replay;
-#[cfg(feature = "dataset")]
-mod report;
+mod extensions;
 mod golden;
 mod layers;
 mod lsm;
@@ -24,6 +20,10 @@ mod malformed;
 mod migrate;
 mod policies;
 mod properties;
+#[cfg(feature = "dataset")]
+mod replay;
+#[cfg(feature = "dataset")]
+mod report;
 mod run;
 mod runaway;
 #[cfg(feature = "dataset")]

@@ -180,9 +180,7 @@ fn settled_ids(evs: &[EventKind]) -> Vec<TxId> {
 fn rtgs_submissions(evs: &[EventKind]) -> Vec<(TxId, i64, u8, RtgsPriority)> {
     evs.iter()
         .filter_map(|e| match e {
-            EventKind::RtgsSubmission { tx_id, amount, internal_priority, rtgs_priority, .. } => {
-                Some((*tx_id, *amount, *internal_priority, *rtgs_priority))
-            }
+            EventKind::RtgsSubmission { tx_id, amount, internal_priority, rtgs_priority, .. } => Some((*tx_id, *amount, *internal_priority, *rtgs_priority)),
             _ => None,
         })
         .collect()
@@ -213,11 +211,7 @@ const FIFO_B: i64 = 0;
 
 #[test]
 fn release_submits_to_rtgs_then_settles_immediately() {
-    let mut e = Sc::new(5, 1)
-        .agent("A", 1000, &inline(&doc(act("A1", "Release"))))
-        .agent("B", FIFO_B, "")
-        .pay(0, "A", "B", 600, 3, 5)
-        .engine();
+    let mut e = Sc::new(5, 1).agent("A", 1000, &inline(&doc(act("A1", "Release")))).agent("B", FIFO_B, "").pay(0, "A", "B", 600, 3, 5).engine();
     let evs = step(&mut e);
     let n = names(&evs);
     let i = position(&evs, "RtgsSubmission");
@@ -241,17 +235,9 @@ fn release_priority_flag_sets_the_internal_priority() {
         actp("A1", "Release", json!({"priority_flag": val("HIGH")})),
         actp("A2", "ReleaseWithCredit", json!({"priority_flag": val("LOW")})),
     );
-    let mut e = Sc::new(5, 1)
-        .agent("A", 1000, &inline(&doc(tree)))
-        .agent("B", 0, "")
-        .pay(0, "A", "B", 100, 3, 5)
-        .pay(0, "A", "B", 200, 3, 5)
-        .engine();
+    let mut e = Sc::new(5, 1).agent("A", 1000, &inline(&doc(tree))).agent("B", 0, "").pay(0, "A", "B", 100, 3, 5).pay(0, "A", "B", 200, 3, 5).engine();
     let evs = step(&mut e);
-    assert_eq!(
-        rtgs_submissions(&evs),
-        vec![(tx(0), 100, 10, RtgsPriority::Normal), (tx(1), 200, 1, RtgsPriority::Normal)]
-    );
+    assert_eq!(rtgs_submissions(&evs), vec![(tx(0), 100, 10, RtgsPriority::Normal), (tx(1), 200, 1, RtgsPriority::Normal)]);
     assert_eq!(submits(&evs), vec![tx(0), tx(1)]);
 }
 
@@ -308,14 +294,8 @@ fn hold_reasons_render_as_simcash_debug_text() {
     }
     let mut e = sc.engine();
     let got = holds(&step(&mut e));
-    let want = [
-        "InsufficientLiquidity",
-        "NearDeadline { ticks_remaining: 7 }",
-        "Custom(\"x\")",
-        "Custom(\"Policy decision\")",
-        "AwaitingInflows",
-        "LowPriority",
-    ];
+    let want =
+        ["InsufficientLiquidity", "NearDeadline { ticks_remaining: 7 }", "Custom(\"x\")", "Custom(\"Policy decision\")", "AwaitingInflows", "LowPriority"];
     assert_eq!(got, want.iter().enumerate().map(|(i, w)| (tx(i as u32), w.to_string())).collect::<Vec<_>>());
     // One tick later the deadline is one tick closer; held payments stay in Queue 1.
     let got = holds(&step(&mut e));
@@ -325,16 +305,17 @@ fn hold_reasons_render_as_simcash_debug_text() {
 
 #[test]
 fn near_deadline_hold_floors_ticks_remaining_at_zero_past_the_deadline() {
-    let mut e = Sc::new(10, 1)
-        .agent("A", 1000, &inline(&doc(hold("A1", "NearDeadline"))))
-        .agent("B", 0, "")
-        .pay(0, "A", "B", 100, 1, 5)
-        .engine();
+    let mut e = Sc::new(10, 1).agent("A", 1000, &inline(&doc(hold("A1", "NearDeadline")))).agent("B", 0, "").pay(0, "A", "B", 100, 1, 5).engine();
     let reasons: Vec<String> = (0..4).map(|_| holds(&step(&mut e))[0].1.clone()).collect();
     // deadline 1: ticks_to_deadline 1, 0, −1, −2 ⇒ 1, 0, 0, 0.
     assert_eq!(
         reasons,
-        ["NearDeadline { ticks_remaining: 1 }", "NearDeadline { ticks_remaining: 0 }", "NearDeadline { ticks_remaining: 0 }", "NearDeadline { ticks_remaining: 0 }"]
+        [
+            "NearDeadline { ticks_remaining: 1 }",
+            "NearDeadline { ticks_remaining: 0 }",
+            "NearDeadline { ticks_remaining: 0 }",
+            "NearDeadline { ticks_remaining: 0 }"
+        ]
     );
 }
 
@@ -393,12 +374,8 @@ fn drop_removes_the_payment_from_queue1_so_it_is_never_penalised() {
 fn split_makes_n_children_with_the_remainder_on_the_last() {
     // 1003 / 4 ⇒ 250, 250, 250, 253; friction 3 × 7 = 21.
     let tree = actp("A1", "Split", json!({"num_splits": val(4)}));
-    let mut e = Sc::new(5, 1)
-        .top("cost_rates: {split_friction_cost: 7}")
-        .agent("A", 5000, &inline(&doc(tree)))
-        .agent("B", 0, "")
-        .pay(0, "A", "B", 1003, 3, 7)
-        .engine();
+    let mut e =
+        Sc::new(5, 1).top("cost_rates: {split_friction_cost: 7}").agent("A", 5000, &inline(&doc(tree))).agent("B", 0, "").pay(0, "A", "B", 1003, 3, 7).engine();
     let evs = step(&mut e);
     let n = names(&evs);
     let first = evs.iter().position(|x| matches!(x, EventKind::Arrival { tx_id, .. } if *tx_id != tx(0))).unwrap();
@@ -442,11 +419,7 @@ fn stagger_tree() -> Value {
         "==",
         val(1),
         act("A1", "Release"),
-        actp(
-            "A2",
-            "StaggerSplit",
-            json!({"num_splits": val(4), "stagger_first_now": val(1), "stagger_gap_ticks": val(5), "priority_boost_children": val(2)}),
-        ),
+        actp("A2", "StaggerSplit", json!({"num_splits": val(4), "stagger_first_now": val(1), "stagger_gap_ticks": val(5), "priority_boost_children": val(2)})),
     )
 }
 
@@ -485,14 +458,7 @@ fn stagger_split_first_children_have_no_rtgs_submission_event() {
 
 #[test]
 fn reprioritize_caps_at_10_and_the_new_priority_is_submitted() {
-    let tree = when(
-        "N1",
-        field("priority"),
-        "<",
-        val(8),
-        actp("A1", "Reprioritize", json!({"new_priority": val(15)})),
-        act("A2", "Release"),
-    );
+    let tree = when("N1", field("priority"), "<", val(8), actp("A1", "Reprioritize", json!({"new_priority": val(15)})), act("A2", "Release"));
     let mut e = Sc::new(5, 1).agent("A", 1000, &inline(&doc(tree))).agent("B", 0, "").pay(0, "A", "B", 100, 4, 3).engine();
     let evs = step(&mut e);
     assert!(evs.iter().any(|x| matches!(x, EventKind::TransactionReprioritized { agent_id: A, old_priority: 3, new_priority: 10, .. })));
@@ -506,14 +472,7 @@ fn resubmit_from_queue2_withdraws_requeues_and_uses_the_declared_priority() {
     // A has no money: its payment queues in Queue 2 at tick 0. At tick 1 step 2b sees it in
     // the Queue-2 index and resubmits it as Urgent; at tick 2 money arrives and the payment
     // tree releases it again with the declared priority.
-    let tree = when(
-        "N1",
-        field("is_in_queue2"),
-        "==",
-        val(1),
-        actp("A1", "ResubmitToRtgs", json!({"rtgs_priority": val("Urgent")})),
-        act("A2", "Release"),
-    );
+    let tree = when("N1", field("is_in_queue2"), "==", val(1), actp("A1", "ResubmitToRtgs", json!({"rtgs_priority": val("Urgent")})), act("A2", "Release"));
     let mut e = Sc::new(10, 1)
         .agent("A", 0, &inline(&doc(tree)))
         .agent("B", 1000, "")
@@ -531,10 +490,7 @@ fn resubmit_from_queue2_withdraws_requeues_and_uses_the_declared_priority() {
     let w = position(&evs, "RtgsWithdrawal");
     assert_eq!(n[w + 1], "RtgsResubmission", "{n:?}");
     assert!(matches!(evs[w], EventKind::RtgsWithdrawal { sender: A, original_rtgs_priority: RtgsPriority::Normal, .. }));
-    assert!(matches!(
-        evs[w + 1],
-        EventKind::RtgsResubmission { sender: A, old_rtgs_priority: None, new_rtgs_priority: RtgsPriority::Urgent, .. }
-    ));
+    assert!(matches!(evs[w + 1], EventKind::RtgsResubmission { sender: A, old_rtgs_priority: None, new_rtgs_priority: RtgsPriority::Urgent, .. }));
     assert!(e.queue2().is_empty());
     assert_eq!(e.agents()[A as usize].queue1, vec![tx(0)], "back in Queue 1");
     assert_eq!(e.transactions()[0].rtgs_priority, None);
@@ -554,12 +510,7 @@ fn withdraw_from_rtgs_leaves_queue2_and_fails_on_a_queue1_payment() {
         act("A1", "WithdrawFromRtgs"),
         when("N2", field("priority"), "==", val(1), act("A2", "WithdrawFromRtgs"), act("A3", "Release")),
     );
-    let mut e = Sc::new(10, 1)
-        .agent("A", 0, &inline(&doc(tree)))
-        .agent("B", 0, "")
-        .pay(0, "A", "B", 500, 8, 5)
-        .pay(0, "A", "B", 300, 8, 1)
-        .engine();
+    let mut e = Sc::new(10, 1).agent("A", 0, &inline(&doc(tree))).agent("B", 0, "").pay(0, "A", "B", 500, 8, 5).pay(0, "A", "B", 300, 8, 1).engine();
     let evs = step(&mut e);
     let h = holds(&evs);
     assert_eq!(h.len(), 1);
@@ -569,8 +520,12 @@ fn withdraw_from_rtgs_leaves_queue2_and_fails_on_a_queue1_payment() {
     assert_eq!(e.queue2(), [tx(0)]);
 
     let evs = step(&mut e);
-    assert!(evs.iter().any(|x| matches!(x, EventKind::RtgsWithdrawal { tx_id, sender: A, original_rtgs_priority: RtgsPriority::Normal }
-        if *tx_id == tx(0))), "{:?}", names(&evs));
+    assert!(
+        evs.iter().any(|x| matches!(x, EventKind::RtgsWithdrawal { tx_id, sender: A, original_rtgs_priority: RtgsPriority::Normal }
+        if *tx_id == tx(0))),
+        "{:?}",
+        names(&evs)
+    );
     assert!(!names(&evs).contains(&"RtgsResubmission"));
     assert!(e.queue2().is_empty());
     let t = &e.transactions()[0];
@@ -582,12 +537,7 @@ fn payment_decisions_see_one_snapshot_of_the_agent() {
     // Both payments pass `effective_liquidity ≥ remaining_amount` against balance 1000, even
     // though the first one uses 600 of it.
     let tree = when("N1", field("effective_liquidity"), ">=", field("remaining_amount"), act("A1", "Release"), hold("A2", "no"));
-    let mut e = Sc::new(5, 1)
-        .agent("A", 1000, &inline(&doc(tree)))
-        .agent("B", 0, "")
-        .pay(0, "A", "B", 600, 3, 5)
-        .pay(0, "A", "B", 600, 3, 5)
-        .engine();
+    let mut e = Sc::new(5, 1).agent("A", 1000, &inline(&doc(tree))).agent("B", 0, "").pay(0, "A", "B", 600, 3, 5).pay(0, "A", "B", 600, 3, 5).engine();
     let evs = step(&mut e);
     assert_eq!(submits(&evs), vec![tx(0), tx(1)]);
     assert_eq!(settled_ids(&evs), vec![tx(0)]);
@@ -660,11 +610,7 @@ fn post_collateral_raises_the_overdraft_limit_by_the_haircut_capacity() {
     // a payment of 10800 from a zero balance settles, 10801 does not.
     for (amount, settles) in [(10_800, true), (10_801, false)] {
         let d = collateral_doc("strategic_collateral_tree", post_once(10_000, "GapClosed", None));
-        let mut e = Sc::new(5, 1)
-            .agent("A", 0, &format!("unsecured_cap: 1000, {}", inline(&d)))
-            .agent("B", 0, "")
-            .pay(0, "A", "B", amount, 3, 5)
-            .engine();
+        let mut e = Sc::new(5, 1).agent("A", 0, &format!("unsecured_cap: 1000, {}", inline(&d))).agent("B", 0, "").pay(0, "A", "B", amount, 3, 5).engine();
         let evs = step(&mut e);
         let post = position(&evs, "CollateralPost");
         assert!(post < position(&evs, "RtgsSubmission"), "step 1.5 comes before step 2");
@@ -742,20 +688,9 @@ fn non_positive_collateral_amounts_do_nothing() {
 fn end_of_tick_collateral_is_posted_after_settlement() {
     // Posted at step 5.6 of tick 0: too late for tick 0's settlement, in time for tick 1's
     // Queue-2 pass (capacity floor(1000 × 0.98) = 980 = the payment).
-    let tree = when(
-        "C1",
-        field("posted_collateral"),
-        "==",
-        val(0),
-        actp("C2", "PostCollateral", json!({"amount": val(1000)})),
-        act("C3", "HoldCollateral"),
-    );
+    let tree = when("C1", field("posted_collateral"), "==", val(0), actp("C2", "PostCollateral", json!({"amount": val(1000)})), act("C3", "HoldCollateral"));
     let d = collateral_doc("end_of_tick_collateral_tree", tree);
-    let mut e = Sc::new(5, 1)
-        .agent("A", 0, &format!("max_collateral_capacity: 10000, {}", inline(&d)))
-        .agent("B", 0, "")
-        .pay(0, "A", "B", 980, 4, 5)
-        .engine();
+    let mut e = Sc::new(5, 1).agent("A", 0, &format!("max_collateral_capacity: 10000, {}", inline(&d))).agent("B", 0, "").pay(0, "A", "B", 980, 4, 5).engine();
     let evs = step(&mut e);
     assert!(position(&evs, "QueuedRtgs") < position(&evs, "CollateralPost"), "{:?}", names(&evs));
     let evs = step(&mut e);
@@ -786,8 +721,11 @@ fn collateral_timer_withdraws_everything_without_credit_use() {
     assert!(timer_events(&step(&mut e)).is_empty(), "the timer is due at tick 0 + 2");
     let t = timer_events(&step(&mut e));
     assert_eq!(t.len(), 1, "{t:?}");
-    assert!(matches!(&t[0], EventKind::CollateralTimerWithdrawn { agent_id: A, amount: 5000, original_reason, posted_at_tick: 0, new_total: 0 }
-        if &**original_reason == "PreemptivePosting"), "{t:?}");
+    assert!(
+        matches!(&t[0], EventKind::CollateralTimerWithdrawn { agent_id: A, amount: 5000, original_reason, posted_at_tick: 0, new_total: 0 }
+        if &**original_reason == "PreemptivePosting"),
+        "{t:?}"
+    );
 }
 
 #[test]
@@ -854,14 +792,7 @@ fn release_budget_limits_releases_and_resets_each_tick() {
 
 #[test]
 fn no_action_in_the_bank_tree_leaves_the_budget_unlimited() {
-    let bank = when(
-        "B1",
-        field("current_tick"),
-        "==",
-        val(0),
-        actp("B2", "SetReleaseBudget", json!({"max_value_to_release": val(0)})),
-        act("B3", "NoAction"),
-    );
+    let bank = when("B1", field("current_tick"), "==", val(0), actp("B2", "SetReleaseBudget", json!({"max_value_to_release": val(0)})), act("B3", "NoAction"));
     let mut e = Sc::new(5, 1)
         .agent("A", 10_000, &inline(&bank_doc(act("P1", "Release"), bank)))
         .agent("B", 0, "")
@@ -908,13 +839,9 @@ fn release_budget_focus_list_and_per_counterparty_cap() {
 fn registers(evs: &[EventKind]) -> Vec<(String, f64, f64, String, Option<String>)> {
     evs.iter()
         .filter_map(|x| match x {
-            EventKind::StateRegisterSet { register_key, old_value, new_value, reason, decision_path, .. } => Some((
-                register_key.to_string(),
-                *old_value,
-                *new_value,
-                reason.to_string(),
-                decision_path.as_ref().map(|p| p.to_string()),
-            )),
+            EventKind::StateRegisterSet { register_key, old_value, new_value, reason, decision_path, .. } => {
+                Some((register_key.to_string(), *old_value, *new_value, reason.to_string(), decision_path.as_ref().map(|p| p.to_string())))
+            }
             _ => None,
         })
         .collect()
@@ -936,10 +863,7 @@ fn add_state_counts_with_its_decision_path_and_registers_reset_at_end_of_day() {
     assert_eq!(registers(&step(&mut e)), vec![set(1.0, 2.0)]);
     // Last tick of day 0: the bank tree counts, then end of day resets.
     let evs = step(&mut e);
-    assert_eq!(
-        registers(&evs),
-        vec![set(2.0, 3.0), ("bank_state_count".to_string(), 3.0, 0.0, "eod_reset".to_string(), None)]
-    );
+    assert_eq!(registers(&evs), vec![set(2.0, 3.0), ("bank_state_count".to_string(), 3.0, 0.0, "eod_reset".to_string(), None)]);
     assert!(position(&evs, "StateRegisterSet") < position(&evs, "EndOfDay"));
     assert_eq!(registers(&step(&mut e)), vec![set(0.0, 1.0)], "day 1 starts from 0");
 }
@@ -982,16 +906,8 @@ fn an_agent_holds_at_most_ten_registers() {
 #[test]
 fn payment_trees_read_registers_set_this_tick_and_unset_registers_are_zero() {
     let bank = actp("A1", "AddState", json!({"key": val("bank_state_count"), "value": val(1)}));
-    let payment = checks(
-        "P",
-        &[("bank_state_never_set", "==", 0.0), ("bank_state_count", ">=", 2.0)],
-        act("R1", "Release"),
-    );
-    let mut e = Sc::new(5, 1)
-        .agent("A", 1000, &inline(&bank_doc(payment, bank)))
-        .agent("B", 0, "")
-        .pay(0, "A", "B", 100, 4, 5)
-        .engine();
+    let payment = checks("P", &[("bank_state_never_set", "==", 0.0), ("bank_state_count", ">=", 2.0)], act("R1", "Release"));
+    let mut e = Sc::new(5, 1).agent("A", 1000, &inline(&bank_doc(payment, bank))).agent("B", 0, "").pay(0, "A", "B", 100, 4, 5).engine();
     // Tick 0: count 1 (set at step 1.75, before step 2) ⇒ held; tick 1: count 2 ⇒ released.
     assert_eq!(holds(&step(&mut e)), vec![(tx(0), "Custom(\"bank_state_count\")".to_string())]);
     assert_eq!(submits(&step(&mut e)), vec![tx(0)]);
@@ -1002,11 +918,7 @@ fn payment_trees_read_registers_set_this_tick_and_unset_registers_are_zero() {
 
 #[test]
 fn builtin_deadline_holds_until_within_the_urgency_threshold() {
-    let mut e = Sc::new(10, 1)
-        .agent("A", 10_000, "policy: {type: Deadline, urgency_threshold: 3}")
-        .agent("B", 0, "")
-        .pay(0, "A", "B", 100, 5, 5)
-        .engine();
+    let mut e = Sc::new(10, 1).agent("A", 10_000, "policy: {type: Deadline, urgency_threshold: 3}").agent("B", 0, "").pay(0, "A", "B", 100, 5, 5).engine();
     // ticks_to_deadline 5, 4 > 3 ⇒ Hold(NearDeadline); 3 ⇒ Release.
     assert_eq!(holds(&step(&mut e)), vec![(tx(0), "NearDeadline { ticks_remaining: 5 }".to_string())]);
     assert_eq!(holds(&step(&mut e)), vec![(tx(0), "NearDeadline { ticks_remaining: 4 }".to_string())]);
@@ -1075,11 +987,7 @@ fn builtin_liquidity_splitting_splits_what_the_balance_cannot_cover() {
 
 #[test]
 fn builtin_mock_splitting_always_splits() {
-    let mut e = Sc::new(10, 1)
-        .agent("A", 500, "policy: {type: MockSplitting, num_splits: 3}")
-        .agent("B", 0, "")
-        .pay(0, "A", "B", 100, 8, 5)
-        .engine();
+    let mut e = Sc::new(10, 1).agent("A", 500, "policy: {type: MockSplitting, num_splits: 3}").agent("B", 0, "").pay(0, "A", "B", 100, 8, 5).engine();
     let evs = step(&mut e);
     assert_eq!(split_children(&evs), vec![(tx(0), 3)]);
     let amounts: Vec<i64> = e.transactions()[1..].iter().map(|t| t.amount).collect();
@@ -1106,20 +1014,12 @@ fn from_json_is_found_next_to_the_scenario() {
 #[test]
 fn hold_reasons_reach_the_event_stream_file() {
     let dir = tempfile::tempdir().unwrap();
-    let yaml = Sc::new(10, 1)
-        .agent("A", 10_000, "policy: {type: Deadline, urgency_threshold: 3}")
-        .agent("B", 0, "")
-        .pay(0, "A", "B", 100, 5, 5)
-        .yaml();
+    let yaml = Sc::new(10, 1).agent("A", 10_000, "policy: {type: Deadline, urgency_threshold: 3}").agent("B", 0, "").pay(0, "A", "B", 100, 5, 5).yaml();
     std::fs::write(dir.path().join("s.yaml"), yaml).unwrap();
     let o = simcash(dir.path(), &["run", "s.yaml", "--no-persist", "--events", "e.jsonl"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let text = std::fs::read_to_string(dir.path().join("e.jsonl")).unwrap();
-    let holds: Vec<Value> = text
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
-        .filter(|v| v["event_type"] == "PolicyHold")
-        .collect();
+    let holds: Vec<Value> = text.lines().map(|l| serde_json::from_str::<Value>(l).unwrap()).filter(|v| v["event_type"] == "PolicyHold").collect();
     assert_eq!(holds.len(), 2, "{text}");
     assert_eq!(holds[0]["reason"], "NearDeadline { ticks_remaining: 5 }");
     assert_eq!(holds[1]["reason"], "NearDeadline { ticks_remaining: 4 }");
@@ -1178,11 +1078,7 @@ fn agent_fields_liquidity_and_credit() {
         ],
         act("R", "Release"),
     );
-    let mut e = Sc::new(5, 1)
-        .agent("A", -200, &format!("unsecured_cap: 500, {}", inline(&doc(tree))))
-        .agent("B", 0, "")
-        .pay(0, "A", "B", 100, 4, 5)
-        .engine();
+    let mut e = Sc::new(5, 1).agent("A", -200, &format!("unsecured_cap: 500, {}", inline(&doc(tree)))).agent("B", 0, "").pay(0, "A", "B", 100, 4, 5).engine();
     let evs = step(&mut e);
     assert_eq!(holds(&evs), vec![]);
     assert_eq!(submits(&evs), vec![tx(0)]);
@@ -1205,11 +1101,7 @@ fn effective_liquidity_ignores_collateral_but_available_liquidity_counts_it() {
     );
     let d = json!({"version": "1.0", "policy_id": "t", "payment_tree": tree,
         "strategic_collateral_tree": post_once(1000, "PreemptivePosting", None)});
-    let mut e = Sc::new(5, 1)
-        .agent("A", -200, &format!("unsecured_cap: 500, {}", inline(&d)))
-        .agent("B", 0, "")
-        .pay(0, "A", "B", 100, 4, 5)
-        .engine();
+    let mut e = Sc::new(5, 1).agent("A", -200, &format!("unsecured_cap: 500, {}", inline(&d))).agent("B", 0, "").pay(0, "A", "B", 100, 4, 5).engine();
     let evs = step(&mut e);
     assert_eq!(holds(&evs), vec![]);
     assert_eq!(submits(&evs), vec![tx(0)]);

@@ -22,10 +22,8 @@ fn priority_dist() -> impl Strategy<Value = PriorityDistribution> {
     prop_oneof![
         (0u8..=10).prop_map(PriorityDistribution::Fixed),
         (0u8..=5, 0u8..=5).prop_map(|(min, span)| PriorityDistribution::Uniform { min, max: min + span }),
-        prop::collection::vec((0u8..=10, 0.1f64..5.0), 1..4).prop_map(|v| PriorityDistribution::Categorical {
-            values: v.iter().map(|x| x.0).collect(),
-            weights: v.iter().map(|x| x.1).collect(),
-        }),
+        prop::collection::vec((0u8..=10, 0.1f64..5.0), 1..4)
+            .prop_map(|v| PriorityDistribution::Categorical { values: v.iter().map(|x| x.0).collect(), weights: v.iter().map(|x| x.1).collect() }),
     ]
 }
 
@@ -60,8 +58,7 @@ fn condition(fields: &'static [&'static str]) -> impl Strategy<Value = Value> {
 
 fn tree(leaf: BoxedStrategy<Value>, fields: &'static [&'static str]) -> impl Strategy<Value = Value> {
     leaf.prop_recursive(3, 8, 2, move |inner| {
-        (condition(fields), inner.clone(), inner)
-            .prop_map(|(c, t, f)| json!({"type": "condition", "condition": c, "on_true": t, "on_false": f}))
+        (condition(fields), inner.clone(), inner).prop_map(|(c, t, f)| json!({"type": "condition", "condition": c, "on_true": t, "on_false": f}))
     })
 }
 
@@ -103,11 +100,14 @@ fn payment_action() -> BoxedStrategy<Value> {
 
 fn collateral_action() -> BoxedStrategy<Value> {
     prop_oneof![
-        (0u32..4).prop_map(|k| action("PostCollateral", json!({
-            "amount": {"compute": {"op": "min", "values": [{"field": "queue1_liquidity_gap"}, {"field": "remaining_collateral_capacity"}]}},
-            "reason": {"value": "UrgentLiquidityNeed"},
-            "auto_withdraw_after_ticks": {"value": k}
-        }))),
+        (0u32..4).prop_map(|k| action(
+            "PostCollateral",
+            json!({
+                "amount": {"compute": {"op": "min", "values": [{"field": "queue1_liquidity_gap"}, {"field": "remaining_collateral_capacity"}]}},
+                "reason": {"value": "UrgentLiquidityNeed"},
+                "auto_withdraw_after_ticks": {"value": k}
+            })
+        )),
         Just(action("WithdrawCollateral", json!({"amount": {"field": "posted_collateral"}, "reason": {"value": "EndOfDayCleanup"}}))),
         Just(action("HoldCollateral", json!({}))),
     ]
@@ -232,8 +232,8 @@ fn config() -> impl Strategy<Value = SimConfig> {
                 ScheduledEvent { event, schedule: Schedule::OneTime { tick } }
             })
         };
-        (agents, prop::collection::vec(event, 0..6), any::<u64>(), any::<[bool; 4]>(), 3u32..6, 1u32..12, extensions())
-            .prop_map(move |(agents, scenario_events, seed, flags, max_cycle_length, max_cycles_per_tick, extensions)| SimConfig {
+        (agents, prop::collection::vec(event, 0..6), any::<u64>(), any::<[bool; 4]>(), 3u32..6, 1u32..12, extensions()).prop_map(
+            move |(agents, scenario_events, seed, flags, max_cycle_length, max_cycles_per_tick, extensions)| SimConfig {
                 ticks_per_day: tpd,
                 num_days: days,
                 rng_seed: seed,
@@ -244,7 +244,8 @@ fn config() -> impl Strategy<Value = SimConfig> {
                 deferred_crediting: flags[2],
                 deadline_cap_at_eod: flags[3],
                 extensions,
-            })
+            },
+        )
     })
 }
 

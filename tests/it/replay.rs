@@ -69,11 +69,8 @@ fn filters_by_agent_and_event_type() {
     let state_lines: Vec<&str> = out.lines().filter(|l| l.contains(" balance ") && l.contains("Q1")).collect();
     assert!(state_lines.iter().all(|l| l.trim_start().starts_with("BANK_D")), "only BANK_D's state");
     let out = stdout(&simcash(dir.path(), &["replay", "sim-f", "-v", "--event-type", "Arrival,QueuedRtgs"]));
-    let kinds: std::collections::BTreeSet<&str> = out
-        .lines()
-        .filter(|l| l.starts_with("  ") && !l.starts_with("   "))
-        .map(|l| l.split_whitespace().next().unwrap())
-        .collect();
+    let kinds: std::collections::BTreeSet<&str> =
+        out.lines().filter(|l| l.starts_with("  ") && !l.starts_with("   ")).map(|l| l.split_whitespace().next().unwrap()).collect();
     assert_eq!(kinds.into_iter().collect::<Vec<_>>(), vec!["arrival", "queued"]);
     let o = simcash(dir.path(), &["replay", "sim-f", "--event-type", "Nonsense"]);
     assert_eq!(o.status.code(), Some(2));

@@ -100,7 +100,10 @@ fn a_sweep_report_draws_each_varying_axis_as_sql_aggregates_it() {
 
     // A numeric axis (true/false are not numbers: placed by rank) and a policy axis.
     let axis = "lsm_config.enable_cycles";
-    let sql = csv(d, "SELECT array_element(parameter_values, 1) AS v, avg(total_cost) / 100.0, min(total_cost) / 100.0, max(total_cost) / 100.0 FROM sweep_points GROUP BY 1 ORDER BY 1");
+    let sql = csv(
+        d,
+        "SELECT array_element(parameter_values, 1) AS v, avg(total_cost) / 100.0, min(total_cost) / 100.0, max(total_cost) / 100.0 FROM sweep_points GROUP BY 1 ORDER BY 1",
+    );
     let means = drawn(&html, &format!("cost:{axis}"), "mean");
     let ranges = band(&html, &format!("cost:{axis}"), "lowest to highest");
     assert_eq!(means.len(), 2);
@@ -118,12 +121,10 @@ fn a_sweep_report_draws_each_varying_axis_as_sql_aggregates_it() {
     assert_eq!(counted, csv(d, "SELECT count(*) FROM sweep_points")[0].parse::<f64>().unwrap());
     // Parameters to cost: one line per configuration, ending at its mean total cost.
     let parallel = html.split(r#"data-chart="parallel""#).nth(1).unwrap().split("</svg>").next().unwrap();
-    let ends: Vec<f64> = parallel
-        .split(r#"<polyline data-values="["#)
-        .skip(1)
-        .map(|l| l.split(']').next().unwrap().rsplit(',').next().unwrap().parse().unwrap())
-        .collect();
-    let means: Vec<f64> = csv(d, "SELECT avg(total_cost) / 100.0 AS m FROM sweep_points GROUP BY configuration ORDER BY m").iter().map(|v| v.parse().unwrap()).collect();
+    let ends: Vec<f64> =
+        parallel.split(r#"<polyline data-values="["#).skip(1).map(|l| l.split(']').next().unwrap().rsplit(',').next().unwrap().parse().unwrap()).collect();
+    let means: Vec<f64> =
+        csv(d, "SELECT avg(total_cost) / 100.0 AS m FROM sweep_points GROUP BY configuration ORDER BY m").iter().map(|v| v.parse().unwrap()).collect();
     assert_eq!(ends, means);
     // The configurations: all four, cheapest first, as SQL orders them.
     let best = html.split("<h2>Configurations</h2>").nth(1).unwrap();
@@ -146,7 +147,9 @@ fn an_experiment_report_draws_costs_savings_and_parameters_as_the_views_hold_the
         assert!(!html.contains(outside), "{outside}");
     }
     for agent in csv(d, "SELECT DISTINCT agent FROM experiment_iterations ORDER BY 1") {
-        let q = |what: &str| pairs(d, &format!("SELECT iteration, {what} FROM experiment_iterations WHERE agent = '{agent}' AND {what} IS NOT NULL ORDER BY iteration"));
+        let q = |what: &str| {
+            pairs(d, &format!("SELECT iteration, {what} FROM experiment_iterations WHERE agent = '{agent}' AND {what} IS NOT NULL ORDER BY iteration"))
+        };
         assert_eq!(drawn(&html, "cost", &agent), q("cost / 100.0"), "{agent}");
         // Iterations that proposed nothing have no saving (not a saving of zero).
         let gains = q("(mean_old - mean_new) / 100.0");
@@ -155,7 +158,13 @@ fn an_experiment_report_draws_costs_savings_and_parameters_as_the_views_hold_the
         // Every proposal is one dot: accepted ones filled, rejected ones hollow.
         let (yes, no) = (drawn(&html, "cost", &format!("{agent} accepted")), drawn(&html, "cost", &format!("{agent} rejected")));
         assert_eq!(yes.len() + no.len(), q("mean_new").len());
-        assert_eq!(yes.iter().map(|p| p.0).collect::<Vec<_>>(), pairs(d, &format!("SELECT iteration, 0 FROM experiment_iterations WHERE agent = '{agent}' AND accepted ORDER BY 1")).iter().map(|p| p.0).collect::<Vec<_>>());
+        assert_eq!(
+            yes.iter().map(|p| p.0).collect::<Vec<_>>(),
+            pairs(d, &format!("SELECT iteration, 0 FROM experiment_iterations WHERE agent = '{agent}' AND accepted ORDER BY 1"))
+                .iter()
+                .map(|p| p.0)
+                .collect::<Vec<_>>()
+        );
     }
     // The last proposal's samples: each histogram counts every sample once.
     for agent in csv(d, "SELECT DISTINCT agent FROM policy_evaluations ORDER BY 1") {
@@ -179,7 +188,8 @@ fn a_simulation_report_draws_every_node_of_each_agents_decision_trees() {
     run_ok(d, &["run", scenario.to_str().unwrap(), "--simulation-id", "sim-trees"]);
     run_ok(d, &["report", "sim-trees", "-o", "t.html"]);
     let html = std::fs::read_to_string(d.join("t.html")).unwrap();
-    let policies: serde_json::Value = serde_json::from_str(&csv(d, "SELECT policies_json FROM simulations").join("\n").trim_matches('"').replace("\"\"", "\"")).unwrap();
+    let policies: serde_json::Value =
+        serde_json::from_str(&csv(d, "SELECT policies_json FROM simulations").join("\n").trim_matches('"').replace("\"\"", "\"")).unwrap();
     fn nodes(n: &serde_json::Value) -> usize {
         1 + ["on_true", "on_false"].iter().filter_map(|k| n.get(*k)).map(nodes).sum::<usize>()
     }

@@ -10,13 +10,8 @@ use crate::util::data;
 
 /// Runs `simcash` in `dir`; returns (exit code, stderr, peak resident set size in bytes).
 fn run_measured(dir: &Path, args: &[&str]) -> (Option<i32>, String, u64) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_simcash"))
-        .current_dir(dir)
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the binary runs");
+    let mut child =
+        Command::new(env!("CARGO_BIN_EXE_simcash")).current_dir(dir).args(args).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("the binary runs");
     let mut stderr = child.stderr.take().unwrap();
     let reader = std::thread::spawn(move || {
         let mut s = String::new();

@@ -14,15 +14,11 @@ struct Served {
 
 impl Served {
     fn start(dir: &std::path::Path) -> Served {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_simcash"))
-            .current_dir(dir)
-            .args(["serve", "--port", "0"])
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_simcash")).current_dir(dir).args(["serve", "--port", "0"]).stderr(Stdio::piped()).spawn().unwrap();
         let mut line = String::new();
         BufReader::new(child.stderr.as_mut().unwrap()).read_line(&mut line).unwrap();
-        let port = line.split("127.0.0.1:").nth(1).and_then(|r| r.split('/').next()).and_then(|p| p.parse().ok()).unwrap_or_else(|| panic!("no address in {line:?}"));
+        let port =
+            line.split("127.0.0.1:").nth(1).and_then(|r| r.split('/').next()).and_then(|p| p.parse().ok()).unwrap_or_else(|| panic!("no address in {line:?}"));
         Served { child, port }
     }
 
@@ -79,7 +75,13 @@ fn serve_shows_lists_reports_and_sql_sees_new_runs_and_never_writes() {
 
     // Nothing writes: DDL, DML, COPY and SET are refused, other methods too.
     let before = crate::util::csv(d, "SELECT count(*) FROM raw.simulations");
-    for sql in ["CREATE VIEW v AS SELECT 1", "COPY (SELECT 1) TO 'out.csv'", "INSERT INTO raw.simulations SELECT * FROM raw.simulations", "SET datafusion.execution.batch_size = 1", "DROP VIEW simulations"] {
+    for sql in [
+        "CREATE VIEW v AS SELECT 1",
+        "COPY (SELECT 1) TO 'out.csv'",
+        "INSERT INTO raw.simulations SELECT * FROM raw.simulations",
+        "SET datafusion.execution.batch_size = 1",
+        "DROP VIEW simulations",
+    ] {
         let (status, body) = served.get(&format!("/sql?q={}", q(sql)));
         assert_eq!(status, 400, "{sql}: {body}");
         assert!(body.contains("refused"), "{body}");
@@ -100,7 +102,12 @@ fn serve_shows_lists_reports_and_sql_sees_new_runs_and_never_writes() {
     let big = q("SELECT * FROM simulation_events");
     let (status, page) = served.get(&format!("/sql?q={big}"));
     assert_eq!(status, 200);
-    assert_eq!(page.matches("<tr>").count(), 1 + 1000, "header and 1,000 rows: {}", page.split("<p class=\"about\">").last().unwrap().chars().take(200).collect::<String>());
+    assert_eq!(
+        page.matches("<tr>").count(),
+        1 + 1000,
+        "header and 1,000 rows: {}",
+        page.split("<p class=\"about\">").last().unwrap().chars().take(200).collect::<String>()
+    );
     let rows: usize = crate::util::csv(d, "SELECT count(*) FROM simulation_events")[0].parse().unwrap();
     let flat = q("SELECT simulation_id, seq, event_type FROM simulation_events");
     assert_eq!(served.get(&format!("/sql.csv?q={flat}")).1.lines().count(), rows + 1);

@@ -174,15 +174,23 @@ fn shard_auto_takes_the_task_from_the_batch_scheduler() {
     let dry = |envs: &[(&str, &str)], shard: &str| {
         let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_simcash"));
         c.current_dir(dir.path()).args(["sweep", f.to_str().unwrap(), "--dry-run", "--shard", shard]);
-        for v in ["SLURM_ARRAY_TASK_ID", "SLURM_ARRAY_TASK_COUNT", "SLURM_ARRAY_TASK_MIN", "JOB_COMPLETION_INDEX", "AWS_BATCH_JOB_ARRAY_INDEX", "CLOUD_RUN_TASK_INDEX", "CLOUD_RUN_TASK_COUNT", "BATCH_TASK_INDEX", "BATCH_TASK_COUNT"] {
+        for v in [
+            "SLURM_ARRAY_TASK_ID",
+            "SLURM_ARRAY_TASK_COUNT",
+            "SLURM_ARRAY_TASK_MIN",
+            "JOB_COMPLETION_INDEX",
+            "AWS_BATCH_JOB_ARRAY_INDEX",
+            "CLOUD_RUN_TASK_INDEX",
+            "CLOUD_RUN_TASK_COUNT",
+            "BATCH_TASK_INDEX",
+            "BATCH_TASK_COUNT",
+        ] {
             c.env_remove(v);
         }
         c.envs(envs.iter().copied()).output().unwrap()
     };
     // Point rows of a dry run: the first column is the point index.
-    let indices = |o: &std::process::Output| -> Vec<u32> {
-        stdout(o).lines().skip(1).map(|l| l.split_whitespace().next().unwrap().parse().unwrap()).collect()
-    };
+    let indices = |o: &std::process::Output| -> Vec<u32> { stdout(o).lines().skip(1).map(|l| l.split_whitespace().next().unwrap().parse().unwrap()).collect() };
     let explicit = dry(&[], "2/2");
     let slurm = dry(&[("SLURM_ARRAY_TASK_ID", "2"), ("SLURM_ARRAY_TASK_COUNT", "2"), ("SLURM_ARRAY_TASK_MIN", "1")], "auto");
     let k8s = dry(&[("JOB_COMPLETION_INDEX", "1")], "auto/2");

@@ -107,22 +107,54 @@ impl TreeKind {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
     /// `Release` / `ReleaseWithCredit`.
-    Release { priority_flag: Option<u8>, timed_for_tick: Option<Value> },
+    Release {
+        priority_flag: Option<u8>,
+        timed_for_tick: Option<Value>,
+    },
     /// `Hold`; the reason text as written (`None`: SimCash's "Policy decision").
-    Hold { reason: Option<Arc<str>> },
+    Hold {
+        reason: Option<Arc<str>>,
+    },
     Drop,
     /// `Split` / `PaceAndRelease`.
-    Split { num_splits: Value },
-    StaggerSplit { num_splits: Value, first_now: Value, gap_ticks: Value, priority_boost: Value },
-    Reprioritize { new_priority: Value },
+    Split {
+        num_splits: Value,
+    },
+    StaggerSplit {
+        num_splits: Value,
+        first_now: Value,
+        gap_ticks: Value,
+        priority_boost: Value,
+    },
+    Reprioritize {
+        new_priority: Value,
+    },
     WithdrawFromRtgs,
-    ResubmitToRtgs { rtgs_priority: RtgsPriority },
-    PostCollateral { amount: Value, reason: Arc<str>, auto_withdraw_after_ticks: Option<Value> },
-    WithdrawCollateral { amount: Value, reason: Arc<str> },
+    ResubmitToRtgs {
+        rtgs_priority: RtgsPriority,
+    },
+    PostCollateral {
+        amount: Value,
+        reason: Arc<str>,
+        auto_withdraw_after_ticks: Option<Value>,
+    },
+    WithdrawCollateral {
+        amount: Value,
+        reason: Arc<str>,
+    },
     HoldCollateral,
-    SetReleaseBudget { max_value: Value, focus: Option<Vec<String>>, max_per_counterparty: Option<Value> },
+    SetReleaseBudget {
+        max_value: Value,
+        focus: Option<Vec<String>>,
+        max_per_counterparty: Option<Value>,
+    },
     /// `SetState` (`add: false`) or `AddState` (`add: true`, value is a delta).
-    SetState { key: Arc<str>, value: Value, reason: Arc<str>, add: bool },
+    SetState {
+        key: Arc<str>,
+        value: Value,
+        reason: Arc<str>,
+        add: bool,
+    },
     NoAction,
 }
 
@@ -384,9 +416,7 @@ impl Parser {
             "clamp" => Compute::Clamp(arg("value", self)?, arg("min", self)?, arg("max", self)?),
             "div0" => Compute::Div0(arg("numerator", self)?, arg("denominator", self)?, arg("default", self)?),
             other => {
-                return Err(self.err(format!(
-                    "unknown computation `{other}` (expected +, -, *, /, max, min, ceil, floor, round, abs, clamp, div0)"
-                )));
+                return Err(self.err(format!("unknown computation `{other}` (expected +, -, *, /, max, min, ceil, floor, round, abs, clamp, div0)")));
             }
         })
     }
@@ -462,9 +492,10 @@ impl Parser {
                 let focus = match params.and_then(|p| p.get("focus_counterparties")) {
                     None => None,
                     Some(v) => {
-                        let list = as_obj(v).and_then(|o| o.get("value")).and_then(Json::as_array).ok_or_else(|| {
-                            self.err("`focus_counterparties` must be a literal list of agent ids: {\"value\": [\"…\"]}")
-                        })?;
+                        let list = as_obj(v)
+                            .and_then(|o| o.get("value"))
+                            .and_then(Json::as_array)
+                            .ok_or_else(|| self.err("`focus_counterparties` must be a literal list of agent ids: {\"value\": [\"…\"]}"))?;
                         let ids: Vec<String> = list.iter().filter_map(Json::as_str).map(str::to_owned).collect();
                         (!ids.is_empty()).then_some(ids)
                     }
@@ -515,8 +546,7 @@ impl Parser {
 
 /// SimCash's collateral reasons; any other text becomes `UrgentLiquidityNeed`.
 fn collateral_reason(text: Option<&str>) -> Arc<str> {
-    const KNOWN: &[&str] =
-        &["UrgentLiquidityNeed", "PreemptivePosting", "LiquidityRestored", "EndOfDayCleanup", "DeadlineEmergency", "CostOptimization"];
+    const KNOWN: &[&str] = &["UrgentLiquidityNeed", "PreemptivePosting", "LiquidityRestored", "EndOfDayCleanup", "DeadlineEmergency", "CostOptimization"];
     KNOWN.iter().find(|k| Some(**k) == text).copied().unwrap_or("UrgentLiquidityNeed").into()
 }
 
@@ -540,10 +570,7 @@ mod tests {
             "on_true": {"type": "action", "node_id": "A1", "action": "Release"},
             "on_false": {"type": "action", "node_id": "A2", "action": "Hold"}}));
         let p = TreePolicy::parse(&d, &BTreeMap::from([("k".to_owned(), 7.0)])).unwrap();
-        let Some(Node::Condition { condition: Expr::Cmp(Cmp::Lt, Value::Field(Field::Balance), Value::Const(k)), .. }) = p.payment
-        else {
-            panic!("{p:?}")
-        };
+        let Some(Node::Condition { condition: Expr::Cmp(Cmp::Lt, Value::Field(Field::Balance), Value::Const(k)), .. }) = p.payment else { panic!("{p:?}") };
         assert_eq!(k, 7.0);
     }
 

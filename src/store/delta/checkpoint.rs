@@ -10,8 +10,8 @@ use datafusion::arrow::compute::filter_record_batch;
 use datafusion::arrow::datatypes::{DataType, Field, Fields, Int64Type, Schema, SchemaRef};
 use datafusion::arrow::error::ArrowError;
 use datafusion::arrow::json::{LineDelimitedWriter, ReaderBuilder};
-use datafusion::parquet::arrow::{ArrowWriter, ProjectionMask};
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use datafusion::parquet::arrow::{ArrowWriter, ProjectionMask};
 use datafusion::parquet::basic::{Compression, ZstdLevel};
 use datafusion::parquet::errors::ParquetError;
 use datafusion::parquet::file::properties::WriterProperties;
@@ -79,10 +79,7 @@ pub fn schema() -> SchemaRef {
                 string_map("tags"),
             ],
         ),
-        strukt(
-            "remove",
-            vec![string("path"), long("deletionTimestamp"), boolean("dataChange"), string_map("partitionValues"), long("size")],
-        ),
+        strukt("remove", vec![string("path"), long("deletionTimestamp"), boolean("dataChange"), string_map("partitionValues"), long("size")]),
         strukt(
             "metaData",
             vec![
@@ -108,9 +105,7 @@ pub fn actions(snap: &Snapshot, tombstones_since_ms: i64) -> Vec<Action> {
     out.extend(snap.metadata.clone().map(Action::MetaData));
     out.extend(snap.txns.iter().map(|(app, v)| Action::Txn(Txn { app_id: app.clone(), version: *v, last_updated: None })));
     out.extend(snap.files.values().cloned().map(Action::Add));
-    out.extend(
-        snap.tombstones.values().filter(|r| r.deletion_timestamp.unwrap_or(0) >= tombstones_since_ms).cloned().map(Action::Remove),
-    );
+    out.extend(snap.tombstones.values().filter(|r| r.deletion_timestamp.unwrap_or(0) >= tombstones_since_ms).cloned().map(Action::Remove));
     out
 }
 

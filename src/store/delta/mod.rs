@@ -150,8 +150,7 @@ impl DeltaLog {
     pub async fn read_commit(&self, version: i64) -> Result<Vec<Action>, LogError> {
         let path = self.commit_path(version);
         let bytes = self.store.get(&path).await.map_err(Self::object_err(&path))?.bytes().await.map_err(Self::object_err(&path))?;
-        let text = std::str::from_utf8(&bytes)
-            .map_err(|e| LogError::Corrupt { path: path.to_string(), line: 0, problem: e.to_string() })?;
+        let text = std::str::from_utf8(&bytes).map_err(|e| LogError::Corrupt { path: path.to_string(), line: 0, problem: e.to_string() })?;
         let mut actions = Vec::new();
         for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
             match Action::from_line(line) {
@@ -218,8 +217,8 @@ impl DeltaLog {
 
     /// Applies the commits `versions` (ascending) to `snap`, fetching several at once.
     async fn replay(&self, snap: &mut Snapshot, versions: Vec<i64>) -> Result<(), LogError> {
-        let mut commits = futures::stream::iter(versions.into_iter().map(|v| async move { Ok::<_, LogError>((v, self.read_commit(v).await?)) }))
-            .buffered(COMMITS_IN_FLIGHT);
+        let mut commits =
+            futures::stream::iter(versions.into_iter().map(|v| async move { Ok::<_, LogError>((v, self.read_commit(v).await?)) })).buffered(COMMITS_IN_FLIGHT);
         while let Some((v, actions)) = commits.try_next().await? {
             snap.apply(v, actions);
         }
@@ -230,12 +229,7 @@ impl DeltaLog {
     /// When another writer took that version first, `check` sees the winner's actions and
     /// refuses a real conflict; otherwise the commit is retried one version later. Returns
     /// the version written.
-    pub async fn commit(
-        &self,
-        read_version: Option<i64>,
-        actions: &[Action],
-        check: impl Fn(&[Action]) -> Result<(), String>,
-    ) -> Result<i64, LogError> {
+    pub async fn commit(&self, read_version: Option<i64>, actions: &[Action], check: impl Fn(&[Action]) -> Result<(), String>) -> Result<i64, LogError> {
         let mut body = String::new();
         for a in actions {
             body.push_str(&a.to_line());
@@ -299,15 +293,7 @@ mod tests {
     }
 
     fn add(path: &str) -> Action {
-        Action::Add(Add {
-            path: path.into(),
-            partition_values: BTreeMap::new(),
-            size: 1,
-            modification_time: 0,
-            data_change: true,
-            stats: None,
-            tags: None,
-        })
+        Action::Add(Add { path: path.into(), partition_values: BTreeMap::new(), size: 1, modification_time: 0, data_change: true, stats: None, tags: None })
     }
 
     fn protocol() -> Protocol {

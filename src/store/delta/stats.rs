@@ -37,9 +37,7 @@ fn bounds(s: &Statistics, logical: Option<&LogicalType>) -> Option<(Value, Value
     match s {
         Statistics::Int32(v) => Some((json!(*v.min_opt()?), json!(*v.max_opt()?))),
         Statistics::Int64(v) => Some((json!(*v.min_opt()?), json!(*v.max_opt()?))),
-        Statistics::ByteArray(v) if matches!(logical, Some(LogicalType::String)) => {
-            Some((utf8(v.min_bytes_opt())?, utf8(v.max_bytes_opt())?))
-        }
+        Statistics::ByteArray(v) if matches!(logical, Some(LogicalType::String)) => Some((utf8(v.min_bytes_opt())?, utf8(v.max_bytes_opt())?)),
         _ => None,
     }
 }
