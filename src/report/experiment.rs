@@ -21,17 +21,15 @@ pub async fn find(ctx: &SessionContext, target: &str) -> Result<Option<String>, 
 /// The HTML report of the experiment `experiment_id`.
 pub async fn report(ctx: &SessionContext, experiment_id: &str) -> Result<String, ReportError> {
     let exp = literal(experiment_id);
-    let meta = Rows::query(
+    let meta = Rows::found(
         ctx,
         &format!(
             "SELECT name, scenario, mode, num_samples, status, convergence_reason, iterations, array_to_string(optimized_agents, ', ') AS agents \
              FROM experiments WHERE experiment_id = {exp}"
         ),
+        experiment_id,
     )
     .await?;
-    if meta.len() == 0 {
-        return Err(ReportError::NotFound(experiment_id.to_owned()));
-    }
     let text = |c: &str| meta.first(c);
     let subtitle = format!(
         "experiment {experiment_id} · scenario {} · {} evaluation, {} sample(s) · agents optimised: {} · {} iteration(s) · {}: {}",

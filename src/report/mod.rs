@@ -60,6 +60,15 @@ impl Rows {
         Ok(Rows(query::run_sql(ctx, sql).await?))
     }
 
+    /// Runs `sql`; no row means `id` is not in the dataset.
+    async fn found(ctx: &SessionContext, sql: &str, id: &str) -> Result<Rows, ReportError> {
+        let rows = Rows::query(ctx, sql).await?;
+        if rows.len() == 0 {
+            return Err(ReportError::NotFound(id.to_owned()));
+        }
+        Ok(rows)
+    }
+
     fn len(&self) -> usize {
         self.0.iter().map(RecordBatch::num_rows).sum()
     }

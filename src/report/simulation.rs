@@ -52,17 +52,15 @@ const SETTLEMENTS: [(&str, &str); 5] = [
 /// The HTML report of the committed simulation `id`.
 pub async fn report(ctx: &SessionContext, id: &str, opts: &Options) -> Result<String, ReportError> {
     let sim = literal(id);
-    let meta = Rows::query(
+    let meta = Rows::found(
         ctx,
         &format!(
             "SELECT experiment_id, scenario, seed, ticks, num_days, event_count, settlement_rate, total_cost \
              FROM simulations WHERE simulation_id = {sim} LIMIT 1"
         ),
+        id,
     )
     .await?;
-    if meta.len() == 0 {
-        return Err(ReportError::NotFound(id.to_owned()));
-    }
     let text = |c: &str| meta.first(c);
     let subtitle = format!(
         "experiment {} · scenario {} · seed {} · {} ticks over {} day(s) · {} events · settlement rate {:.1}% · total cost {}",
