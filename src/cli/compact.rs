@@ -18,7 +18,8 @@ pub struct CompactArgs {
     #[arg(long, value_name = "MB", default_value_t = 64)]
     pub target_size: u64,
     /// Only files smaller than this many MB are rewritten (default: a quarter of the target;
-    /// 0 rewrites nothing). Larger files of committed runs are only marked committed in the log.
+    /// 0 rewrites nothing). Files of committed runs left as they are get marked committed in
+    /// the log.
     #[arg(long, value_name = "MB")]
     pub small_size: Option<u64>,
     #[command(flatten)]
@@ -36,7 +37,7 @@ pub fn cmd_compact(args: CompactArgs) -> anyhow::Result<()> {
         println!("{:<12} {:>6} files ({:.1} MB) → {} ({:.1} MB)", r.table, r.files_in, mb(r.bytes_in), r.files_out, mb(r.bytes_out));
     }
     for r in reports.iter().filter(|r| r.marked > 0) {
-        println!("{:<12} {:>6} large file(s) marked committed", r.table, r.marked);
+        println!("{:<12} {:>6} file(s) kept as they are, marked committed", r.table, r.marked);
     }
     if reports.iter().all(|r| r.files_in == 0 && r.marked == 0) {
         println!("nothing to compact");

@@ -5,8 +5,8 @@
 //! are deleted by `gc` once the retention period has passed), and a concurrent compaction of
 //! the same files makes this one give up that partition, not corrupt it.
 //!
-//! Files too large to rewrite that belong to a committed simulation group are re-added
-//! without their group tag (`dataChange: false`), so that readers of committed rows need not
+//! Files of a committed simulation group that are not rewritten (too large, or alone between
+//! large files) are re-added without their group tag (`dataChange: false`), so that readers of committed rows need not
 //! read the `simulations` log to know they may see them.
 //!
 //! Only simulation tables and `sweep_points` are compacted: the experiment tables are small
@@ -56,7 +56,7 @@ pub struct Report {
     pub bytes_in: u64,
     /// Bytes written.
     pub bytes_out: u64,
-    /// Large files of committed groups whose group tag was dropped.
+    /// Files of committed groups kept as they are, whose group tag was dropped.
     pub marked: usize,
 }
 
@@ -110,18 +110,19 @@ async fn compact_table(
         }
     }
     let mut committed = false;
-    for (experiment_id, Partition { small: mut files, tagged: large, mut fences }) in partitions {
-        if files.len() < 2 {
-            files.clear();
-        }
-        // A large file of a committed group stays as it is, but loses its group tag, so that
-        // readers of committed rows need not consult the `simulations` log for it.
-        let mut actions: Vec<Action> = large.iter().map(untagged).collect();
+    for (experiment_id, Partition { small: mut files, tagged, mut fences }) in partitions {
         files.sort_by_cached_key(first_id);
         fences.sort();
+        let bins = fenced_bins(&files, &fences, opts.target_bytes);
+        let binned: BTreeSet<&str> = bins.iter().flat_map(|b| b.iter().map(|a| a.path.as_str())).collect();
+        // A file of a committed group that stays as it is (large, or alone in its range) loses
+        // its group tag, so that readers of committed rows need not consult the `simulations`
+        // log for it.
+        let kept: Vec<&Add> = tagged.iter().chain(files.iter().filter(|a| group(a).is_some() && !binned.contains(a.path.as_str()))).collect();
+        let mut actions: Vec<Action> = kept.iter().map(|a| untagged(a)).collect();
         let mut written = Vec::new();
-        let mut part = Report { marked: large.len(), ..Report::default() };
-        for bin in fenced_bins(&files, &fences, opts.target_bytes) {
+        let mut part = Report { marked: kept.len(), ..Report::default() };
+        for bin in bins {
             let add = rewrite(dataset, table, &experiment_id, bin, opts).await?;
             written.push(table.object_path(&add.path));
             part.bytes_out += add.size as u64;
@@ -136,7 +137,7 @@ async fn compact_table(
         if actions.is_empty() {
             continue;
         }
-        let inputs: BTreeSet<&str> = files.iter().chain(&large).map(|a| a.path.as_str()).collect();
+        let inputs: BTreeSet<&str> = files.iter().chain(&tagged).map(|a| a.path.as_str()).collect();
         let check = |winner: &[Action]| match winner.iter().any(|a| matches!(a, Action::Remove(r) if inputs.contains(r.path.as_str()))) {
             true => Err("another writer rewrote or removed these files first".to_owned()),
             false => Ok(()),

@@ -293,7 +293,7 @@ fn compaction_marks_large_files_of_committed_groups_and_only_those() {
     assert_eq!((before.len(), before.iter().filter(|g| g.is_some()).count()), (4, 4));
     // Nothing is rewritten (--small-size 0): the three committed groups' files lose their tag.
     let out = run_ok(d, &["compact", "--small-size", "0"]);
-    assert!(out.contains("events") && out.contains("3 large file(s) marked committed"), "{out}");
+    assert!(out.contains("events") && out.contains("3 file(s) kept as they are, marked committed"), "{out}");
     let after = group_tags(&root, "events");
     let uncommitted: Vec<_> = after.iter().flatten().collect();
     assert_eq!((after.len(), uncommitted.len()), (4, 1), "{after:?}");
@@ -303,5 +303,31 @@ fn compaction_marks_large_files_of_committed_groups_and_only_those() {
     run_ok(d, &["sweep", &file, "--jobs", "1", "--no-compact"]);
     assert_eq!(results(d), whole);
     run_ok(d, &["gc", "--min-age", "0", "--retention", "0"]);
+    assert_eq!(results(d), whole);
+}
+
+#[test]
+fn compaction_marks_small_files_it_leaves_alone() {
+    use simcash::store::compact::{Options, compact};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let root = d.join("simcash-data");
+    // Groups of 10, 10 and 5 simulations, one file each, in point order.
+    let file = seed_sweep(d, 25);
+    run_ok(d, &["sweep", &file, "--jobs", "1", "--commit-every", "10", "--no-compact"]);
+    let whole = results(d);
+    let ds = simcash::store::Dataset::open(root.to_str().unwrap(), false).unwrap();
+    let events = simcash::store::table::Table::new(&ds, simcash::store::registry::get("events").unwrap());
+    let snap = tokio::runtime::Runtime::new().unwrap().block_on(events.snapshot()).unwrap();
+    let mut sizes: Vec<u64> = snap.files.values().map(|a| a.size as u64).collect();
+    sizes.sort();
+    assert_eq!(sizes.len(), 3);
+    // Only the last group's file is small, and it is alone after the large ones: it is not
+    // rewritten, but like them it loses its group tag.
+    let opts = Options { small_bytes: sizes[1], ..Options::default() };
+    let reports = compact(&ds, None, opts).unwrap();
+    let report = reports.iter().find(|r| r.table == "events").unwrap();
+    assert_eq!((report.files_in, report.marked), (0, 3), "{report:?}");
+    assert!(group_tags(&root, "events").iter().all(Option::is_none));
     assert_eq!(results(d), whole);
 }
