@@ -54,9 +54,10 @@ pub fn run(dataset: &Dataset, experiment: Option<&str>, opts: Options) -> anyhow
     Ok(compact::compact(dataset, experiment, opts)?)
 }
 
-/// The end-of-run compaction of `sweep` and `experiment run`: one line on stderr.
+/// The end-of-run compaction of `sweep` and `experiment run` (see [`Options::auto`]): one
+/// line on stderr.
 pub fn after_run(dataset: &Dataset, experiment: &str) -> anyhow::Result<()> {
-    let reports = run(dataset, Some(experiment), Options::default())?;
+    let reports = run(dataset, Some(experiment), Options::auto())?;
     let (files_in, files_out) = reports.iter().fold((0, 0), |(a, b), r| (a + r.files_in, b + r.files_out));
     if files_in > 0 {
         eprintln!("compacted {files_in} file(s) into {files_out} (--no-compact skips this)");

@@ -33,13 +33,27 @@ pub struct Options {
     pub small_bytes: u64,
     /// Rows per row group in compacted files.
     pub row_group_rows: usize,
+    /// A partition's small files are rewritten only when it has at least this many.
+    pub min_files: usize,
 }
 
 impl Default for Options {
     fn default() -> Self {
         // A batch runner's group files are usually tens of MB: left alone, so compacting
         // after a sweep rewrites only what is really small.
-        Options { target_bytes: 64 << 20, small_bytes: 16 << 20, row_group_rows: 64 * 1024 }
+        Options { target_bytes: 64 << 20, small_bytes: 16 << 20, row_group_rows: 64 * 1024, min_files: 2 }
+    }
+}
+
+impl Options {
+    /// The compaction that ends a sweep or an experiment: a partition is rewritten only once
+    /// it has 50 small files (Databricks' auto-compaction threshold), so that a sweep whose
+    /// workers left a handful of partly filled files does not pay for rewriting them.
+    pub const AUTO_MIN_FILES: usize = 50;
+
+    /// The options of the compaction that ends a sweep or an experiment.
+    pub fn auto() -> Options {
+        Options { min_files: Options::AUTO_MIN_FILES, ..Options::default() }
     }
 }
 
@@ -113,7 +127,7 @@ async fn compact_table(
     for (experiment_id, Partition { small: mut files, tagged, mut fences }) in partitions {
         files.sort_by_cached_key(first_id);
         fences.sort();
-        let bins = fenced_bins(&files, &fences, opts.target_bytes);
+        let bins = if files.len() >= opts.min_files.max(2) { fenced_bins(&files, &fences, opts.target_bytes) } else { Vec::new() };
         let binned: BTreeSet<&str> = bins.iter().flat_map(|b| b.iter().map(|a| a.path.as_str())).collect();
         // A file of a committed group that stays as it is (large, or alone in its range) loses
         // its group tag, so that readers of committed rows need not consult the `simulations`

@@ -331,3 +331,32 @@ fn compaction_marks_small_files_it_leaves_alone() {
     assert!(group_tags(&root, "events").iter().all(Option::is_none));
     assert_eq!(results(d), whole);
 }
+
+#[test]
+fn the_compaction_that_ends_a_sweep_waits_for_fifty_small_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let root = d.join("simcash-data");
+    // One group (one small file per table) per simulation.
+    let sweep = |count: usize| {
+        let file = seed_sweep(d, count);
+        let o = crate::util::simcash(d, &["sweep", &file, "--jobs", "1", "--commit-every", "1"]);
+        assert!(o.status.success(), "{}", crate::util::stderr(&o));
+        crate::util::stderr(&o)
+    };
+    // 12 small files: left as they are (without their group tags) until `simcash compact`.
+    let err = sweep(12);
+    assert!(!err.contains("compacted"), "{err}");
+    let live = group_tags(&root, "events");
+    assert_eq!(live.len(), 12);
+    assert!(live.iter().all(Option::is_none), "{live:?}");
+    let want = results(d);
+    run_ok(d, &["compact"]);
+    assert_eq!(group_tags(&root, "events").len(), 1);
+    assert_eq!(results(d), want);
+    // A sweep of 60 (another experiment, another partition) leaves 60 small files per table:
+    // it compacts them.
+    let err = sweep(60);
+    assert!(err.contains("compacted 300 file(s) into 5"), "{err}");
+    assert_eq!(group_tags(&root, "events").len(), 2);
+}
