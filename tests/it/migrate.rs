@@ -38,11 +38,13 @@ fn write_old_layout(new_root: &Path, old_root: &Path) {
     let t = simcash::store::table::Table::new(&ds, registry::get("sweep_points").unwrap());
     let rt = tokio::runtime::Runtime::new().unwrap();
     let snap = rt.block_on(t.snapshot()).unwrap();
+    let mut n = 0;
     for add in snap.files.values() {
         let experiment = add.partition_values["experiment_id"].clone().unwrap();
-        for (i, b) in rt.block_on(t.read_file(add)).unwrap().iter().enumerate() {
-            let logical = t.def.from_stored(b).unwrap();
-            write(old_root.join(format!("sweep_points/experiment_id={experiment}/point-{i:08}.parquet")), &[logical]);
+        for b in rt.block_on(t.read_file(add)).unwrap() {
+            let logical = t.def.from_stored(&b).unwrap();
+            write(old_root.join(format!("sweep_points/experiment_id={experiment}/point-{n:08}.parquet")), &[logical]);
+            n += 1;
         }
     }
 }
