@@ -104,10 +104,11 @@ pub type SpoolFiles = Vec<FileWriter>;
 /// The tables a spool writes, in order.
 pub const SPOOLED: [&str; 3] = ["events", "agent_ticks", "ticks"];
 
-/// Rows per row group of spool files: each open file buffers one row group in memory, and a
-/// query of one simulation decodes the row groups that can hold it. (16Ki rows decoded less
-/// per query but made files 5% larger and footers 4 times longer: slower overall.)
-const SPOOL_ROW_GROUP_ROWS: usize = 64 * 1024;
+/// Rows per row group of spool files: each open file buffers one row group in memory. A query
+/// of one simulation decodes only the pages that can hold it (pages are bounded in rows), so
+/// row groups can be long, which keeps footers short (each row group repeats every column's
+/// metadata).
+const SPOOL_ROW_GROUP_ROWS: usize = 256 * 1024;
 
 /// Commits staged simulations in groups (see the module docs).
 pub struct Committer {

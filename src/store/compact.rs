@@ -41,7 +41,7 @@ impl Default for Options {
     fn default() -> Self {
         // A batch runner's group files are usually tens of MB: left alone, so compacting
         // after a sweep rewrites only what is really small.
-        Options { target_bytes: 64 << 20, small_bytes: 16 << 20, row_group_rows: 64 * 1024, min_files: 2 }
+        Options { target_bytes: 64 << 20, small_bytes: 16 << 20, row_group_rows: 256 * 1024, min_files: 2 }
     }
 }
 
