@@ -15,6 +15,10 @@ use super::{ReportError, Rows, literal, money};
 pub const BEST: usize = 200;
 /// Bars of the total-cost histogram.
 const BINS: usize = 20;
+
+/// The mean settlement rate, summed exactly (as decimals): a sum of floats depends on the
+/// order in which parallel partitions meet, and the same sweep must draw the same report.
+const MEAN_RATE: &str = "CAST(avg(CAST(settlement_rate AS DECIMAL(38, 17))) AS DOUBLE)";
 /// Separates list items joined in SQL (a control character no name contains).
 const SEP: char = '\u{1f}';
 
@@ -41,7 +45,7 @@ pub async fn report(ctx: &SessionContext, experiment_id: &str) -> Result<String,
         ctx,
         &format!(
             "SELECT min(sweep_name) AS name, min(scenario) AS scenario, count(*) AS points, count(DISTINCT configuration) AS configurations, \
-             count(DISTINCT seed) AS seeds, avg(total_cost) AS cost, avg(settlement_rate) AS rate {from}"
+             count(DISTINCT seed) AS seeds, avg(total_cost) AS cost, {MEAN_RATE} AS rate {from}"
         ),
     )
     .await?;
@@ -96,7 +100,7 @@ async fn by_axis(ctx: &SessionContext, from: &str, axis: &Axis) -> Result<Option
         ctx,
         &format!(
             "SELECT {} AS v, count(*) AS n, avg(total_cost) / 100.0 AS mean, min(total_cost) / 100.0 AS lo, max(total_cost) / 100.0 AS hi, \
-             avg(settlement_rate) * 100 AS rate, min(settlement_rate) * 100 AS rlo, max(settlement_rate) * 100 AS rhi {from} GROUP BY 1",
+             {MEAN_RATE} * 100 AS rate, min(settlement_rate) * 100 AS rlo, max(settlement_rate) * 100 AS rhi {from} GROUP BY 1",
             axis.expr
         ),
     )
@@ -232,7 +236,7 @@ async fn best(ctx: &SessionContext, from: &str, varying: &[&Axis]) -> Result<Str
     let rows = Rows::query(
         ctx,
         &format!(
-            "SELECT configuration{values}, count(*) AS seeds, avg(total_cost) AS mean, stddev(total_cost) AS sd, avg(settlement_rate) * 100 AS rate, count(*) OVER () AS configurations \
+            "SELECT configuration{values}, count(*) AS seeds, avg(total_cost) AS mean, stddev(total_cost) AS sd, {MEAN_RATE} * 100 AS rate, count(*) OVER () AS configurations \
              {from} GROUP BY configuration ORDER BY mean, configuration LIMIT {BEST}"
         ),
     )

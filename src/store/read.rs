@@ -3,12 +3,14 @@
 
 use std::fs::File;
 
-use datafusion::arrow::array::{AsArray, BooleanArray, RecordBatch};
+use datafusion::arrow::array::{AsArray, BooleanArray, RecordBatch, StringArray};
 use datafusion::arrow::compute::filter_record_batch;
+use datafusion::arrow::compute::kernels::cmp::eq;
 use datafusion::arrow::datatypes::Int64Type;
-use datafusion::parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
+use datafusion::parquet::arrow::ProjectionMask;
+use datafusion::parquet::arrow::arrow_reader::{ArrowPredicateFn, ArrowReaderOptions, ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder, RowFilter};
 use datafusion::parquet::errors::ParquetError;
-use datafusion::parquet::file::metadata::RowGroupMetaData;
+use datafusion::parquet::file::metadata::{PageIndexPolicy, RowGroupMetaData};
 use datafusion::parquet::file::reader::ChunkReader;
 use datafusion::parquet::file::statistics::Statistics;
 use object_store::ObjectStoreExt;
@@ -33,44 +35,61 @@ impl Dataset {
     /// A reader of the Parquet file at `path` (relative to the root). A local file is read
     /// as it goes; an object in a remote store is fetched whole first.
     pub fn parquet_reader(&self, path: &Path, batch_size: usize) -> Result<ParquetRecordBatchReader, StoreError> {
-        self.parquet_reader_where(path, batch_size, &|_| true)
+        self.parquet_reader_of(path, batch_size, None)
     }
 
-    /// [`Dataset::parquet_reader`] over the row groups that `keep` keeps.
-    pub fn parquet_reader_where(
-        &self,
-        path: &Path,
-        batch_size: usize,
-        keep: &dyn Fn(&RowGroupMetaData) -> bool,
-    ) -> Result<ParquetRecordBatchReader, StoreError> {
+    /// [`Dataset::parquet_reader`], over the rows of one simulation when `simulation_id` is
+    /// given: row groups and pages whose statistics rule it out are skipped, and the other
+    /// columns are decoded only for the rows whose `simulation_id` is it.
+    fn parquet_reader_of(&self, path: &Path, batch_size: usize, simulation_id: Option<&str>) -> Result<ParquetRecordBatchReader, StoreError> {
         fn build<T: ChunkReader + 'static>(
             b: ParquetRecordBatchReaderBuilder<T>,
             batch_size: usize,
-            keep: &dyn Fn(&RowGroupMetaData) -> bool,
+            id: Option<&str>,
         ) -> Result<ParquetRecordBatchReader, ParquetError> {
-            let groups: Vec<usize> = b.metadata().row_groups().iter().enumerate().filter(|(_, rg)| keep(rg)).map(|(i, _)| i).collect();
-            b.with_batch_size(batch_size).with_row_groups(groups).build()
+            let b = b.with_batch_size(batch_size);
+            let Some(id) = id else { return b.build() };
+            let groups: Vec<usize> = b.metadata().row_groups().iter().enumerate().filter(|(_, rg)| may_hold(rg, id)).map(|(i, _)| i).collect();
+            let mask = ProjectionMask::columns(b.parquet_schema(), ["simulation_id"]);
+            let wanted = StringArray::new_scalar(id);
+            let predicate = ArrowPredicateFn::new(mask, move |batch: RecordBatch| eq(batch.column(0), &wanted));
+            b.with_row_groups(groups).with_row_filter(RowFilter::new(vec![Box::new(predicate)])).build()
         }
+        // The page index lets a filtered read skip the pages it selects no row from.
+        let options = ArrowReaderOptions::new().with_page_index_policy(if simulation_id.is_some() { PageIndexPolicy::Optional } else { PageIndexPolicy::Skip });
         let perr = |source| StoreError::Parquet { path: self.describe(path), source };
         let built = match self.local_dir() {
             Some(dir) => {
                 let file = dir.join(path.as_ref());
                 let f = File::open(&file).map_err(|source| StoreError::Read { path: file.display().to_string(), source })?;
-                ParquetRecordBatchReaderBuilder::try_new(f).and_then(|b| build(b, batch_size, keep))
+                ParquetRecordBatchReaderBuilder::try_new_with_options(f, options).and_then(|b| build(b, batch_size, simulation_id))
             }
             None => {
                 let bytes =
                     block_on(async { self.store.get(path).await?.bytes().await }).map_err(|source| StoreError::Object { path: self.describe(path), source })?;
-                ParquetRecordBatchReaderBuilder::try_new(bytes).and_then(|b| build(b, batch_size, keep))
+                ParquetRecordBatchReaderBuilder::try_new_with_options(bytes, options).and_then(|b| build(b, batch_size, simulation_id))
             }
         };
         built.map_err(perr)
     }
 }
 
+/// Whether a row group's `simulation_id` statistics may hold `id` (no statistics: it may).
+fn may_hold(rg: &RowGroupMetaData, id: &str) -> bool {
+    let Some(c) = rg.columns().iter().find(|c| c.column_path().string() == "simulation_id") else { return true };
+    match c.statistics() {
+        Some(Statistics::ByteArray(s)) => {
+            let lo = s.min_opt().map(|v| v.data());
+            let hi = s.max_opt().map(|v| v.data());
+            lo.is_none_or(|l| l <= id.as_bytes()) && hi.is_none_or(|h| h >= id.as_bytes())
+        }
+        _ => true,
+    }
+}
+
 /// The rows of one simulation in one simulation table, in stored order, as batches of the
 /// table's columns in the engine's types. Only the files whose statistics can hold the
-/// simulation are opened, and in them only the row groups that can.
+/// simulation are opened, and in them only the row groups and pages that can.
 pub struct SimulationRows {
     dataset: Dataset,
     def: &'static TableDef,
@@ -109,22 +128,10 @@ impl Dataset {
 }
 
 impl SimulationRows {
-    /// Opens the next candidate file, only the row groups whose `simulation_id` range holds ours.
+    /// Opens the next candidate file, reading only our simulation's rows.
     fn open_next(&mut self) -> Option<Result<ParquetRecordBatchReader, StoreError>> {
         let path = self.files.pop_front()?;
-        let id = self.key.simulation_id.clone();
-        let keep = move |rg: &RowGroupMetaData| {
-            let Some(c) = rg.columns().iter().find(|c| c.column_path().string() == "simulation_id") else { return true };
-            match c.statistics() {
-                Some(Statistics::ByteArray(s)) => {
-                    let lo = s.min_opt().map(|v| v.data());
-                    let hi = s.max_opt().map(|v| v.data());
-                    lo.is_none_or(|l| l <= id.as_bytes()) && hi.is_none_or(|h| h >= id.as_bytes())
-                }
-                _ => true,
-            }
-        };
-        Some(self.dataset.parquet_reader_where(&path, 8192, &keep))
+        Some(self.dataset.parquet_reader_of(&path, 8192, Some(&self.key.simulation_id)))
     }
 }
 

@@ -25,7 +25,6 @@ mod replay;
 #[cfg(feature = "dataset")]
 mod report;
 mod run;
-mod runaway;
 #[cfg(feature = "dataset")]
 mod serve;
 #[cfg(feature = "dataset")]

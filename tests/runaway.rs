@@ -1,12 +1,20 @@
 //! Runaway work stops the run with a clear error in bounded memory, never an abort: a split
 //! into zero-value parts (where SimCash itself panics) and a splitting storm that outgrows
 //! the per-tick event and queued-payment limits. Peak memory is the child's own `ru_maxrss`.
+//!
+//! A test binary of its own: Linux starts a spawned child's `ru_maxrss` at the spawning
+//! process's peak (exec records the old address space's high-water mark, and a vfork child's
+//! old address space is the parent's), so the parent must stay small, which the `it` binary,
+//! with its many tests side by side, does not.
 
 use std::io::Read;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use crate::util::data;
+/// A file under `tests/data`.
+fn data(rel: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(rel)
+}
 
 /// Runs `simcash` in `dir`; returns (exit code, stderr, peak resident set size in bytes).
 fn run_measured(dir: &Path, args: &[&str]) -> (Option<i32>, String, u64) {
