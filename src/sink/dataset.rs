@@ -29,7 +29,7 @@ use crate::store::registry::Keys;
 use crate::store::row::EventRow;
 use crate::store::schema::{SCHEMA_VERSION, SIMULATIONS};
 use crate::store::table::{FileWriter, Table};
-use crate::store::writer::runtime;
+use crate::store::writer::{Pages, runtime};
 
 /// How a simulation is written.
 #[derive(Clone)]
@@ -376,7 +376,7 @@ fn write_files(dataset: &Dataset, key: &SimulationKey, row_group_rows: usize, sp
     let spooled = spool.is_some();
     let mut files = match spool {
         Some(files) => files,
-        None => tables.iter().map(|t| t.create_file(&key.experiment_id, row_group_rows, true)).collect::<Result<Vec<_>, _>>()?,
+        None => tables.iter().map(|t| t.create_file(&key.experiment_id, row_group_rows, Pages::Whole, true)).collect::<Result<Vec<_>, _>>()?,
     };
     let keys = Keys { simulation_id: &key.simulation_id, iteration: key.iteration };
     let write = |i: usize, b: RecordBatch, files: &mut Vec<FileWriter>| -> Result<(), StoreError> {

@@ -31,7 +31,7 @@ use super::delta::action::{Action, Add, Txn};
 use super::layout::{Dataset, SimulationKey};
 use super::registry::{self, TableDef};
 use super::table::{FileWriter, GROUP_TAG, Table, Tags};
-use super::writer::runtime;
+use super::writer::{Pages, runtime};
 
 /// A simulation whose data files are written, waiting for its commit.
 #[derive(Debug, Clone)]
@@ -194,7 +194,7 @@ impl Committer {
         }
         SPOOLED
             .iter()
-            .map(|t| Table::new(&self.dataset, registry::get(t).expect("registered")).create_file(experiment_id, SPOOL_ROW_GROUP_ROWS, false))
+            .map(|t| Table::new(&self.dataset, registry::get(t).expect("registered")).create_file(experiment_id, SPOOL_ROW_GROUP_ROWS, Pages::Bounded, false))
             .collect()
     }
 

@@ -23,6 +23,7 @@ use super::delta::action::{Action, Add};
 use super::layout::Dataset;
 use super::registry::{self, Scope, TableDef};
 use super::table::{GROUP_TAG, Table};
+use super::writer::Pages;
 
 /// How large compacted files get.
 #[derive(Debug, Clone, Copy)]
@@ -246,7 +247,7 @@ fn bins(files: &[Add], target: u64) -> Vec<&[Add]> {
 async fn rewrite(dataset: &Dataset, table: &Table, experiment_id: &str, files: &[Add], opts: Options) -> Result<Add, StoreError> {
     let def = table.def;
     let arrow = |source| StoreError::Arrow { table: def.name, source };
-    let mut out = table.create_file(experiment_id, opts.row_group_rows, def.name == "sweep_points")?;
+    let mut out = table.create_file(experiment_id, opts.row_group_rows, Pages::Bounded, def.name == "sweep_points")?;
     if def.name == "sweep_points" {
         let mut batches = Vec::new();
         for a in files {

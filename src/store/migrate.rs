@@ -16,6 +16,7 @@ use super::delta::action::Action;
 use super::layout::{Dataset, SimulationKey, block_on};
 use super::registry::{self, Keys, Scope};
 use super::table::Table;
+use super::writer::Pages;
 
 /// What a migration carried over.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -71,7 +72,7 @@ pub fn migrate(old: &Dataset, new: &Dataset, progress: &dyn Fn(usize)) -> Result
                     Some(datafusion::arrow::compute::concat_batches(&schema, &stored).map_err(|source| StoreError::Arrow { table: def.name, source })?);
             } else {
                 let table = Table::new(new, def);
-                let mut w = table.create_file(&key.experiment_id, 256 * 1024, true)?;
+                let mut w = table.create_file(&key.experiment_id, 256 * 1024, Pages::Whole, true)?;
                 for b in &stored {
                     block_on(w.write(b))?;
                 }

@@ -18,6 +18,7 @@ use super::delta::action::{Action, Add, Format, Metadata, Protocol, Remove};
 use super::delta::{DeltaLog, LogError, Snapshot};
 use super::layout::Dataset;
 use super::registry::{PARTITION, TableDef};
+use super::writer::Pages;
 
 /// The tag naming the write group of a data file (see [`crate::store::commit`]).
 pub const GROUP_TAG: &str = "simcash.group";
@@ -133,7 +134,7 @@ impl Table {
 
     /// A streaming writer of a new data file in `experiment_id`'s partition; `sorted`: its
     /// rows will be in the table's sort order, which the file then declares.
-    pub fn create_file(&self, experiment_id: &str, row_group_rows: usize, sorted: bool) -> Result<FileWriter, StoreError> {
+    pub fn create_file(&self, experiment_id: &str, row_group_rows: usize, pages: Pages, sorted: bool) -> Result<FileWriter, StoreError> {
         let rel = format!("{}={experiment_id}/part-{}.parquet", PARTITION.0, nonce());
         let path = self.object_path(&rel);
         let schema = self.def.stored_schema();
@@ -145,7 +146,7 @@ impl Table {
             .filter_map(|c| schema.index_of(c).ok())
             .map(|i| SortingColumn { column_idx: i as i32, descending: false, nulls_first: false })
             .collect();
-        let props = super::writer::writer_properties(&schema, row_group_rows, sorting);
+        let props = super::writer::writer_properties(&schema, row_group_rows, pages, sorting);
         let writer = AsyncArrowWriter::try_new(BufWriter::new(self.store.clone(), path.clone()), schema, Some(props))
             .map_err(|source| StoreError::Parquet { path: path.to_string(), source })?;
         Ok(FileWriter { rel, path, experiment_id: experiment_id.to_owned(), writer, store: self.store.clone() })
@@ -157,7 +158,7 @@ impl Table {
         let arrow = |source| StoreError::Arrow { table: self.def.name, source };
         let all = concat_batches(&self.def.stored_schema(), batches).map_err(arrow)?;
         let sorted = self.def.sort_batch(&all).map_err(arrow)?;
-        let mut w = self.create_file(experiment_id, 1 << 20, true)?;
+        let mut w = self.create_file(experiment_id, 1 << 20, Pages::Bounded, true)?;
         w.write(&sorted).await?;
         w.finish(tags).await
     }

@@ -21,21 +21,31 @@ const DELTA: [&str; 11] = ["iteration", "tick", "day", "seq", "point", "tx", "tx
 /// others keep per-row-group statistics only, which halves the page index a reader loads.
 const FILTERED: [&str; 10] = ["simulation_id", "iteration", "tick", "day", "seq", "point", "event_type", "agent", "counterparty", "tx"];
 
-/// Rows per data page: a simulation's rows (2,300 events in the default scenario, 270 in
-/// exp2) span one or two pages, so reading it decodes ~10,000 rows per column instead of a
-/// whole row group (65,536).
+/// Rows per data page of a file of many simulations: a simulation's rows (2,300 events in the
+/// default scenario, 270 in exp2) span one or two pages, so reading it decodes ~10,000 rows
+/// per column instead of a whole row group.
 const PAGE_ROWS: usize = 8 * 1024;
 
-/// Writer properties for one table: zstd, bounded row groups and pages, declared sort.
+/// How a data file's pages end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pages {
+    /// At [`PAGE_ROWS`] rows: a file of many simulations (a batch runner's, or compacted).
+    Bounded,
+    /// At 1 MB: a file of one simulation, read whole (each page costs a compression context:
+    /// bounded pages made a 1M-event run's persistence about a third dearer in CPU).
+    Whole,
+}
+
+/// Writer properties for one table: zstd, bounded row groups, pages as `pages` says, declared sort.
 /// Dictionary pages only for the dictionary-typed (low-cardinality string) columns and
 /// `simulation_id`; the [`DELTA`] integer columns are delta-encoded; page statistics for the
 /// [`FILTERED`] columns.
-pub fn writer_properties(schema: &Schema, row_group_rows: usize, sorting: Vec<SortingColumn>) -> WriterProperties {
+pub fn writer_properties(schema: &Schema, row_group_rows: usize, pages: Pages, sorting: Vec<SortingColumn>) -> WriterProperties {
     let mut b = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).expect("valid zstd level")))
         .set_statistics_enabled(EnabledStatistics::Chunk)
         .set_max_row_group_row_count(Some(row_group_rows))
-        .set_data_page_row_count_limit(PAGE_ROWS)
+        .set_data_page_row_count_limit(if pages == Pages::Bounded { PAGE_ROWS } else { usize::MAX })
         .set_dictionary_enabled(false);
     for f in schema.fields() {
         let name = f.name().as_str();
@@ -78,7 +88,7 @@ mod tests {
     use datafusion::parquet::file::metadata::PageIndexPolicy;
     use datafusion::parquet::file::page_index::column_index::ColumnIndexMetaData;
 
-    use super::{PAGE_ROWS, writer_properties};
+    use super::{PAGE_ROWS, Pages, writer_properties};
 
     #[test]
     fn pages_are_bounded_and_encodings_and_page_statistics_follow_the_column_lists() {
@@ -99,7 +109,7 @@ mod tests {
         ];
         let batch = RecordBatch::try_new(schema.clone(), columns).unwrap();
         let mut buf = Vec::new();
-        let mut w = ArrowWriter::try_new(&mut buf, schema, Some(writer_properties(&batch.schema(), 1 << 20, vec![]))).unwrap();
+        let mut w = ArrowWriter::try_new(&mut buf, schema, Some(writer_properties(&batch.schema(), 1 << 20, Pages::Bounded, vec![]))).unwrap();
         w.write(&batch).unwrap();
         w.close().unwrap();
 
@@ -117,5 +127,14 @@ mod tests {
         assert_eq!(stats, [true, true, false, false]);
         let back: Vec<RecordBatch> = reader.build().unwrap().collect::<Result<_, _>>().unwrap();
         assert_eq!(datafusion::arrow::compute::concat_batches(&back[0].schema(), &back).unwrap(), batch);
+
+        // A file of one simulation: pages end by size only (here: one page per column).
+        let mut buf = Vec::new();
+        let mut w = ArrowWriter::try_new(&mut buf, batch.schema(), Some(writer_properties(&batch.schema(), 1 << 20, Pages::Whole, vec![]))).unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+        let options = ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Required);
+        let meta = ParquetRecordBatchReaderBuilder::try_new_with_options(bytes::Bytes::from(buf), options).unwrap().metadata().clone();
+        assert!(meta.offset_index().unwrap()[0].iter().all(|c| c.page_locations().len() == 1));
     }
 }
