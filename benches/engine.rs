@@ -12,10 +12,6 @@ use simcash::engine::config::{PolicyConfig, SimConfig};
 use simcash::run::run_simulation;
 use simcash::sink::NullSink;
 
-/// The binary's allocator (see Cargo.toml), so that figures match `simcash`.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn shared(name: &str) -> SimConfig {
     // From the file, so that FromJson policies resolve beside it.
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/data/simcash/scenarios/{name}.yaml"));

@@ -22,10 +22,6 @@ use simcash::sink::NullSink;
 use simcash::sink::{ParquetSink, WriterOptions};
 use simcash::store::{Dataset, SimulationKey};
 
-/// The binary's allocator (see Cargo.toml), so that figures match `simcash`.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn persist_run(dir: &Path, cfg: &simcash::engine::config::SimConfig, id: String) -> u64 {
     let dataset = Dataset::open(dir.to_str().unwrap(), true).unwrap();
     let key = SimulationKey { experiment_id: "bench".into(), iteration: 0, simulation_id: id };
