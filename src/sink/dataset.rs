@@ -31,6 +31,11 @@ use crate::store::schema::{SCHEMA_VERSION, SIMULATIONS};
 use crate::store::table::{FileWriter, Table};
 use crate::store::writer::{Pages, runtime};
 
+/// List items (transaction ids, agents, amounts) after which an `events` batch is sent even
+/// if it has fewer than `batch_rows` rows: 1Mi items are 4–8 MB, so memory stays bounded when
+/// a backed-up queue makes every LSM event list thousands of transactions.
+const MAX_LIST_ITEMS: usize = 1 << 20;
+
 /// How a simulation is written.
 #[derive(Clone)]
 pub struct WriterOptions {
@@ -435,7 +440,7 @@ impl SimulationSink for ParquetSink {
             let counters = self.counters[i];
             self.agent_rows.push(AgentTickRow { tick, day, agent, opening_balance, state: s, counters });
         }
-        if self.events.len() >= self.opts.batch_rows {
+        if self.events.len() >= self.opts.batch_rows || self.events.list_items() >= MAX_LIST_ITEMS {
             self.flush_events()?;
         }
         if self.agent_rows.len() >= self.opts.batch_rows {

@@ -189,6 +189,8 @@ fn append_list<T: ArrowPrimitiveType>(b: &mut ListBuilder<PrimitiveBuilder<T>>, 
 /// Builds `events` record batches row by row (see the module docs).
 pub struct EventColumns {
     agent_names: ArrayRef,
+    /// Items in the list columns since the last batch.
+    list_items: usize,
     seq: Vec<u64>,
     tick: Vec<u32>,
     day: Vec<u32>,
@@ -236,6 +238,7 @@ impl EventColumns {
     pub fn new(agent_names: ArrayRef, capacity: usize) -> EventColumns {
         EventColumns {
             agent_names,
+            list_items: 0,
             seq: Vec::with_capacity(capacity),
             tick: Vec::with_capacity(capacity),
             day: Vec::with_capacity(capacity),
@@ -279,6 +282,13 @@ impl EventColumns {
     /// Rows appended since the last batch.
     pub fn len(&self) -> usize {
         self.seq.len()
+    }
+
+    /// Items of the list columns (`tx_ids`, `agents`, …) appended since the last batch: an LSM
+    /// event of a backed-up queue lists thousands of transactions, so a batch is bounded by
+    /// these as well as by rows.
+    pub fn list_items(&self) -> usize {
+        self.list_items
     }
 
     /// Whether no row was appended since the last batch.
@@ -326,6 +336,11 @@ impl EventColumns {
         }
         self.scenario_event_type.push(r.scenario_event_type, |b, v| b.append_value(v));
         self.details_json.push(r.details_json.as_deref(), |b, v| b.append_value(v));
+        self.list_items +=
+            [r.tx_ids.as_ref().map(Vec::len), r.agents.as_ref().map(Vec::len), r.amounts.as_ref().map(Vec::len), r.net_positions.as_ref().map(Vec::len)]
+                .into_iter()
+                .flatten()
+                .sum::<usize>();
         self.tx_ids.push(r.tx_ids.as_deref(), append_list);
         self.agents.push(r.agents.as_deref(), append_list);
         self.amounts.push(r.amounts.as_deref(), append_list);
@@ -344,6 +359,7 @@ impl EventColumns {
     /// The rows appended since the last batch, as an `events` batch; the columns start
     /// again empty.
     pub fn finish(&mut self) -> Result<RecordBatch, ArrowError> {
+        self.list_items = 0;
         let columns: Vec<ArrayRef> = vec![
             Arc::new(PrimitiveArray::<UInt64Type>::from(restart(&mut self.seq))),
             Arc::new(PrimitiveArray::<UInt32Type>::from(restart(&mut self.tick))),
@@ -689,4 +705,23 @@ pub fn agent_ticks_batch(rows: &[AgentTickRow], agent_names: &ArrayRef) -> Resul
         u32s(|r| r.counters.collateral_withdrawals),
     ];
     RecordBatch::try_new(AGENT_TICKS.clone(), columns)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{EventColumns, agent_values};
+    use crate::store::row::EventRow;
+
+    #[test]
+    fn list_items_count_every_list_column_until_the_batch_is_finished() {
+        let mut cols = EventColumns::new(agent_values(&["A", "B"]), 8);
+        let offset = EventRow { tx_ids: Some(vec![1, 2, 3]), agents: Some(vec![0, 1]), amounts: Some(vec![5, 6]), ..EventRow::default() };
+        cols.push(&offset);
+        cols.push(&EventRow { seq: 1, ..EventRow::default() });
+        cols.push(&EventRow { seq: 2, net_positions: Some(vec![-4, 4]), ..EventRow::default() });
+        assert_eq!((cols.len(), cols.list_items()), (3, 9));
+        let batch = cols.finish().unwrap();
+        assert_eq!(batch.num_rows(), 3);
+        assert_eq!((cols.len(), cols.list_items()), (0, 0));
+    }
 }

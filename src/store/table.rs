@@ -239,10 +239,20 @@ pub struct FileWriter {
     store: Arc<dyn ObjectStore>,
 }
 
+/// Encoded bytes after which a file's row group is closed early (see [`FileWriter::write`]).
+const MAX_ROW_GROUP_BYTES: usize = 32 << 20;
+
 impl FileWriter {
     /// Appends a batch (in the table's stored schema).
     pub async fn write(&mut self, batch: &RecordBatch) -> Result<(), StoreError> {
-        self.writer.write(batch).await.map_err(|source| StoreError::Parquet { path: self.path.to_string(), source })
+        let perr = |source| StoreError::Parquet { path: self.path.to_string(), source };
+        self.writer.write(batch).await.map_err(perr)?;
+        // A row group is bounded by bytes as well as rows: LSM events of a backed-up queue
+        // list thousands of transactions each, and the row group waits in memory.
+        if self.writer.in_progress_size() > MAX_ROW_GROUP_BYTES {
+            self.writer.flush().await.map_err(perr)?;
+        }
+        Ok(())
     }
 
     /// Bytes written so far (buffered row groups excluded).
