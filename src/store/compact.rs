@@ -6,8 +6,8 @@
 //! the same files makes this one give up that partition, not corrupt it.
 //!
 //! Files of a committed simulation group that are not rewritten (too large, or alone between
-//! large files) are re-added without their group tag (`dataChange: false`), so that readers of committed rows need not
-//! read the `simulations` log to know they may see them.
+//! large files) are re-added without their group tag (`dataChange: false`), so that readers
+//! of committed rows need not read the `simulations` log to know they may see them.
 //!
 //! Only simulation tables and `sweep_points` are compacted: the experiment tables are small
 //! and are replaced per iteration.

@@ -48,7 +48,9 @@ impl Dataset {
             id: Option<&str>,
         ) -> Result<ParquetRecordBatchReader, ParquetError> {
             let b = b.with_batch_size(batch_size);
-            let Some(id) = id else { return b.build() };
+            // A file without the key column is refused by the caller, with its name.
+            let keyed = b.parquet_schema().columns().iter().any(|c| c.path().string() == "simulation_id");
+            let Some(id) = id.filter(|_| keyed) else { return b.build() };
             let groups: Vec<usize> = b.metadata().row_groups().iter().enumerate().filter(|(_, rg)| may_hold(rg, id)).map(|(i, _)| i).collect();
             let mask = ProjectionMask::columns(b.parquet_schema(), ["simulation_id"]);
             let wanted = StringArray::new_scalar(id);
