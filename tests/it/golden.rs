@@ -8,6 +8,9 @@ use serde_json::{Map, Value};
 
 use crate::util::{data, simcash, stderr};
 
+/// SimCash's own event types, as `compare_events.py` lists them (with its `RtgsQueue2Settle`
+/// and `_TickSummary`); kept apart from simcash's `EVENT_TYPES` on purpose: what the
+/// comparison skips as an extension must not come from the code under test.
 const SIMCASH_TYPES: &[&str] = &[
     "Arrival",
     "PolicySubmit",
