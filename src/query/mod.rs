@@ -75,6 +75,12 @@ pub async fn session(dataset: &Dataset) -> Result<SessionContext, QueryError> {
         // files again would make a scan of two files read a footer three times.
         config.options_mut().optimizer.repartition_file_scans = false;
     }
+    if std::env::var_os("DATAFUSION_OPTIMIZER_ENABLE_ROUND_ROBIN_REPARTITION").is_none() {
+        // A scan already uses every core when there is work for them (see above); dealing a
+        // single file's batches out to the cores again only costs tasks and channels (a tenth
+        // of a one-simulation query through a view that computes a column).
+        config.options_mut().optimizer.enable_round_robin_repartition = false;
+    }
     let ctx = SessionContext::new_with_config(config);
     let shared = Shared {
         dataset: dataset.clone(),
@@ -198,6 +204,26 @@ mod tests {
     fn files_read(rt: &tokio::runtime::Runtime, ctx: &SessionContext, sql: &str) -> usize {
         let plan = rt.block_on(async { ctx.sql(sql).await?.create_physical_plan().await }).unwrap();
         datafusion::physical_plan::displayable(plan.as_ref()).indent(true).to_string().matches(".parquet").count()
+    }
+
+    #[test]
+    fn a_view_of_one_file_is_one_scan_that_computes_the_view() {
+        let dir = tempfile::tempdir().unwrap();
+        let dataset = Dataset::open(dir.path().to_str().unwrap(), true).unwrap();
+        persist(&dataset, "exp-a", "sim-a", 1);
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let ctx = rt.block_on(session(&dataset)).unwrap();
+        // simulation_events computes tx_id: the projection is evaluated by the scan itself,
+        // not by operators that deal one file's batches out to the cores and back.
+        let sql = "SELECT * FROM simulation_events WHERE simulation_id = 'sim-a'";
+        let plan = rt.block_on(async { ctx.sql(sql).await?.create_physical_plan().await }).unwrap();
+        let shown = datafusion::physical_plan::displayable(plan.as_ref()).indent(false).to_string();
+        assert_eq!(shown.lines().count(), 1, "{shown}");
+        assert!(shown.starts_with("DataSourceExec") && shown.contains("as tx_id"), "{shown}");
+        let rows = strings(&rt, &ctx, "SELECT COUNT(*), COUNT(tx_id), MIN(tx_id) FROM simulation_events WHERE simulation_id = 'sim-a'");
+        let want = strings(&rt, &ctx, "SELECT COUNT(*), COUNT(tx), 'tx-' || lpad(CAST(MIN(tx) AS VARCHAR), 8, '0') FROM raw.events");
+        let cells = |row: &str| row.split('|').map(|c| c.trim().to_owned()).collect::<Vec<_>>();
+        assert_eq!(rows.iter().map(|r| cells(r)).collect::<Vec<_>>(), want.iter().map(|r| cells(r)).collect::<Vec<_>>());
     }
 
     #[test]
