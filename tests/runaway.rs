@@ -17,6 +17,7 @@ fn data(rel: &str) -> std::path::PathBuf {
 }
 
 /// Runs `simcash` in `dir`; returns (exit code, stderr, peak resident set size in bytes).
+#[expect(clippy::zombie_processes, reason = "the child is reaped by wait4, which reports its own peak memory")]
 fn run_measured(dir: &Path, args: &[&str]) -> (Option<i32>, String, u64) {
     let mut child =
         Command::new(env!("CARGO_BIN_EXE_simcash")).current_dir(dir).args(args).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("the binary runs");

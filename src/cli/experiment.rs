@@ -1,7 +1,7 @@
 //! `simcash experiment …`: run, validate and inspect policy-optimisation experiments.
 
 use std::io::{self, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -100,7 +100,7 @@ pub struct RunArgs {
     pub data: DataArgs,
 }
 
-fn load(file: &PathBuf) -> anyhow::Result<ExperimentConfig> {
+fn load(file: &Path) -> anyhow::Result<ExperimentConfig> {
     let cfg = load_file(file)?;
     for w in &cfg.warnings {
         eprintln!("warning: {}:{}: `{}` {}", file.display(), w.line, w.key, w.reason);

@@ -92,7 +92,7 @@ impl PolicyContext<'_> {
             let flows = self.flows();
             // Ties keep agent-id order (SimCash's order there is a hash map's).
             let mut out: Vec<(AgentIdx, Cents)> = flows.iter().filter(|(_, f)| f.0 > 0).map(|(k, f)| (*k, f.0)).collect();
-            out.sort_by(|a, b| b.1.cmp(&a.1));
+            out.sort_by_key(|f| std::cmp::Reverse(f.1));
             let mut inflow: Vec<Cents> = flows.values().filter(|f| f.1 > 0).map(|f| f.1).collect();
             inflow.sort_by(|a, b| b.cmp(a));
             let mut net: Vec<Cents> = flows.values().map(|f| f.0 - f.1).collect();

@@ -286,9 +286,8 @@ impl Engine {
             let Some(tree) = self.tree_of(i).filter(|t| t.acts_on_queue2) else { continue };
             let ids = self.agents[i].queue2_index.clone();
             for (id, d) in self.payment_decisions(i, &tree, &ids) {
-                match d {
-                    Ok(d @ (Decision::WithdrawFromRtgs | Decision::ResubmitToRtgs(_))) => acts.push((id, d)),
-                    _ => {}
+                if let Ok(d @ (Decision::WithdrawFromRtgs | Decision::ResubmitToRtgs(_))) = d {
+                    acts.push((id, d));
                 }
             }
         }

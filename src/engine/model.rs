@@ -151,10 +151,10 @@ impl ReleaseBudget {
         if self.remaining.is_some_and(|r| amount > r) {
             return false;
         }
-        if let Some((cap, used)) = &self.per_counterparty {
-            if used.get(&receiver).copied().unwrap_or(0) + amount > *cap {
-                return false;
-            }
+        if let Some((cap, used)) = &self.per_counterparty
+            && used.get(&receiver).copied().unwrap_or(0) + amount > *cap
+        {
+            return false;
         }
         if let Some(r) = &mut self.remaining {
             *r -= amount;

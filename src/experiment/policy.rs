@@ -68,17 +68,18 @@ pub fn violations(policy: &Value, constraints: &Constraints) -> Vec<String> {
         let allowed = constraints.actions.get(tree).or_else(|| tree.ends_with("collateral_tree").then(|| constraints.actions.get("collateral_tree")).flatten());
         walk(root, &mut |key, v| match key {
             "field" if !constraints.fields.is_empty() => {
-                if let Some(name) = v.as_str() {
-                    if !constraints.fields.iter().any(|f| f == name) && !name.starts_with("bank_state_") {
-                        out.push(format!("field `{name}` is not allowed"));
-                    }
+                if let Some(name) = v.as_str()
+                    && !constraints.fields.iter().any(|f| f == name)
+                    && !name.starts_with("bank_state_")
+                {
+                    out.push(format!("field `{name}` is not allowed"));
                 }
             }
             "action" => {
-                if let (Some(list), Some(name)) = (allowed, v.as_str()) {
-                    if !list.iter().any(|a| a == name) {
-                        out.push(format!("action `{name}` is not allowed in `{tree}`"));
-                    }
+                if let (Some(list), Some(name)) = (allowed, v.as_str())
+                    && !list.iter().any(|a| a == name)
+                {
+                    out.push(format!("action `{name}` is not allowed in `{tree}`"));
                 }
             }
             _ => {}

@@ -178,7 +178,7 @@ impl Stored {
         for t in 0..end {
             tick_events.clear();
             events.take_tick(t, &index, &mut tick_events)?;
-            for i in 0..n {
+            for (name, agent) in names.iter().zip(&mut state.agents) {
                 if agent_pos == agent_rows.len() {
                     agent_rows = read_agent_ticks(&mut agents, &at_path)?;
                     agent_pos = 0;
@@ -189,9 +189,9 @@ impl Stored {
                 let (tick, snap) = agent_rows[agent_pos];
                 agent_pos += 1;
                 if tick != t {
-                    return Err(corrupt(&at_path, format!("expected tick {t} for agent {}, found {tick}", names[i])));
+                    return Err(corrupt(&at_path, format!("expected tick {t} for agent {name}, found {tick}")));
                 }
-                state.agents[i] = snap;
+                *agent = snap;
             }
             if tick_pos == tick_rows.len() {
                 tick_rows = read_ticks(&mut ticks, &tk_path)?;

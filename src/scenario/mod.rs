@@ -343,10 +343,10 @@ impl<'f> Loader<'f> {
         if let Some(v) = f.get("priority_escalation") {
             let pf = self.fields(v, &["enabled", "curve", "start_escalating_at_ticks", "max_boost"], &[])?;
             if pf.get("enabled").map(|e| e.bool(self.file)).transpose()?.unwrap_or(false) {
-                if let Some(c) = pf.get("curve") {
-                    if c.str(self.file)? != "linear" {
-                        return Err(self.invalid(c, "only the `linear` curve exists"));
-                    }
+                if let Some(c) = pf.get("curve")
+                    && c.str(self.file)? != "linear"
+                {
+                    return Err(self.invalid(c, "only the `linear` curve exists"));
                 }
                 let start = pf.get("start_escalating_at_ticks").map(|n| self.positive_u32(n)).transpose()?.unwrap_or(20);
                 let max_boost = match pf.get("max_boost") {

@@ -42,7 +42,7 @@ impl Loader<'_> {
             "LiquidityAware" => &[("target_buffer", 0.0, f64::MAX), ("urgency_threshold", 1.0, f64::MAX)],
             "LiquiditySplitting" => &[("max_splits", 2.0, 10.0), ("min_split_amount", 1.0, f64::MAX)],
             "MockSplitting" => &[("num_splits", 2.0, 10.0)],
-            "FromJson" => return self.from_json(n),
+            "FromJson" => return self.json_file(n),
             "Inline" => {
                 let f = self.fields(n, &["type", "decision_trees"], &[])?;
                 let trees = self.req(&f, "decision_trees")?;
@@ -76,7 +76,7 @@ impl Loader<'_> {
         self.tree(t, kind, "built-in".into(), document, overrides)
     }
 
-    fn from_json(&mut self, n: Node<'_>) -> Result<PolicyConfig, ScenarioError> {
+    fn json_file(&mut self, n: Node<'_>) -> Result<PolicyConfig, ScenarioError> {
         let f = self.fields(n, &["type", "json_path"], &[("params", "SimCash's FromJson policy ignores it; the file's `parameters` apply")])?;
         let path_node = self.req(&f, "json_path")?;
         let json_path = path_node.str(self.file)?;

@@ -163,7 +163,7 @@ impl<'a> Node<'a> {
     }
 
     /// The subtree as JSON (for inline policy trees).
-    pub fn to_json(&self, file: &str) -> Result<serde_json::Value, ScenarioError> {
+    pub fn to_json(self, file: &str) -> Result<serde_json::Value, ScenarioError> {
         use serde_json::Value as J;
         Ok(match &self.node.data {
             YamlDataOwned::Value(ScalarOwned::Null) => J::Null,

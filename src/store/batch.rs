@@ -42,6 +42,9 @@ fn restart<T>(v: &mut Vec<T>) -> Vec<T> {
     std::mem::replace(v, Vec::with_capacity(room))
 }
 
+/// A finished batch of a column that had a value: the values, and the validity unless no row was null.
+type Taken<V> = (Vec<V>, Option<NullBuffer>);
+
 /// A nullable column of plain values being built. Until its first value in a batch it only
 /// counts rows, so a column that stays null costs one predictable branch per row; from then
 /// on it keeps a value (the default where null) and a validity flag per row.
@@ -81,7 +84,7 @@ impl<V: Copy + Default> Opt<V> {
 
     /// Ends the batch: its row count, and unless every row was null, the values and the
     /// validity (`None` when no row was null).
-    fn take(&mut self) -> (usize, Option<(Vec<V>, Option<NullBuffer>)>) {
+    fn take(&mut self) -> (usize, Option<Taken<V>>) {
         if !std::mem::replace(&mut self.started, false) {
             return (std::mem::take(&mut self.pending), None);
         }

@@ -161,10 +161,11 @@ fn split(key: &str) -> Result<Vec<Step>, PathError> {
                 }
                 steps.push(Step::Select(sel.trim().to_owned()));
                 after_select = true;
-                if let Some(&n) = chars.peek() {
-                    if n != '.' && n != '[' {
-                        return Err(PathError::AfterSelector);
-                    }
+                if let Some(&n) = chars.peek()
+                    && n != '.'
+                    && n != '['
+                {
+                    return Err(PathError::AfterSelector);
                 }
             }
             ']' => return Err(PathError::Unmatched),

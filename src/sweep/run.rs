@@ -25,8 +25,8 @@ pub enum SweepError {
         point: u32,
         /// Its simulation id.
         simulation_id: String,
-        /// The cause.
-        source: RunError,
+        /// The cause (boxed: it is large, and rare).
+        source: Box<RunError>,
     },
     /// The dataset failed.
     #[error(transparent)]
@@ -187,7 +187,7 @@ pub fn run(cfg: &SweepConfig, points: &[Point], dataset: &Dataset, opts: Options
                         run_job(&job, Some((dataset, &committer)), scenario, vec![("sweep_points", point)]).map_err(|source| SweepError::Run {
                             point: p.index,
                             simulation_id: p.simulation_id.clone(),
-                            source,
+                            source: Box::new(source),
                         })
                     });
                     match result {

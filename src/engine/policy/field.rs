@@ -170,8 +170,11 @@ const NAMED: &[(&str, Field, bool)] = &[
     ("throughput_gap", Field::ThroughputGap, false),
 ];
 
+/// A numbered family: its name's prefix and suffix around N, and the field of each N.
+type Numbered = (&'static str, &'static str, fn(u8) -> Field);
+
 /// Numbered families `prefix_N` (N in 1..=5); all need a transaction context.
-const NUMBERED: &[(&str, &str, fn(u8) -> Field)] = &[
+const NUMBERED: &[Numbered] = &[
     ("my_q2_out_value_top_", "", Field::MyQ2OutValueTop),
     ("my_q2_in_value_top_", "", Field::MyQ2InValueTop),
     ("my_bilateral_net_q2_top_", "", Field::MyBilateralNetQ2Top),

@@ -274,7 +274,7 @@ struct Parser {
     ids: BTreeSet<String>,
 }
 
-fn as_obj<'a>(v: &'a Json) -> Option<&'a Map<String, Json>> {
+fn as_obj(v: &Json) -> Option<&Map<String, Json>> {
     v.as_object()
 }
 
