@@ -77,8 +77,9 @@ pub async fn session(dataset: &Dataset) -> Result<SessionContext, QueryError> {
     }
     if std::env::var_os("DATAFUSION_OPTIMIZER_ENABLE_ROUND_ROBIN_REPARTITION").is_none() {
         // A scan already uses every core when there is work for them (see above); dealing a
-        // single file's batches out to the cores again only costs tasks and channels (a tenth
-        // of a one-simulation query through a view that computes a column).
+        // single file's batches out to the cores again costs tasks and channels, and keeps a
+        // view's computed columns out of the scan: a one-simulation query of
+        // simulation_events took 14% longer with it, an aggregate over one large file 9% less.
         config.options_mut().optimizer.enable_round_robin_repartition = false;
     }
     let ctx = SessionContext::new_with_config(config);
