@@ -26,8 +26,8 @@ use datafusion::arrow::datatypes::Int64Type;
 use object_store::ObjectStoreExt;
 
 use super::StoreError;
-use super::delta::Snapshot;
 use super::delta::action::{Action, Add, Txn};
+use super::delta::{Conflict, LogError, Snapshot};
 use super::layout::{Dataset, SimulationKey};
 use super::registry::{self, TableDef};
 use super::table::{FileWriter, GROUP_TAG, Table, Tags};
@@ -336,12 +336,12 @@ impl Committer {
             actions.extend(keep.iter().map(|(s, v)| txn(simulation_app(&s.key), v + 1)));
             actions.push(txn(group_app(&group), 1));
             let check = |winner: &[Action]| match winner.iter().find(|a| matches!(a, Action::Txn(t) if apps.contains(&t.app_id))) {
-                Some(_) => Err("the same simulation was committed concurrently".to_owned()),
+                Some(_) => Err(Conflict::SameSimulation),
                 None => Ok(()),
             };
             match simulations.commit(&snap, "WRITE", actions.clone(), check).await {
                 Ok(_) => {}
-                Err(StoreError::Log { source: super::delta::LogError::Conflict(_), .. }) => {
+                Err(StoreError::Log { source: LogError::Conflict(_), .. }) => {
                     // Lost a race for some id: withdraw this group's data files and decide again.
                     for a in &actions {
                         if let Action::Add(add) = a {
@@ -455,12 +455,12 @@ pub async fn delete_simulations(dataset: &Dataset, keys: &[SimulationKey]) -> Re
             }
             let removed: BTreeSet<String> = actions.iter().filter_map(|a| if let Action::Remove(r) = a { Some(r.path.clone()) } else { None }).collect();
             let check = |winner: &[Action]| match winner.iter().any(|a| matches!(a, Action::Remove(r) if removed.contains(&r.path))) {
-                true => Err("a file was rewritten concurrently".to_owned()),
+                true => Err(Conflict::FilesReplaced),
                 false => Ok(()),
             };
             match table.commit(&snap, "DELETE", actions, check).await {
                 Ok(_) => break,
-                Err(StoreError::Log { source: super::delta::LogError::Conflict(_), .. }) => continue,
+                Err(StoreError::Log { source: LogError::Conflict(_), .. }) => continue,
                 Err(e) => return Err(e),
             }
         }

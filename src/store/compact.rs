@@ -18,8 +18,8 @@ use datafusion::arrow::compute::concat_batches;
 
 use super::StoreError;
 use super::commit::{committed_groups, group, string_bounds, visible};
-use super::delta::LogError;
 use super::delta::action::{Action, Add};
+use super::delta::{Conflict, LogError};
 use super::layout::Dataset;
 use super::registry::{self, Scope, TableDef};
 use super::table::{GROUP_TAG, Table};
@@ -154,7 +154,7 @@ async fn compact_table(
         }
         let inputs: BTreeSet<&str> = files.iter().chain(&tagged).map(|a| a.path.as_str()).collect();
         let check = |winner: &[Action]| match winner.iter().any(|a| matches!(a, Action::Remove(r) if inputs.contains(r.path.as_str()))) {
-            true => Err("another writer rewrote or removed these files first".to_owned()),
+            true => Err(Conflict::FilesReplaced),
             false => Ok(()),
         };
         match table.commit(&snap, "OPTIMIZE", actions, check).await {

@@ -15,7 +15,7 @@ use object_store::{ObjectStore, ObjectStoreExt};
 
 use super::StoreError;
 use super::delta::action::{Action, Add, Format, Metadata, Protocol, Remove};
-use super::delta::{DeltaLog, LogError, Snapshot};
+use super::delta::{Conflict, DeltaLog, LogError, Snapshot};
 use super::layout::Dataset;
 use super::registry::{PARTITION, TableDef};
 use super::writer::Pages;
@@ -105,7 +105,7 @@ impl Table {
         read: &Snapshot,
         operation: &str,
         mut actions: Vec<Action>,
-        check: impl Fn(&[Action]) -> Result<(), String>,
+        check: impl Fn(&[Action]) -> Result<(), Conflict>,
     ) -> Result<i64, StoreError> {
         if read.version < 0 {
             self.ensure().await?;
@@ -193,7 +193,7 @@ impl Table {
                 && snap.txns.contains_key(app)
             {
                 let _ = self.store.delete(&self.object_path(&add.path)).await;
-                return Err(self.log_err(LogError::Conflict(format!("`{app}` is already committed"))));
+                return Err(self.log_err(Conflict::AlreadyCommitted(app.to_owned()).into()));
             }
             let removed: Vec<Action> = Self::partition_files(&snap, experiment_id).filter(|a| select(a)).map(Self::remove).collect();
             let mut actions = removed.clone();
@@ -207,7 +207,7 @@ impl Table {
                 Action::Txn(t) => Some(t.app_id.as_str()) == once,
                 _ => false,
             };
-            let check = |winner: &[Action]| if winner.iter().any(in_partition) { Err("concurrent write".to_owned()) } else { Ok(()) };
+            let check = |winner: &[Action]| if winner.iter().any(in_partition) { Err(Conflict::Partition) } else { Ok(()) };
             match self.commit(&snap, "WRITE", actions, check).await {
                 Err(StoreError::Log { source: LogError::Conflict(_), .. }) => continue,
                 r => return r.map(|_| ()),

@@ -16,6 +16,34 @@ use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload}
 
 use action::{Action, Add, Metadata, Protocol};
 
+/// What a concurrent commit did that makes ours invalid.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Conflict {
+    /// Another writer committed one of the same simulations first.
+    #[error("the same simulation was committed concurrently")]
+    SameSimulation,
+    /// Another writer rewrote or removed files this commit replaces.
+    #[error("another writer rewrote or removed these files first")]
+    FilesReplaced,
+    /// Another writer changed the same partition.
+    #[error("a concurrent write to the same partition")]
+    Partition,
+    /// The log already records this application transaction.
+    #[error("`{0}` is already committed")]
+    AlreadyCommitted(String),
+    /// Another writer created the table first.
+    #[error("the table was created concurrently")]
+    TableCreated,
+    /// Every attempt lost to another writer.
+    #[error("{log}: gave up after {attempts} concurrent commits")]
+    GaveUp {
+        /// The log directory.
+        log: String,
+        /// Attempts made.
+        attempts: usize,
+    },
+}
+
 /// A log that cannot be read or written.
 #[derive(Debug, thiserror::Error)]
 pub enum LogError {
@@ -38,8 +66,8 @@ pub enum LogError {
         problem: String,
     },
     /// A concurrent commit makes ours invalid (e.g. the same simulation committed twice).
-    #[error("{0}")]
-    Conflict(String),
+    #[error(transparent)]
+    Conflict(#[from] Conflict),
     /// A checkpoint could not be written or read.
     #[error("checkpoint {path}: {source}")]
     Checkpoint {
@@ -229,7 +257,7 @@ impl DeltaLog {
     /// When another writer took that version first, `check` sees the winner's actions and
     /// refuses a real conflict; otherwise the commit is retried one version later. Returns
     /// the version written.
-    pub async fn commit(&self, read_version: Option<i64>, actions: &[Action], check: impl Fn(&[Action]) -> Result<(), String>) -> Result<i64, LogError> {
+    pub async fn commit(&self, read_version: Option<i64>, actions: &[Action], check: impl Fn(&[Action]) -> Result<(), Conflict>) -> Result<i64, LogError> {
         let mut body = String::new();
         for a in actions {
             body.push_str(&a.to_line());
@@ -243,13 +271,13 @@ impl DeltaLog {
             match self.store.put_opts(&path, payload.clone(), opts).await {
                 Ok(_) => return Ok(version),
                 Err(object_store::Error::AlreadyExists { .. }) => {
-                    check(&self.read_commit(version).await?).map_err(LogError::Conflict)?;
+                    check(&self.read_commit(version).await?)?;
                     version += 1;
                 }
                 Err(source) => return Err(LogError::Object { path: path.to_string(), source }),
             }
         }
-        Err(LogError::Conflict(format!("{}: gave up after {MAX_COMMIT_ATTEMPTS} concurrent commits", self.log_dir())))
+        Err(Conflict::GaveUp { log: self.log_dir().to_string(), attempts: MAX_COMMIT_ATTEMPTS }.into())
     }
 
     /// Creates the table with `protocol` and `metadata` as version 0, unless another writer
@@ -259,7 +287,7 @@ impl DeltaLog {
             return Ok(false);
         }
         let actions = [Action::Protocol(protocol), Action::MetaData(metadata)];
-        match self.commit(None, &actions, |_| Err(String::new())).await {
+        match self.commit(None, &actions, |_| Err(Conflict::TableCreated)).await {
             Ok(_) => Ok(true),
             Err(LogError::Conflict(_)) => Ok(false),
             Err(e) => Err(e),
@@ -336,8 +364,8 @@ mod tests {
         assert_eq!(v, 2);
         assert_eq!(seen.into_inner().unwrap(), ["first"]);
         // A third that conflicts with what it finds is refused, and writes nothing.
-        let e = log.commit(Some(0), &[add("third")], |_| Err("the same simulation".into())).await.unwrap_err();
-        assert!(matches!(e, LogError::Conflict(ref m) if m == "the same simulation"), "{e}");
+        let e = log.commit(Some(0), &[add("third")], |_| Err(Conflict::SameSimulation)).await.unwrap_err();
+        assert!(matches!(e, LogError::Conflict(Conflict::SameSimulation)), "{e}");
         let snap = log.snapshot().await.unwrap().unwrap();
         assert_eq!((snap.version, snap.files.len()), (2, 2));
     }
