@@ -251,6 +251,42 @@ fn sigkill_at_any_moment_leaves_a_readable_dataset_with_no_partial_simulation() 
     assert!(killed >= 2, "the scenario is long enough that runs die mid-way ({killed} of 5 did)");
 }
 
+#[test]
+fn a_file_size_limit_hit_mid_write_is_an_error_and_leaves_the_dataset_as_it_was() {
+    use std::os::unix::process::CommandExt;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    run_ok(d, &["run", "--simulation-id", "sim-before"]);
+    // 20 days: an events file of about 1.4 MB, against a limit of 256 KB per file.
+    std::fs::write(d.join("long.yaml"), crate_default_scenario().replace("num_days: 2", "num_days: 20")).unwrap();
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_simcash"));
+    cmd.current_dir(d).args(["run", "long.yaml", "--simulation-id", "sim-big"]);
+    // SAFETY: only an async-signal-safe call between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            let limit = libc::rlimit { rlim_cur: 256 << 10, rlim_max: 256 << 10 };
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) == 0 { Ok(()) } else { Err(std::io::Error::last_os_error()) }
+        });
+    }
+    let o = cmd.output().unwrap();
+    // An error with the file's name, not death by SIGXFSZ (which has no exit code).
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("File too large") && err.contains(".parquet") && err.contains("nothing was saved"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    // The dataset is as it was: the earlier run whole, nothing of the failed one, every table
+    // readable, and no file left behind for `gc` to find.
+    assert_eq!(sql(d, "SELECT simulation_id FROM simulations"), vec!["sim-before"]);
+    assert_eq!(one(d, "SELECT COUNT(*) FROM raw.events WHERE simulation_id = 'sim-big'"), "0");
+    for t in ["raw.events", "raw.agent_ticks", "raw.ticks", "transactions", "daily_agent_metrics"] {
+        sql(d, &format!("SELECT COUNT(*) FROM {t}"));
+    }
+    assert!(run_ok(d, &["gc", "--min-age", "0"]).contains("0 uncommitted"));
+    // Without the limit the same run completes.
+    run_ok(d, &["run", "long.yaml", "--simulation-id", "sim-big"]);
+    assert_eq!(one(d, "SELECT COUNT(*) FROM simulations"), "2");
+}
+
 fn crate_default_scenario() -> String {
     std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/default.yaml")).unwrap()
 }
