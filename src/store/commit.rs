@@ -274,6 +274,10 @@ impl Committer {
         let simulations = Table::new(&self.dataset, registry::get("simulations").expect("registered"));
         let group = super::table::nonce();
         let tags: Tags = Some(BTreeMap::from([(GROUP_TAG.to_owned(), Some(group.clone()))]));
+        if let Err(e) = self.dataset.check_root() {
+            self.discard_all(sims.iter(), &spooled).await;
+            return Err(e);
+        }
         loop {
             let snap = simulations.snapshot().await?;
             let mut failed = None;
@@ -299,12 +303,7 @@ impl Committer {
                 }
             }
             if failed.is_some() || keep.is_empty() {
-                for (s, _) in &keep {
-                    self.discard(s).await;
-                }
-                for (table, add) in &spooled {
-                    let _ = self.dataset.store.delete(&Table::new(&self.dataset, registry::get(table).expect("registered")).object_path(&add.path)).await;
-                }
+                self.discard_all(keep.iter().map(|(s, _)| s), &spooled).await;
                 return failed.map_or(Ok(()), Err);
             }
             if !dropped.is_empty() {
@@ -372,7 +371,19 @@ impl Committer {
 
     /// Deletes the data files of a simulation that will not be committed.
     async fn discard(&self, s: &Staged) {
-        for (table, add) in &s.adds {
+        self.delete_files(&s.adds).await;
+    }
+
+    /// Deletes the data files of simulations and spool files that will not be committed.
+    async fn discard_all(&self, sims: impl Iterator<Item = &Staged>, spooled: &[(&'static str, Add)]) {
+        for s in sims {
+            self.discard(s).await;
+        }
+        self.delete_files(spooled).await;
+    }
+
+    async fn delete_files(&self, files: &[(&'static str, Add)]) {
+        for (table, add) in files {
             let _ = self.dataset.store.delete(&Table::new(&self.dataset, registry::get(table).expect("registered")).object_path(&add.path)).await;
         }
     }

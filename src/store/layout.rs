@@ -111,6 +111,14 @@ pub struct Dataset {
     pub display: String,
     /// Where the root lives.
     pub location: Location,
+    /// A local root's device and inode when opened (see [`Dataset::check_root`]).
+    root_id: Option<(u64, u64)>,
+}
+
+/// A directory's device and inode: which directory it is, whatever its path.
+fn dir_id(dir: &std::path::Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(dir).ok().map(|m| (m.dev(), m.ino()))
 }
 
 /// The object-store URL schemes a dataset root may use, with the cargo feature of each.
@@ -161,7 +169,19 @@ impl Dataset {
         }
         let dir = dir.canonicalize().map_err(|e| err(e.to_string()))?;
         let store = LocalFileSystem::new_with_prefix(&dir).map_err(|e| err(e.to_string()))?;
-        Ok(Dataset { store: Arc::new(store), display: root.to_owned(), location: Location::Local(dir) })
+        Ok(Dataset { store: Arc::new(store), display: root.to_owned(), root_id: dir_id(&dir), location: Location::Local(dir) })
+    }
+
+    /// Refuses a local root that was removed or replaced since it was opened: the local store
+    /// would recreate its directories, and a commit would land in a new, empty dataset.
+    pub fn check_root(&self) -> Result<(), StoreError> {
+        match (&self.location, self.root_id) {
+            (Location::Local(dir), Some(id)) if dir_id(dir) != Some(id) => Err(StoreError::Root {
+                root: self.display.clone(),
+                problem: "was removed or replaced while simcash was writing to it; nothing more is committed".into(),
+            }),
+            _ => Ok(()),
+        }
     }
 
     /// The local directory, when the root is on local disk.
@@ -201,7 +221,7 @@ impl Dataset {
         } else {
             Arc::new(object_store::prefix::PrefixStore::new(bucket_store.clone(), prefix.clone()))
         };
-        let dataset = Dataset { store, display: root.to_owned(), location: Location::Remote { bucket_url, bucket_store, prefix } };
+        let dataset = Dataset { store, display: root.to_owned(), location: Location::Remote { bucket_url, bucket_store, prefix }, root_id: None };
         dataset.check_reachable(create)?;
         Ok(dataset)
     }
@@ -318,6 +338,7 @@ mod tests {
             store: store.clone(),
             display: String::new(),
             location: Location::Remote { bucket_url: "s3://b".into(), bucket_store: store.clone(), prefix: Path::from(prefix) },
+            root_id: None,
         };
         assert_eq!(at("runs/2026").table_url("events"), "s3://b/runs/2026/events/");
         assert_eq!(at("").table_url("events"), "s3://b/events/");

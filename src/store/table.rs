@@ -33,6 +33,7 @@ pub struct Table {
     pub def: &'static TableDef,
     store: Arc<dyn ObjectStore>,
     log: DeltaLog,
+    dataset: Dataset,
 }
 
 /// A fresh identifier for a file, a group or a table: unique across processes and machines.
@@ -53,7 +54,7 @@ fn now_ms() -> i64 {
 impl Table {
     /// The table `def` of `dataset`.
     pub fn new(dataset: &Dataset, def: &'static TableDef) -> Table {
-        Table { def, store: dataset.store.clone(), log: DeltaLog::new(dataset.store.clone(), Path::from(def.name)) }
+        Table { def, store: dataset.store.clone(), log: DeltaLog::new(dataset.store.clone(), Path::from(def.name)), dataset: dataset.clone() }
     }
 
     /// The table's log.
@@ -107,6 +108,7 @@ impl Table {
         mut actions: Vec<Action>,
         check: impl Fn(&[Action]) -> Result<(), Conflict>,
     ) -> Result<i64, StoreError> {
+        self.dataset.check_root()?;
         if read.version < 0 {
             self.ensure().await?;
         }

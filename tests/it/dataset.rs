@@ -287,6 +287,46 @@ fn a_file_size_limit_hit_mid_write_is_an_error_and_leaves_the_dataset_as_it_was(
     assert_eq!(one(d, "SELECT COUNT(*) FROM simulations"), "2");
 }
 
+#[test]
+fn a_root_removed_mid_run_is_an_error_and_nothing_is_written_into_its_replacement() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let root = d.join("data");
+    let data = root.to_str().unwrap();
+    run_ok(d, &["run", "--data", data, "--simulation-id", "sim-before"]);
+    // 30 days: a few seconds in the test build.
+    std::fs::write(d.join("long.yaml"), crate_default_scenario().replace("num_days: 2", "num_days: 30")).unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_simcash"))
+        .current_dir(d)
+        .args(["run", "long.yaml", "--data", data, "--simulation-id", "sim-gone"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    assert!(child.try_wait().unwrap().is_none(), "the run ended before its root was removed");
+    std::fs::remove_dir_all(&root).unwrap();
+    let o = child.wait_with_output().unwrap();
+    // Without the check the local store recreated the root and the run committed into a new,
+    // empty dataset as if nothing had happened.
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("was removed or replaced while simcash was writing to it"), "{}", stderr(&o));
+    let left: Vec<_> = walk(&root).into_iter().filter(|p| p.is_file()).collect();
+    assert!(left.is_empty(), "nothing written into the recreated root: {left:?}");
+}
+
+fn walk(p: &Path) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(p).map_or(Vec::new(), |d| {
+        d.flat_map(|e| {
+            let p = e.unwrap().path();
+            let mut below = walk(&p);
+            below.push(p);
+            below
+        })
+        .collect()
+    })
+}
+
 fn crate_default_scenario() -> String {
     std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/default.yaml")).unwrap()
 }
