@@ -47,6 +47,16 @@ fn nothing_saved(root: &Path) -> bool {
     markers(&root.join("simulations")) == 0
 }
 
+/// The run failed cleanly: exit 1, no panic, every `part` in its message, nothing committed.
+fn stopped_with(code: Option<i32>, err: &str, parts: &[&str], root: &Path) {
+    assert_eq!(code, Some(1), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    for part in parts {
+        assert!(err.contains(part), "`{part}` in: {err}");
+    }
+    assert!(nothing_saved(root), "no simulation committed");
+}
+
 const MB: u64 = 1 << 20;
 
 #[test]
@@ -57,12 +67,12 @@ fn a_split_into_zero_value_parts_stops_the_run_where_simcash_panics() {
     let scenario = data("simcash/stress/policy_efficient_memory_adaptive.yaml");
     let root = dir.path().join("data");
     let (code, err, peak) = run_measured(dir.path(), &["run", scenario.to_str().unwrap(), "--data", root.to_str().unwrap()]);
-    assert_eq!(code, Some(1), "{err}");
-    assert!(!err.contains("panicked"), "{err}");
-    for part in ["tick 9: agent BANK_", "splits transaction tx-", "into 5 parts, which leaves a part of 0", "amount must be positive", "nothing was saved"] {
-        assert!(err.contains(part), "`{part}` in: {err}");
-    }
-    assert!(nothing_saved(&root), "no simulation committed");
+    stopped_with(
+        code,
+        &err,
+        &["tick 9: agent BANK_", "splits transaction tx-", "into 5 parts, which leaves a part of 0", "amount must be positive", "nothing was saved"],
+        &root,
+    );
     assert!(peak < 200 * MB, "peak RSS {} MB", peak / MB);
 }
 
@@ -73,12 +83,7 @@ fn a_splitting_storm_stops_at_the_event_limit_in_bounded_memory() {
     let root = dir.path().join("data");
     let scenario = data("stress/split_storm.yaml");
     let (code, err, peak) = run_measured(dir.path(), &["run", scenario.to_str().unwrap(), "--data", root.to_str().unwrap()]);
-    assert_eq!(code, Some(1), "{err}");
-    assert!(!err.contains("panicked"), "{err}");
-    for part in ["tick 1: agent A splitting transaction tx-", "into 1000 parts", "events in one tick would exceed the limit of 1000000"] {
-        assert!(err.contains(part), "`{part}` in: {err}");
-    }
-    assert!(nothing_saved(&root), "no simulation committed");
+    stopped_with(code, &err, &["tick 1: agent A splitting transaction tx-", "into 1000 parts", "events in one tick would exceed the limit of 1000000"], &root);
     // At the limit the tick holds a million events and a million payments: a few hundred MB
     // in a debug build, far from the gigabytes an unbounded storm takes.
     assert!(peak < 1024 * MB, "peak RSS {} MB", peak / MB);

@@ -155,6 +155,26 @@ mod tests {
         crate::run::run_simulation(cfg, &mut [&mut sink], |_| {}).unwrap();
     }
 
+    /// A dataset in a temporary directory holding `sims` (experiment, simulation, seed), and a
+    /// session over it.
+    struct Fixture {
+        dir: tempfile::TempDir,
+        dataset: Dataset,
+        rt: tokio::runtime::Runtime,
+        ctx: SessionContext,
+    }
+
+    fn fixture(sims: &[(&str, &str, u64)]) -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let dataset = Dataset::open(dir.path().to_str().unwrap(), true).unwrap();
+        for (experiment_id, simulation_id, seed) in sims {
+            persist(&dataset, experiment_id, simulation_id, *seed);
+        }
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let ctx = rt.block_on(session(&dataset)).unwrap();
+        Fixture { dir, dataset, rt, ctx }
+    }
+
     fn strings(rt: &tokio::runtime::Runtime, ctx: &SessionContext, sql: &str) -> Vec<String> {
         let batches = rt.block_on(run_sql(ctx, sql)).unwrap();
         let text = datafusion::arrow::util::pretty::pretty_format_batches(&batches).unwrap().to_string();
@@ -163,11 +183,7 @@ mod tests {
 
     #[test]
     fn one_session_sees_later_commits_and_never_uncommitted_files() {
-        let dir = tempfile::tempdir().unwrap();
-        let dataset = Dataset::open(dir.path().to_str().unwrap(), true).unwrap();
-        persist(&dataset, "exp-a", "sim-a", 1);
-        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-        let ctx = rt.block_on(session(&dataset)).unwrap();
+        let Fixture { dir, dataset, rt, ctx } = fixture(&[("exp-a", "sim-a", 1)]);
         let views = ["simulations", "simulation_events", "agent_ticks", "ticks", "transactions", "daily_agent_metrics", "agent_costs"];
         let ids = |v: &str| strings(&rt, &ctx, &format!("SELECT DISTINCT simulation_id FROM {v} ORDER BY simulation_id"));
         for v in views {
@@ -209,11 +225,7 @@ mod tests {
 
     #[test]
     fn a_view_of_one_file_is_one_scan_that_computes_the_view() {
-        let dir = tempfile::tempdir().unwrap();
-        let dataset = Dataset::open(dir.path().to_str().unwrap(), true).unwrap();
-        persist(&dataset, "exp-a", "sim-a", 1);
-        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-        let ctx = rt.block_on(session(&dataset)).unwrap();
+        let Fixture { dir: _dir, rt, ctx, .. } = fixture(&[("exp-a", "sim-a", 1)]);
         // simulation_events computes tx_id: the projection is evaluated by the scan itself,
         // not by operators that deal one file's batches out to the cores and back.
         let sql = "SELECT * FROM simulation_events WHERE simulation_id = 'sim-a'";
@@ -229,13 +241,7 @@ mod tests {
 
     #[test]
     fn a_scan_reads_only_the_files_the_log_says_may_match() {
-        let dir = tempfile::tempdir().unwrap();
-        let dataset = Dataset::open(dir.path().to_str().unwrap(), true).unwrap();
-        persist(&dataset, "exp-a", "sim-a", 1);
-        persist(&dataset, "exp-a", "sim-b", 2);
-        persist(&dataset, "exp-b", "sim-c", 3);
-        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-        let ctx = rt.block_on(session(&dataset)).unwrap();
+        let Fixture { dir: _dir, rt, ctx, .. } = fixture(&[("exp-a", "sim-a", 1), ("exp-a", "sim-b", 2), ("exp-b", "sim-c", 3)]);
         let cases = [
             ("SELECT * FROM raw.events", 3),
             ("SELECT * FROM raw.events WHERE simulation_id = 'sim-b'", 1),
@@ -261,10 +267,7 @@ mod tests {
 
     #[test]
     fn views_are_planned_when_named_and_behave_like_created_views() {
-        let dir = tempfile::tempdir().unwrap();
-        let dataset = Dataset::open(dir.path().to_str().unwrap(), true).unwrap();
-        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-        let ctx = rt.block_on(session(&dataset)).unwrap();
+        let Fixture { dir: _dir, dataset, rt, ctx } = fixture(&[]);
         let run = |sql: &str| rt.block_on(run_sql(&ctx, sql));
         for (view, _) in VIEWS {
             run(&format!("SELECT * FROM {view} LIMIT 0")).unwrap_or_else(|e| panic!("{view}: {e}"));

@@ -274,6 +274,8 @@ impl Committer {
         let simulations = Table::new(&self.dataset, registry::get("simulations").expect("registered"));
         let group = super::table::nonce();
         let tags: Tags = Some(BTreeMap::from([(GROUP_TAG.to_owned(), Some(group.clone()))]));
+        // Checked here as well as by every commit below: here, nothing is appended yet, so the
+        // group's files can simply be deleted.
         if let Err(e) = self.dataset.check_root() {
             self.discard_all(sims.iter(), &spooled).await;
             return Err(e);

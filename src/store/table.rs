@@ -31,9 +31,9 @@ pub const CHECKPOINT_INTERVAL: i64 = 10;
 pub struct Table {
     /// What the table holds.
     pub def: &'static TableDef,
-    store: Arc<dyn ObjectStore>,
-    log: DeltaLog,
+    /// The dataset it belongs to (its store, and the root that commits check).
     dataset: Dataset,
+    log: DeltaLog,
 }
 
 /// A fresh identifier for a file, a group or a table: unique across processes and machines.
@@ -54,7 +54,7 @@ fn now_ms() -> i64 {
 impl Table {
     /// The table `def` of `dataset`.
     pub fn new(dataset: &Dataset, def: &'static TableDef) -> Table {
-        Table { def, store: dataset.store.clone(), log: DeltaLog::new(dataset.store.clone(), Path::from(def.name)), dataset: dataset.clone() }
+        Table { def, log: DeltaLog::new(dataset.store.clone(), Path::from(def.name)), dataset: dataset.clone() }
     }
 
     /// The table's log.
@@ -149,9 +149,9 @@ impl Table {
             .map(|i| SortingColumn { column_idx: i as i32, descending: false, nulls_first: false })
             .collect();
         let props = super::writer::writer_properties(&schema, row_group_rows, pages, sorting);
-        let writer = AsyncArrowWriter::try_new(BufWriter::new(self.store.clone(), path.clone()), schema, Some(props))
+        let writer = AsyncArrowWriter::try_new(BufWriter::new(self.dataset.store.clone(), path.clone()), schema, Some(props))
             .map_err(|source| StoreError::Parquet { path: path.to_string(), source })?;
-        Ok(FileWriter { rel, path, experiment_id: experiment_id.to_owned(), writer, store: self.store.clone() })
+        Ok(FileWriter { rel, path, experiment_id: experiment_id.to_owned(), writer, store: self.dataset.store.clone() })
     }
 
     /// Writes `batches` (stored schema) as one new data file, rows in the table's sort
@@ -168,7 +168,8 @@ impl Table {
     /// Reads a live file whole (small tables, rewrites).
     pub async fn read_file(&self, add: &Add) -> Result<Vec<RecordBatch>, StoreError> {
         let path = self.object_path(&add.path);
-        let bytes = async { self.store.get(&path).await?.bytes().await }.await.map_err(|source| StoreError::Object { path: path.to_string(), source })?;
+        let bytes =
+            async { self.dataset.store.get(&path).await?.bytes().await }.await.map_err(|source| StoreError::Object { path: path.to_string(), source })?;
         let perr = |source| StoreError::Parquet { path: path.to_string(), source };
         let reader = ParquetRecordBatchReaderBuilder::try_new(bytes).and_then(|b| b.with_batch_size(64 * 1024).build()).map_err(perr)?;
         reader.collect::<Result<Vec<_>, _>>().map_err(|source| StoreError::Arrow { table: self.def.name, source })
@@ -194,7 +195,7 @@ impl Table {
             if let Some(app) = once
                 && snap.txns.contains_key(app)
             {
-                let _ = self.store.delete(&self.object_path(&add.path)).await;
+                let _ = self.dataset.store.delete(&self.object_path(&add.path)).await;
                 return Err(self.log_err(Conflict::AlreadyCommitted(app.to_owned()).into()));
             }
             let removed: Vec<Action> = Self::partition_files(&snap, experiment_id).filter(|a| select(a)).map(Self::remove).collect();

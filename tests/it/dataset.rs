@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::util::{csv as sql, data, run_ok, simcash, stderr, stdout};
+use crate::util::{csv as sql, data, files_under, run_ok, simcash, stderr, stdout};
 
 fn one(dir: &Path, q: &str) -> String {
     let rows = sql(dir, q);
@@ -311,20 +311,8 @@ fn a_root_removed_mid_run_is_an_error_and_nothing_is_written_into_its_replacemen
     // empty dataset as if nothing had happened.
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains("was removed or replaced while simcash was writing to it"), "{}", stderr(&o));
-    let left: Vec<_> = walk(&root).into_iter().filter(|p| p.is_file()).collect();
+    let left = files_under(&root);
     assert!(left.is_empty(), "nothing written into the recreated root: {left:?}");
-}
-
-fn walk(p: &Path) -> Vec<std::path::PathBuf> {
-    std::fs::read_dir(p).map_or(Vec::new(), |d| {
-        d.flat_map(|e| {
-            let p = e.unwrap().path();
-            let mut below = walk(&p);
-            below.push(p);
-            below
-        })
-        .collect()
-    })
 }
 
 fn crate_default_scenario() -> String {

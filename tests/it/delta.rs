@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use crate::util::{csv, data, run_ok, stderr, stdout};
+use crate::util::{csv, data, files_under, run_ok, stderr, stdout};
 
 fn spawn(dir: &Path, args: &[&str]) -> Child {
     Command::new(env!("CARGO_BIN_EXE_simcash")).current_dir(dir).args(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("the binary starts")
@@ -171,19 +171,8 @@ fn a_sweep_killed_at_any_moment_keeps_whole_simulations_and_a_rerun_completes_it
 
 /// Data files on disk in `root/table` (Parquet files outside the log).
 fn files(root: &Path, table: &str) -> usize {
-    fn walk(p: &Path) -> usize {
-        std::fs::read_dir(p)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .map(|e| match e.path() {
-                d if d.ends_with("_delta_log") => 0,
-                d if d.is_dir() => walk(&d),
-                f => usize::from(f.extension().is_some_and(|x| x == "parquet")),
-            })
-            .sum()
-    }
-    walk(&root.join(table))
+    let dir = root.join(table);
+    files_under(&dir).iter().filter(|f| !f.starts_with(dir.join("_delta_log")) && f.extension().is_some_and(|x| x == "parquet")).count()
 }
 
 #[test]

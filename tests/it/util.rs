@@ -63,3 +63,15 @@ pub fn data_file(root: &Path, table: &str, sim: &str) -> PathBuf {
         .unwrap_or_else(|| panic!("no {table} file of {sim}"));
     root.join(table).join(&add.path)
 }
+
+/// Every file under `dir`, at any depth (none if `dir` does not exist).
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir).map_or(Vec::new(), |entries| {
+        entries
+            .flat_map(|e| {
+                let p = e.unwrap().path();
+                if p.is_dir() { files_under(&p) } else { vec![p] }
+            })
+            .collect()
+    })
+}
