@@ -113,11 +113,28 @@ impl std::hash::Hasher for TxHasher {
     }
 }
 
+/// The tables of a simulation's data files, as indexes into [`SPOOLED`].
+const EVENTS: usize = 0;
+const AGENT_TICKS: usize = 1;
+const TICKS: usize = 2;
+
+/// What the sink sends its writer thread: a batch of a table (its index in [`SPOOLED`]),
+/// or the end of the simulation's rows.
 enum Msg {
-    Events(RecordBatch),
-    AgentTicks(RecordBatch),
-    Ticks(RecordBatch),
+    Batch(usize, RecordBatch),
     Finish,
+}
+
+/// Where the sink's batches are encoded.
+enum Writer {
+    /// Nowhere: before `begin`, or after the writer ended.
+    Idle,
+    /// A thread of its own, while the engine goes on: a simulation written to files of its own.
+    Thread { sender: SyncSender<Msg>, handle: JoinHandle<Result<Written, StoreError>> },
+    /// On the simulation's thread: a batch runner's spool files. Its workers already keep
+    /// every core busy, and a thread per simulation only added spawning, cold allocator
+    /// caches and frees across threads.
+    Inline(Files),
 }
 
 /// Streams one simulation into a [`Dataset`] (see the module docs).
@@ -139,8 +156,7 @@ pub struct ParquetSink {
     parties: TxMap,
     meta: Option<SimulationMeta>,
     started_at: i64,
-    sender: Option<SyncSender<Msg>>,
-    writer: Option<JoinHandle<Result<Written, StoreError>>>,
+    writer: Writer,
     /// What the finished writer wrote.
     written: Written,
 }
@@ -174,8 +190,7 @@ impl ParquetSink {
             parties: TxMap::default(),
             meta: None,
             started_at: 0,
-            sender: None,
-            writer: None,
+            writer: Writer::Idle,
             written: Written::Nothing,
         }
     }
@@ -185,31 +200,59 @@ impl ParquetSink {
         &self.key
     }
 
-    fn send(&mut self, msg: Msg) -> Result<(), StoreError> {
-        let sender = self.sender.as_ref().expect("begin() starts the writer");
-        if sender.send(msg).is_err() {
-            // The writer ended early: its error says why.
-            return Err(self.join_writer().err().unwrap_or(StoreError::WriterGone("channel closed".into())));
+    fn send(&mut self, table: usize, batch: RecordBatch) -> Result<(), StoreError> {
+        match &mut self.writer {
+            Writer::Thread { sender, .. } => {
+                if sender.send(Msg::Batch(table, batch)).is_err() {
+                    // The writer ended early: its error says why.
+                    return Err(self.end_writer(false).err().unwrap_or(StoreError::WriterGone("channel closed".into())));
+                }
+                Ok(())
+            }
+            Writer::Inline(files) => {
+                let written = files.write(table, batch);
+                if written.is_err() {
+                    self.writer = Writer::Idle;
+                    self.lose_spool();
+                }
+                written
+            }
+            Writer::Idle => panic!("begin() starts the writer"),
         }
-        Ok(())
     }
 
-    fn join_writer(&mut self) -> Result<(), StoreError> {
-        self.sender = None;
-        match self.writer.take().map(JoinHandle::join) {
-            Some(Ok(Ok(w))) => {
+    /// After a failed write to the spooled committer's shared files, which are in an unknown
+    /// state: they go, with the rows of every simulation they held.
+    fn lose_spool(&self) {
+        if let Some(c) = self.opts.committer.as_ref().filter(|c| c.is_spooled()) {
+            c.lose_spool(&self.key.experiment_id);
+        }
+    }
+
+    /// Ends the writer: after every row (`finish`), or abandoning the simulation.
+    fn end_writer(&mut self, finish: bool) -> Result<(), StoreError> {
+        let written = match std::mem::replace(&mut self.writer, Writer::Idle) {
+            Writer::Idle => return Ok(()),
+            Writer::Thread { sender, handle } => {
+                if finish {
+                    // Refused only if the thread already ended, which joining reports.
+                    let _ = sender.send(Msg::Finish);
+                }
+                drop(sender);
+                handle.join().unwrap_or_else(|_| Err(StoreError::WriterGone("the writer thread panicked".into())))
+            }
+            Writer::Inline(files) if finish => files.finish(),
+            Writer::Inline(files) => Ok(files.close()),
+        };
+        match written {
+            Ok(w) => {
                 self.written = w;
                 Ok(())
             }
-            Some(Ok(Err(e))) => {
-                if let Some(c) = self.opts.committer.as_ref().filter(|c| c.is_spooled()) {
-                    // The shared files are in an unknown state: they go, with what they held.
-                    c.lose_spool(&self.key.experiment_id);
-                }
+            Err(e) => {
+                self.lose_spool();
                 Err(e)
             }
-            Some(Err(_)) => Err(StoreError::WriterGone("the writer thread panicked".into())),
-            None => Ok(()),
         }
     }
 
@@ -218,7 +261,7 @@ impl ParquetSink {
             return Ok(());
         }
         let b = self.events.finish().map_err(|source| StoreError::Arrow { table: "events", source })?;
-        self.send(Msg::Events(b))
+        self.send(EVENTS, b)
     }
 
     fn flush_ticks(&mut self) -> Result<(), StoreError> {
@@ -227,13 +270,13 @@ impl ParquetSink {
         }
         let b = agent_ticks_batch(&self.agent_rows, &self.agent_names).map_err(|source| StoreError::Arrow { table: "agent_ticks", source })?;
         self.agent_rows.clear();
-        self.send(Msg::AgentTicks(b))?;
+        self.send(AGENT_TICKS, b)?;
         if self.tick_rows.is_empty() {
             return Ok(());
         }
         let b = ticks_batch(&self.tick_rows).map_err(|source| StoreError::Arrow { table: "ticks", source })?;
         self.tick_rows.clear();
-        self.send(Msg::Ticks(b))
+        self.send(TICKS, b)
     }
 
     /// Updates the `cum_*` counters with one event: the same events the `transactions` view
@@ -360,62 +403,86 @@ impl ParquetSink {
         self.parties.clear();
         self.meta = Some(meta.clone());
         self.started_at = (self.opts.clock)();
-        let (tx, rx) = sync_channel(4);
-        let (dataset, key, rows) = (self.dataset.clone(), self.key.clone(), self.opts.row_group_rows);
-        let spool = match self.opts.committer.as_ref().filter(|c| c.is_spooled()) {
-            Some(c) => Some(c.take_spool(&key.experiment_id)?),
-            None => None,
+        self.writer = match self.opts.committer.as_ref().filter(|c| c.is_spooled()) {
+            Some(c) => Writer::Inline(Files::open(&self.dataset, self.key.clone(), self.opts.row_group_rows, Some(c.take_spool(&self.key.experiment_id)?))?),
+            None => {
+                let files = Files::open(&self.dataset, self.key.clone(), self.opts.row_group_rows, None)?;
+                let (sender, rx) = sync_channel(4);
+                Writer::Thread { sender, handle: std::thread::spawn(move || write_files(files, rx)) }
+            }
         };
-        self.writer = Some(std::thread::spawn(move || write_files(&dataset, &key, rows, spool, rx)));
-        self.sender = Some(tx);
         Ok(())
     }
 }
 
-/// The writer thread: encodes batches into one data file per table: new files, completed
-/// only on `Finish` (their `add` actions are returned) and abandoned and removed if the
-/// channel closes first; or the spooled committer's shared files, returned open either way.
-fn write_files(dataset: &Dataset, key: &SimulationKey, row_group_rows: usize, spool: Option<SpoolFiles>, rx: Receiver<Msg>) -> Result<Written, StoreError> {
-    let rt = runtime();
-    let tables: Vec<Table> = SPOOLED.iter().map(|n| Table::new(dataset, crate::store::registry::get(n).expect("registered"))).collect();
-    let spooled = spool.is_some();
-    let mut files = match spool {
-        Some(files) => files,
-        None => tables.iter().map(|t| t.create_file(&key.experiment_id, row_group_rows, Pages::Whole, true)).collect::<Result<Vec<_>, _>>()?,
-    };
-    let keys = Keys { simulation_id: &key.simulation_id, iteration: key.iteration };
-    let write = |i: usize, b: RecordBatch, files: &mut Vec<FileWriter>| -> Result<(), StoreError> {
-        let def = tables[i].def;
-        let stored = def.to_stored(keys, &b).map_err(|source| StoreError::Arrow { table: def.name, source })?;
-        rt.block_on(files[i].write(&stored))
-    };
-    loop {
-        let r = match rx.recv() {
-            Ok(Msg::Events(b)) => write(0, b, &mut files),
-            Ok(Msg::AgentTicks(b)) => write(1, b, &mut files),
-            Ok(Msg::Ticks(b)) => write(2, b, &mut files),
-            Ok(Msg::Finish) if spooled => return Ok(Written::Spool(files)),
-            Ok(Msg::Finish) => {
-                let mut adds = Vec::new();
-                for (t, f) in tables.iter().zip(files) {
-                    adds.push((t.def.name, rt.block_on(f.finish(None))?));
-                }
-                return Ok(Written::Files(adds));
-            }
-            Err(_) if spooled => return Ok(Written::Spool(files)),
-            Err(_) => {
-                // Aborted: drop the writers uncompleted and remove anything already uploaded.
-                for f in files {
-                    rt.block_on(f.abandon());
-                }
-                return Ok(Written::Nothing);
-            }
+/// The data files one simulation writes into: new files of its own, or the spooled
+/// committer's shared files.
+struct Files {
+    tables: Vec<Table>,
+    files: Vec<FileWriter>,
+    key: SimulationKey,
+    spooled: bool,
+}
+
+impl Files {
+    fn open(dataset: &Dataset, key: SimulationKey, row_group_rows: usize, spool: Option<SpoolFiles>) -> Result<Files, StoreError> {
+        let tables: Vec<Table> = SPOOLED.iter().map(|n| Table::new(dataset, crate::store::registry::get(n).expect("registered"))).collect();
+        let spooled = spool.is_some();
+        let files = match spool {
+            Some(files) => files,
+            None => tables.iter().map(|t| t.create_file(&key.experiment_id, row_group_rows, Pages::Whole, true)).collect::<Result<Vec<_>, _>>()?,
         };
-        if let Err(e) = r {
-            for f in files {
-                rt.block_on(f.abandon());
+        Ok(Files { tables, files, key, spooled })
+    }
+
+    /// Encodes one batch of table `i` (in [`SPOOLED`] order); after an error, every file is
+    /// abandoned (its uploads removed).
+    fn write(&mut self, i: usize, b: RecordBatch) -> Result<(), StoreError> {
+        let def = self.tables[i].def;
+        let keys = Keys { simulation_id: &self.key.simulation_id, iteration: self.key.iteration };
+        let r = def.to_stored(keys, &b).map_err(|source| StoreError::Arrow { table: def.name, source });
+        let r = r.and_then(|stored| runtime().block_on(self.files[i].write(&stored)));
+        if r.is_err() {
+            for f in std::mem::take(&mut self.files) {
+                runtime().block_on(f.abandon());
             }
-            return Err(e);
+        }
+        r
+    }
+
+    /// Every row is written: completes the simulation's own files (their `add` actions), or
+    /// returns the shared ones.
+    fn finish(self) -> Result<Written, StoreError> {
+        if self.spooled {
+            return Ok(Written::Spool(self.files));
+        }
+        let mut adds = Vec::new();
+        for (t, f) in self.tables.iter().zip(self.files) {
+            adds.push((t.def.name, runtime().block_on(f.finish(None))?));
+        }
+        Ok(Written::Files(adds))
+    }
+
+    /// The simulation stopped: its own files are abandoned and removed, shared ones returned.
+    fn close(self) -> Written {
+        if self.spooled {
+            return Written::Spool(self.files);
+        }
+        for f in self.files {
+            runtime().block_on(f.abandon());
+        }
+        Written::Nothing
+    }
+}
+
+/// The writer thread: writes the batches it receives into `files` until `Finish` (the
+/// files are finished) or until the channel closes (they are closed).
+fn write_files(mut files: Files, rx: Receiver<Msg>) -> Result<Written, StoreError> {
+    loop {
+        match rx.recv() {
+            Ok(Msg::Batch(table, b)) => files.write(table, b)?,
+            Ok(Msg::Finish) => return files.finish(),
+            Err(_) => return Ok(files.close()),
         }
     }
 }
@@ -452,8 +519,7 @@ impl SimulationSink for ParquetSink {
     fn finish(&mut self, summary: &RunSummary) -> Result<(), SinkError> {
         self.flush_events()?;
         self.flush_ticks()?;
-        self.send(Msg::Finish)?;
-        self.join_writer()?;
+        self.end_writer(true)?;
         let batch = self.simulations_batch(summary)?;
         Ok(self.commit(&batch)?)
     }
@@ -461,7 +527,7 @@ impl SimulationSink for ParquetSink {
     fn abort(&mut self) {
         // Closing the channel without `Finish` makes the writer abandon and delete its own
         // files; shared files go back to the committer, which leaves this simulation's rows out.
-        let _ = self.join_writer();
+        let _ = self.end_writer(false);
         if let (Written::Spool(files), Some(c)) = (std::mem::replace(&mut self.written, Written::Nothing), &self.opts.committer) {
             c.drop_spooled(&self.key, files);
         }

@@ -169,6 +169,36 @@ fn a_sweep_killed_at_any_moment_keeps_whole_simulations_and_a_rerun_completes_it
     assert!(left.contains("0 uncommitted, 0 unlisted, 0 expired"), "{left}");
 }
 
+#[test]
+fn a_sweep_stopped_by_a_file_size_limit_keeps_whole_simulations_and_a_rerun_completes_it() {
+    use std::os::unix::process::CommandExt;
+    let (limited, whole) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    // 240 simulations of the embedded default (~2,300 events each): each worker's spool files
+    // close a row group of events (~2 MB) mid-way, against a limit of 256 KB per file.
+    let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/default.yaml");
+    let file = limited.path().join("sweep.yaml");
+    std::fs::write(&file, format!("name: big\nscenario: {}\nseeds: {{from: 1, count: 240}}\n", scenario.display())).unwrap();
+    let file = file.to_str().unwrap();
+    run_ok(whole.path(), &["sweep", file, "--jobs", "2"]);
+    let want = results(whole.path());
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_simcash"));
+    cmd.current_dir(limited.path()).args(["sweep", file, "--jobs", "2"]);
+    // SAFETY: only an async-signal-safe call between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            let limit = libc::rlimit { rlim_cur: 256 << 10, rlim_max: 256 << 10 };
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) == 0 { Ok(()) } else { Err(std::io::Error::last_os_error()) }
+        });
+    }
+    let o = cmd.output().unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("File too large") && err.contains(".parquet") && !err.contains("panicked"), "{err}");
+    assert_whole(limited.path(), &per_simulation(&want[0]));
+    run_ok(limited.path(), &["sweep", file, "--jobs", "2"]);
+    assert_eq!(results(limited.path()), want, "the rerun completes the sweep as if it had never stopped");
+}
+
 /// Data files on disk in `root/table` (Parquet files outside the log).
 fn files(root: &Path, table: &str) -> usize {
     let dir = root.join(table);
