@@ -79,7 +79,10 @@ pub fn cmd_sql(args: SqlArgs) -> anyhow::Result<()> {
                 Ok(b) => b,
                 Err(e) => return Err(explain(&dataset, e).await),
             };
-            return emit(args.format, args.output.as_ref(), &batches);
+            emit(args.format, args.output.as_ref(), &batches)?;
+            // Done: the session, its runtime and the results are left to the OS. Dropping
+            // them took 1.6 ms of a 25 ms one-simulation query (median of 30, interleaved).
+            std::process::exit(0);
         }
         interactive(&ctx, args.format).await
     })
