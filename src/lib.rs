@@ -26,7 +26,6 @@ pub mod sink;
 pub mod state;
 #[cfg(feature = "dataset")]
 pub mod store;
-#[cfg(feature = "dataset")]
 pub mod sweep;
 
 /// The scenario `simcash run` uses when no file is given.

@@ -5,6 +5,7 @@ pub mod config;
 #[cfg(feature = "dataset")]
 pub mod evaluate;
 pub mod policy;
+#[cfg(feature = "dataset")]
 pub mod proposer;
 #[cfg(feature = "dataset")]
 pub mod runner;

@@ -42,6 +42,15 @@ pub fn apply(config: &mut SimConfig, agent: &str, policy: &Value) {
     a.policy = PolicyConfig::Tree { kind: "InlineJson".into(), source: "experiment".into(), document: policy.clone(), params: Default::default() };
 }
 
+/// A proposer's answer as a policy document: a JSON object, or why it is not one.
+pub fn answer(text: &str) -> Result<Value, String> {
+    match serde_json::from_str::<Value>(text) {
+        Ok(v) if v.is_object() => Ok(v),
+        Ok(_) => Err("the answer is JSON but not an object".into()),
+        Err(e) => Err(format!("the answer is not valid JSON: {e}")),
+    }
+}
+
 /// Why a proposed policy is refused.
 pub fn violations(policy: &Value, constraints: &Constraints) -> Vec<String> {
     let mut out = Vec::new();

@@ -176,10 +176,9 @@ impl Proposer for External {
         let mut p = Proposal { request: Some(request.clone()), ..Proposal::default() };
         match self.exchange(&request) {
             Ok(out) => {
-                match serde_json::from_str::<Value>(&out) {
-                    Ok(v) if v.is_object() => p.policy = Some(v),
-                    Ok(_) => p.error = Some("the answer is JSON but not an object".into()),
-                    Err(e) => p.error = Some(format!("the answer is not valid JSON: {e}")),
+                match super::policy::answer(&out) {
+                    Ok(v) => p.policy = Some(v),
+                    Err(e) => p.error = Some(e),
                 }
                 p.response = Some(out);
             }

@@ -4,6 +4,7 @@
 //! table once its simulation is committed. See `docs/sweeps.md`.
 
 pub mod path;
+#[cfg(feature = "dataset")]
 pub mod run;
 
 use std::path::{Path, PathBuf};
