@@ -12,6 +12,8 @@ mod experiment;
 #[cfg(feature = "dataset")]
 mod export;
 mod extensions;
+#[cfg(feature = "dataset")]
+mod faults;
 mod golden;
 mod layers;
 mod lsm;

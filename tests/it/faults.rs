@@ -1,0 +1,266 @@
+//! Storage faults (issue 16): an object store that fails or truncates chosen requests (the
+//! put of a data file, a commit, a list, a get during replay). Each ends in an error that
+//! says what failed, or (a short write the store reported as whole) in queries and replays
+//! that name the damaged file; nothing half-visible is left, nothing committed is lost, and
+//! the same run without the fault completes.
+
+use std::fmt;
+use std::ops::Range;
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::stream::{BoxStream, StreamExt};
+use object_store::path::Path as ObjectPath;
+use object_store::{
+    CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore, PutMultipartOptions, PutOptions, PutPayload, PutResult,
+};
+use simcash::run::run_simulation;
+use simcash::sink::{NullSink, ParquetSink, SimulationSink, WriterOptions};
+use simcash::store::layout::Location;
+use simcash::store::{Dataset, SimulationKey};
+
+use crate::util::{csv, run_ok, simcash};
+
+/// Which requests a fault hits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Op {
+    Put,
+    Get,
+    List,
+}
+
+/// What a fault does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Effect {
+    /// The request fails.
+    Fail,
+    /// A put stores only the first half of its bytes and reports success.
+    Truncate,
+}
+
+/// An object store that injects one kind of fault into the requests of one kind whose path
+/// contains `path`, after letting `skip` of them through.
+#[derive(Debug)]
+struct Faulty {
+    inner: Arc<dyn ObjectStore>,
+    op: Op,
+    path: &'static str,
+    skip: usize,
+    effect: Effect,
+    seen: AtomicUsize,
+    hit: Mutex<Vec<String>>,
+}
+
+impl fmt::Display for Faulty {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Faulty({})", self.inner)
+    }
+}
+
+impl Faulty {
+    /// Whether this request gets the fault (and records it).
+    fn hits(&self, op: Op, location: &str) -> bool {
+        if op != self.op || !location.contains(self.path) || self.seen.fetch_add(1, Ordering::SeqCst) < self.skip {
+            return false;
+        }
+        self.hit.lock().unwrap().push(location.to_owned());
+        true
+    }
+}
+
+fn injected(location: &str) -> object_store::Error {
+    object_store::Error::Generic { store: "faulty", source: format!("injected fault at {location}").into() }
+}
+
+#[async_trait]
+impl ObjectStore for Faulty {
+    async fn put_opts(&self, location: &ObjectPath, payload: PutPayload, opts: PutOptions) -> object_store::Result<PutResult> {
+        if self.hits(Op::Put, location.as_ref()) {
+            if self.effect == Effect::Fail {
+                return Err(injected(location.as_ref()));
+            }
+            let bytes: Bytes = payload.into();
+            return self.inner.put_opts(location, bytes.slice(..bytes.len() / 2).into(), opts).await;
+        }
+        self.inner.put_opts(location, payload, opts).await
+    }
+
+    async fn put_multipart_opts(&self, location: &ObjectPath, opts: PutMultipartOptions) -> object_store::Result<Box<dyn MultipartUpload>> {
+        if self.hits(Op::Put, location.as_ref()) {
+            return Err(injected(location.as_ref()));
+        }
+        self.inner.put_multipart_opts(location, opts).await
+    }
+
+    async fn get_opts(&self, location: &ObjectPath, options: GetOptions) -> object_store::Result<GetResult> {
+        if self.hits(Op::Get, location.as_ref()) {
+            return Err(injected(location.as_ref()));
+        }
+        self.inner.get_opts(location, options).await
+    }
+
+    async fn get_ranges(&self, location: &ObjectPath, ranges: &[Range<u64>]) -> object_store::Result<Vec<Bytes>> {
+        if self.hits(Op::Get, location.as_ref()) {
+            return Err(injected(location.as_ref()));
+        }
+        self.inner.get_ranges(location, ranges).await
+    }
+
+    fn delete_stream(&self, locations: BoxStream<'static, object_store::Result<ObjectPath>>) -> BoxStream<'static, object_store::Result<ObjectPath>> {
+        self.inner.delete_stream(locations)
+    }
+
+    fn list(&self, prefix: Option<&ObjectPath>) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
+        let p = prefix.map(|p| p.to_string()).unwrap_or_default();
+        if self.hits(Op::List, &p) {
+            return futures::stream::once(async move { Err(injected(&p)) }).boxed();
+        }
+        self.inner.list(prefix)
+    }
+
+    async fn list_with_delimiter(&self, prefix: Option<&ObjectPath>) -> object_store::Result<ListResult> {
+        let p = prefix.map(|p| p.to_string()).unwrap_or_default();
+        if self.hits(Op::List, &p) {
+            return Err(injected(&p));
+        }
+        self.inner.list_with_delimiter(prefix).await
+    }
+
+    async fn copy_opts(&self, from: &ObjectPath, to: &ObjectPath, options: CopyOptions) -> object_store::Result<()> {
+        self.inner.copy_opts(from, to, options).await
+    }
+}
+
+/// `dataset` seen through a store with the fault.
+fn faulty(dataset: &Dataset, op: Op, path: &'static str, skip: usize, effect: Effect) -> (Dataset, Arc<Faulty>) {
+    let store = Arc::new(Faulty { inner: dataset.store.clone(), op, path, skip, effect, seen: AtomicUsize::new(0), hit: Mutex::default() });
+    let mut ds = dataset.clone();
+    ds.store = store.clone();
+    (ds, store)
+}
+
+/// Runs a two-day generated scenario (6 banks, LSM activity) as simulation `id` into `dataset`.
+fn run(dataset: &Dataset, id: &str) -> Result<(), String> {
+    let key = SimulationKey { experiment_id: "runs".into(), iteration: 0, simulation_id: id.into() };
+    let mut sink = ParquetSink::new(dataset.clone(), key, WriterOptions::default());
+    let cfg = simcash::scenario::generate::uniform(6, 40, 2, 0.8, 11);
+    run_simulation(cfg, &mut [&mut sink as &mut dyn SimulationSink], |_| {}).map(|_| ()).map_err(|e| format!("{e:#}"))
+}
+
+/// A dataset in `dir/simcash-data` (where the binary looks by default) holding `sim-before`.
+fn dataset(dir: &Path) -> Dataset {
+    let ds = Dataset::open(dir.join("simcash-data").to_str().unwrap(), true).unwrap();
+    run(&ds, "sim-before").unwrap();
+    ds
+}
+
+/// Events of the clean run, for comparison.
+fn events_of_a_clean_run() -> String {
+    let cfg = simcash::scenario::generate::uniform(6, 40, 2, 0.8, 11);
+    run_simulation(cfg, &mut [&mut NullSink as &mut dyn SimulationSink], |_| {}).unwrap().stats.events.to_string()
+}
+
+/// The dataset holds `sim-before` whole, and `sim-x` whole (`x_committed`) or not at all,
+/// through the views and through the raw tables once `gc` has run.
+fn assert_consistent(dir: &Path, x_committed: bool) {
+    let events = events_of_a_clean_run();
+    let want: Vec<String> = std::iter::once(format!("sim-before,{events}")).chain(x_committed.then(|| format!("sim-x,{events}"))).collect();
+    let q = "SELECT simulation_id, COUNT(*) FROM simulation_events GROUP BY 1 ORDER BY 1";
+    assert_eq!(csv(dir, q), want, "the views");
+    // The first pass takes the files of a group that never committed out of the log, the
+    // second deletes them.
+    for _ in 0..2 {
+        run_ok(dir, &["gc", "--min-age", "0", "--retention", "0"]);
+    }
+    let raw = "SELECT simulation_id, COUNT(*) FROM raw.events GROUP BY 1 ORDER BY 1";
+    assert_eq!(csv(dir, raw), want, "the raw table after gc");
+    let left = run_ok(dir, &["gc", "--dry-run", "--min-age", "0", "--retention", "0"]);
+    assert!(left.contains("0 uncommitted, 0 unlisted, 0 expired"), "{left}");
+}
+
+#[test]
+fn a_failed_put_of_a_data_file_ends_the_run_with_an_error_and_a_rerun_completes() {
+    let dir = tempfile::tempdir().unwrap();
+    let ds = dataset(dir.path());
+    let (bad, store) = faulty(&ds, Op::Put, "events/experiment_id=runs/part-", 0, Effect::Fail);
+    let err = run(&bad, "sim-x").unwrap_err();
+    assert!(!store.hit.lock().unwrap().is_empty(), "the fault was injected");
+    assert!(err.contains("injected fault at events/experiment_id=runs/part-"), "{err}");
+    assert_consistent(dir.path(), false);
+    run(&ds, "sim-x").unwrap();
+    assert_consistent(dir.path(), true);
+}
+
+#[test]
+fn a_failed_commit_of_the_simulation_leaves_its_rows_invisible_and_a_rerun_completes() {
+    let dir = tempfile::tempdir().unwrap();
+    let ds = dataset(dir.path());
+    // The data tables' commits land; the `simulations` commit, the last, fails.
+    let (bad, store) = faulty(&ds, Op::Put, "simulations/_delta_log/", 0, Effect::Fail);
+    let err = run(&bad, "sim-x").unwrap_err();
+    assert!(!store.hit.lock().unwrap().is_empty());
+    assert!(err.contains("injected fault at simulations/_delta_log/"), "{err}");
+    // The rows are in the events log but their group never committed: the views hide them
+    // and gc takes them out.
+    let raw = csv(dir.path(), "SELECT COUNT(*) FROM raw.events WHERE simulation_id = 'sim-x'");
+    assert_ne!(raw, vec!["0"], "the data commit landed before the failure");
+    assert_consistent(dir.path(), false);
+    run(&ds, "sim-x").unwrap();
+    assert_consistent(dir.path(), true);
+}
+
+#[test]
+fn a_failed_listing_ends_the_run_before_anything_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let ds = dataset(dir.path());
+    let (bad, store) = faulty(&ds, Op::List, "_delta_log", 0, Effect::Fail);
+    let err = run(&bad, "sim-x").unwrap_err();
+    assert!(!store.hit.lock().unwrap().is_empty());
+    assert!(err.contains("injected fault at"), "{err}");
+    assert_consistent(dir.path(), false);
+    run(&ds, "sim-x").unwrap();
+    assert_consistent(dir.path(), true);
+}
+
+#[test]
+fn a_data_file_cut_short_is_named_by_queries_and_replay_and_other_simulations_stay_readable() {
+    let dir = tempfile::tempdir().unwrap();
+    let ds = dataset(dir.path());
+    // The store reports the put whole but keeps half of it: the log records the full size.
+    let (bad, store) = faulty(&ds, Op::Put, "events/experiment_id=runs/part-", 0, Effect::Truncate);
+    run(&bad, "sim-x").unwrap();
+    let damaged = store.hit.lock().unwrap()[0].clone();
+    let o = simcash(dir.path(), &["sql", "SELECT COUNT(*) FROM simulation_events WHERE simulation_id = 'sim-x'"]);
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains(&damaged) && err.contains("unreadable Parquet file"), "the query names the file: {err}");
+    let o = simcash(dir.path(), &["replay", "sim-x"]);
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains(&damaged.rsplit('/').next().unwrap().to_owned()), "replay names the file: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    // The other simulation's rows are in another file: still there.
+    let before = csv(dir.path(), "SELECT COUNT(*) FROM simulation_events WHERE simulation_id = 'sim-before'");
+    assert_eq!(before, vec![events_of_a_clean_run()]);
+    run_ok(dir.path(), &["replay", "sim-before"]);
+}
+
+#[test]
+fn a_failed_read_during_replay_from_object_storage_is_an_error_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let ds = dataset(dir.path());
+    let (mut bad, store) = faulty(&ds, Op::Get, "events/experiment_id=runs/part-", 0, Effect::Fail);
+    // Read as from a bucket (a local root's files are read directly, not through its store).
+    bad.location = Location::Remote { bucket_url: "memory://faulty".into(), bucket_store: store.clone(), prefix: ObjectPath::from("") };
+    let key = SimulationKey { experiment_id: "runs".into(), iteration: 0, simulation_id: "sim-before".into() };
+    let replayed = simcash::replay::stored::Stored::open(&bad, key.clone()).and_then(|s| s.replay(&mut [&mut NullSink as &mut dyn SimulationSink], None));
+    let err = format!("{:#}", replayed.expect_err("the events file cannot be read"));
+    assert!(!store.hit.lock().unwrap().is_empty());
+    assert!(err.contains("injected fault at events/experiment_id=runs/part-"), "{err}");
+    // Without the fault the same replay completes.
+    let s = simcash::replay::stored::Stored::open(&ds, key).unwrap();
+    assert!(s.replay(&mut [&mut NullSink as &mut dyn SimulationSink], None).unwrap().is_some());
+}
