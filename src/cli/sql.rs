@@ -242,11 +242,16 @@ pub struct GcArgs {
     /// Only list; remove nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Check the whole dataset instead: directories that are no table, unreadable logs, data
+    /// files missing, of the wrong size, not Parquet or from a newer simcash, and what gc
+    /// would remove; print each with its repair, change nothing, exit 1 if anything is found.
+    #[arg(long, conflicts_with = "dry_run")]
+    pub check: bool,
     /// Leave alone leftovers younger than this many seconds (a run may still be writing).
-    #[arg(long, value_name = "SECONDS", default_value_t = 600)]
+    #[arg(long, value_name = "SECONDS", default_value_t = crate::store::gc::DEFAULT_MIN_AGE_SECS)]
     pub min_age: i64,
     /// Keep superseded files this many seconds (a reader may still be reading an older snapshot).
-    #[arg(long, value_name = "SECONDS", default_value_t = 3600)]
+    #[arg(long, value_name = "SECONDS", default_value_t = crate::store::gc::DEFAULT_RETENTION_SECS)]
     pub retention: i64,
     #[command(flatten)]
     pub data: DataArgs,
@@ -257,6 +262,17 @@ pub fn cmd_gc(args: GcArgs) -> anyhow::Result<()> {
     let dataset = open(&args.data)?;
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as i64;
     runtime()?.block_on(async {
+        if args.check {
+            let found = crate::store::verify::check(&dataset, now).await?;
+            for f in &found {
+                println!("{}: {}\n  repair: {}", f.place, f.problem, f.repair);
+            }
+            if !found.is_empty() {
+                anyhow::bail!("{} problem(s) in {}", found.len(), dataset.display);
+            }
+            println!("{}: no problems found", dataset.display);
+            return Ok(());
+        }
         let garbage = crate::store::gc::find(&dataset, now, args.min_age, args.retention).await?;
         let verb = if args.dry_run { "would remove" } else { "removing" };
         let (mut u, mut l, mut e) = (0, 0, 0);

@@ -19,6 +19,12 @@ use super::layout::Dataset;
 use super::registry::{self, TABLES};
 use super::table::Table;
 
+/// How old a leftover must be before `gc` touches it, by default (a run may still be writing).
+pub const DEFAULT_MIN_AGE_SECS: i64 = 600;
+
+/// How long a superseded file is kept, by default (a reader may still read an older snapshot).
+pub const DEFAULT_RETENTION_SECS: i64 = 3600;
+
 /// What `gc` found in one table.
 #[derive(Debug, Clone, Default)]
 pub struct Garbage {

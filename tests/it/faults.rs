@@ -22,7 +22,7 @@ use simcash::sink::{NullSink, ParquetSink, SimulationSink, WriterOptions};
 use simcash::store::layout::Location;
 use simcash::store::{Dataset, SimulationKey};
 
-use crate::util::{csv, run_ok, simcash};
+use crate::util::{csv, data_file, run_ok, simcash};
 
 /// Which requests a fault hits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -263,4 +263,64 @@ fn a_failed_read_during_replay_from_object_storage_is_an_error_naming_the_file()
     // Without the fault the same replay completes.
     let s = simcash::replay::stored::Stored::open(&ds, key).unwrap();
     assert!(s.replay(&mut [&mut NullSink as &mut dyn SimulationSink], None).unwrap().is_some());
+}
+
+#[test]
+fn gc_check_reports_damaged_missing_and_foreign_files_with_repairs_that_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let root = d.join("simcash-data");
+    run_ok(d, &["run", "--simulation-id", "sim-a"]);
+    run_ok(d, &["run", "--simulation-id", "sim-b"]);
+    assert!(run_ok(d, &["gc", "--check"]).contains("no problems found"));
+    let rel = |p: &Path| p.strip_prefix(&root).unwrap().display().to_string();
+    // sim-a: events cut short, ticks gone. sim-b: agent_ticks overwritten with garbage of the
+    // same size. A directory that is no table, and a data file no commit lists (an hour old).
+    let events_a = data_file(&root, "events", "sim-a");
+    let bytes = std::fs::read(&events_a).unwrap();
+    std::fs::write(&events_a, &bytes[..bytes.len() / 2]).unwrap();
+    let ticks_a = data_file(&root, "ticks", "sim-a");
+    std::fs::remove_file(&ticks_a).unwrap();
+    let agent_ticks_b = data_file(&root, "agent_ticks", "sim-b");
+    let size = std::fs::metadata(&agent_ticks_b).unwrap().len() as usize;
+    std::fs::write(&agent_ticks_b, vec![b'x'; size]).unwrap();
+    std::fs::create_dir_all(root.join("notes")).unwrap();
+    std::fs::write(root.join("notes/readme.txt"), "mine").unwrap();
+    let stray = events_a.with_file_name("part-stray.parquet");
+    std::fs::copy(data_file(&root, "events", "sim-b"), &stray).unwrap();
+    let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    std::fs::File::options().write(true).open(&stray).unwrap().set_modified(hour_ago).unwrap();
+
+    let o = simcash(d, &["gc", "--check"]);
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("5 problem(s)"), "{}", String::from_utf8_lossy(&o.stderr));
+    let expect = [
+        (rel(&events_a), "the file has"),
+        (rel(&ticks_a), "the log lists it but it does not exist"),
+        (rel(&agent_ticks_b), "not a readable Parquet file"),
+        ("notes/".to_owned(), "not a table of the dataset"),
+        ("events".to_owned(), "0 file(s) of simulations that never committed, 1 no commit lists"),
+    ];
+    for (place, problem) in &expect {
+        assert!(out.contains(&format!("{place}: {problem}")), "{place}: {problem} in:\n{out}");
+    }
+    assert!(out.contains("simcash run SCENARIO --simulation-id sim-a --overwrite"), "{out}");
+    // The checks changed nothing; the repairs they name work.
+    assert!(ticks_a.parent().unwrap().exists() && stray.exists());
+    run_ok(d, &["run", "--simulation-id", "sim-a", "--overwrite"]);
+    run_ok(d, &["run", "--simulation-id", "sim-b", "--overwrite"]);
+    run_ok(d, &["gc", "--min-age", "0"]);
+    std::fs::remove_dir_all(root.join("notes")).unwrap();
+    assert!(run_ok(d, &["gc", "--check"]).contains("no problems found"));
+    assert_eq!(csv(d, "SELECT simulation_id FROM simulations ORDER BY 1"), vec!["sim-a", "sim-b"]);
+
+    // A log entry that is not JSON: named, and the other tables still checked.
+    let log = root.join("ticks/_delta_log");
+    let newest = std::fs::read_dir(&log).unwrap().flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "json")).max().unwrap();
+    std::fs::write(&newest, "not json\n").unwrap();
+    let o = simcash(d, &["gc", "--check"]);
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("ticks/_delta_log: the log cannot be read") && out.contains(newest.file_name().unwrap().to_str().unwrap()), "{out}");
 }
