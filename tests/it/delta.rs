@@ -379,3 +379,91 @@ fn the_compaction_that_ends_a_sweep_waits_for_fifty_small_files() {
     assert!(err.contains("compacted 300 file(s) into 5"), "{err}");
     assert_eq!(group_tags(&root, "events").len(), 2);
 }
+
+/// Each simulation of `experiment_id`'s partition (`simulation_events` counts and sums), as
+/// lines `simulation_id,count,sum`.
+fn partition(dir: &Path, experiment_id: &str) -> Vec<String> {
+    csv(dir, &format!("SELECT simulation_id, COUNT(*), SUM(amount) FROM simulation_events WHERE experiment_id = '{experiment_id}' GROUP BY 1 ORDER BY 1"))
+}
+
+/// The experiment id a command printed (`… sweep-x-… → …` or `experiment exp-x-… → …`).
+fn printed_id(out: &str, prefix: &str) -> String {
+    out.split_whitespace().find(|w| w.starts_with(prefix)).unwrap_or_else(|| panic!("no {prefix}… in {out}")).trim_end_matches(':').to_owned()
+}
+
+#[test]
+fn runs_a_sweep_an_experiment_gc_and_compact_at_once_while_queries_loop_leave_every_simulation_once() {
+    let (busy, quiet) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (b, q) = (busy.path(), quiet.path());
+    let sweep = seed_sweep(b, 150);
+    let scenario = data("sweeps/tiny.yaml");
+    let scenario = scenario.to_str().unwrap();
+    let experiment = data("experiments/exp1.yaml");
+    let experiment = experiment.to_str().unwrap();
+    // The same work alone, for reference (every part is deterministic).
+    let sweep_id = printed_id(&run_ok(q, &["sweep", &sweep, "--jobs", "1"]), "sweep-");
+    let exp_id = printed_id(&run_ok(q, &["experiment", "run", experiment, "--max-iterations", "3"]), "exp-");
+    run_ok(q, &["run", scenario, "--simulation-id", "run-0"]);
+    let one_run = csv(q, "SELECT COUNT(*), SUM(amount) FROM simulation_events WHERE simulation_id = 'run-0'");
+    run_ok(b, &["run", scenario, "--simulation-id", "run-0"]);
+
+    let deadline = std::time::Instant::now() + Duration::from_secs(6);
+    let clean = |o: &std::process::Output, what: &str| {
+        let err = stderr(o);
+        assert!(o.status.success() || (o.status.code() == Some(1) && err.contains("error:")), "{what}: {:?} {err}", o.status);
+        assert!(!err.contains("panicked"), "{what}: {err}");
+    };
+    let (runs, queries) = std::thread::scope(|s| {
+        let sweep = s.spawn(|| spawn(b, &["sweep", &sweep, "--jobs", "1", "--commit-every", "4"]).wait_with_output().unwrap());
+        let exp = s.spawn(|| spawn(b, &["experiment", "run", experiment, "--max-iterations", "3"]).wait_with_output().unwrap());
+        let runs = s.spawn(|| {
+            let mut ok = 1;
+            while std::time::Instant::now() < deadline {
+                let o = spawn(b, &["run", scenario, "--simulation-id", &format!("run-{ok}")]).wait_with_output().unwrap();
+                clean(&o, "run");
+                ok += usize::from(o.status.success());
+            }
+            ok
+        });
+        for args in [&["gc"][..], &["compact"][..]] {
+            s.spawn(move || {
+                while std::time::Instant::now() < deadline {
+                    clean(&spawn(b, args).wait_with_output().unwrap(), args[0]);
+                }
+            });
+        }
+        let queries = s.spawn(|| {
+            let mut answered = 0;
+            while std::time::Instant::now() < deadline {
+                let o = spawn(b, &["sql", "--format", "csv", "SELECT COUNT(*), COUNT(DISTINCT simulation_id) FROM simulations"]).wait_with_output().unwrap();
+                clean(&o, "sql");
+                if let Some(line) = stdout(&o).lines().nth(1) {
+                    let (n, distinct) = line.split_once(',').unwrap();
+                    assert_eq!(n, distinct, "no simulation visible twice");
+                    answered += 1;
+                }
+            }
+            answered
+        });
+        for (name, o) in [("sweep", sweep.join().unwrap()), ("experiment", exp.join().unwrap())] {
+            assert!(o.status.success(), "{name}: {}", stderr(&o));
+        }
+        (runs.join().unwrap(), queries.join().unwrap())
+    });
+    eprintln!("{runs} runs and {queries} queries under load");
+    assert!(runs > 3 && queries > 3, "{runs} runs and {queries} queries ran under load");
+    // Every writer's simulations, whole and once: the sweep's and the experiment's as when
+    // they ran alone, and each run that reported success.
+    assert_eq!(partition(b, &sweep_id), partition(q, &sweep_id));
+    assert_eq!(partition(b, &exp_id), partition(q, &exp_id));
+    let ids: Vec<String> = (0..runs).map(|i| format!("run-{i}")).collect();
+    let per_run = csv(b, "SELECT simulation_id, COUNT(*), SUM(amount) FROM simulation_events WHERE simulation_id LIKE 'run-%' GROUP BY 1");
+    assert_eq!(per_run.len(), runs, "{per_run:?}");
+    for line in &per_run {
+        let (id, counts) = line.split_once(',').unwrap();
+        assert!(ids.contains(&id.to_owned()), "{id}");
+        assert_eq!(counts, one_run[0], "{id}");
+    }
+    let total = 150 + partition(q, &exp_id).len() + runs;
+    assert_eq!(csv(b, "SELECT COUNT(*), COUNT(DISTINCT simulation_id) FROM simulations"), vec![format!("{total},{total}")]);
+}
