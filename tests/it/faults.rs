@@ -39,6 +39,9 @@ enum Effect {
     Fail,
     /// A put stores only the first half of its bytes and reports success.
     Truncate,
+    /// A put is sent twice and the second answer returned: a request retried after its
+    /// answer was lost (a conditional put then finds the object it created).
+    Duplicate,
 }
 
 /// An object store that injects one kind of fault into the requests of one kind whose path
@@ -79,11 +82,17 @@ fn injected(location: &str) -> object_store::Error {
 impl ObjectStore for Faulty {
     async fn put_opts(&self, location: &ObjectPath, payload: PutPayload, opts: PutOptions) -> object_store::Result<PutResult> {
         if self.hits(Op::Put, location.as_ref()) {
-            if self.effect == Effect::Fail {
-                return Err(injected(location.as_ref()));
+            match self.effect {
+                Effect::Fail => return Err(injected(location.as_ref())),
+                Effect::Truncate => {
+                    let bytes: Bytes = payload.into();
+                    return self.inner.put_opts(location, bytes.slice(..bytes.len() / 2).into(), opts).await;
+                }
+                Effect::Duplicate => {
+                    self.inner.put_opts(location, payload.clone(), opts.clone()).await?;
+                    return self.inner.put_opts(location, payload, opts).await;
+                }
             }
-            let bytes: Bytes = payload.into();
-            return self.inner.put_opts(location, bytes.slice(..bytes.len() / 2).into(), opts).await;
         }
         self.inner.put_opts(location, payload, opts).await
     }
@@ -323,4 +332,15 @@ fn gc_check_reports_damaged_missing_and_foreign_files_with_repairs_that_work() {
     let out = String::from_utf8_lossy(&o.stdout).to_string();
     assert_eq!(o.status.code(), Some(1), "{out}");
     assert!(out.contains("ticks/_delta_log: the log cannot be read") && out.contains(newest.file_name().unwrap().to_str().unwrap()), "{out}");
+}
+
+#[test]
+fn a_commit_retried_after_its_answer_was_lost_is_recognised_as_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let ds = dataset(dir.path());
+    // Every commit of the run is sent twice: the second finds the version taken by the first.
+    let (bad, store) = faulty(&ds, Op::Put, "_delta_log/0", 0, Effect::Duplicate);
+    run(&bad, "sim-x").unwrap();
+    assert!(store.hit.lock().unwrap().len() >= 4, "every table's commit was duplicated: {:?}", store.hit.lock().unwrap());
+    assert_consistent(dir.path(), true);
 }

@@ -176,9 +176,17 @@ impl DeltaLog {
 
     /// The actions of one commit.
     pub async fn read_commit(&self, version: i64) -> Result<Vec<Action>, LogError> {
+        self.parse_commit(version, &self.commit_bytes(version).await?)
+    }
+
+    async fn commit_bytes(&self, version: i64) -> Result<bytes::Bytes, LogError> {
         let path = self.commit_path(version);
-        let bytes = self.store.get(&path).await.map_err(Self::object_err(&path))?.bytes().await.map_err(Self::object_err(&path))?;
-        let text = std::str::from_utf8(&bytes).map_err(|e| LogError::Corrupt { path: path.to_string(), line: 0, problem: e.to_string() })?;
+        self.store.get(&path).await.map_err(Self::object_err(&path))?.bytes().await.map_err(Self::object_err(&path))
+    }
+
+    fn parse_commit(&self, version: i64, bytes: &[u8]) -> Result<Vec<Action>, LogError> {
+        let path = self.commit_path(version);
+        let text = std::str::from_utf8(bytes).map_err(|e| LogError::Corrupt { path: path.to_string(), line: 0, problem: e.to_string() })?;
         let mut actions = Vec::new();
         for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
             match Action::from_line(line) {
@@ -263,15 +271,22 @@ impl DeltaLog {
             body.push_str(&a.to_line());
             body.push('\n');
         }
-        let payload = PutPayload::from(body.into_bytes());
+        let body = bytes::Bytes::from(body.into_bytes());
         let mut version = read_version.map_or(0, |v| v + 1);
         for _ in 0..MAX_COMMIT_ATTEMPTS {
             let path = self.commit_path(version);
             let opts = PutOptions { mode: PutMode::Create, ..Default::default() };
-            match self.store.put_opts(&path, payload.clone(), opts).await {
+            match self.store.put_opts(&path, PutPayload::from(body.clone()), opts).await {
                 Ok(_) => return Ok(version),
                 Err(object_store::Error::AlreadyExists { .. }) => {
-                    check(&self.read_commit(version).await?)?;
+                    let winner = self.commit_bytes(version).await?;
+                    // This very commit (its commitInfo's timestamp and its files' ids make it
+                    // unique): a request retried after its answer was lost, which found the
+                    // object its first attempt created.
+                    if winner == body {
+                        return Ok(version);
+                    }
+                    check(&self.parse_commit(version, &winner)?)?;
                     version += 1;
                 }
                 Err(source) => return Err(LogError::Object { path: path.to_string(), source }),
