@@ -411,3 +411,79 @@ proptest::proptest! {
         proptest::prop_assert!(read.is_ok(), "{:?} damaged ({} flips, cut {:?}): {}", file, flips.len(), cut, read.unwrap_err());
     }
 }
+
+/// Makes every directory of `root` read-only while alive: by permissions for a normal user,
+/// by the immutable attribute (`chattr +i`) for root, whom permissions do not stop. `None`
+/// where neither works (e.g. root on a file system without the attribute).
+struct ReadOnly(Vec<std::path::PathBuf>, bool);
+
+impl ReadOnly {
+    fn new(root: &Path) -> Option<ReadOnly> {
+        let mut dirs = vec![root.to_owned()];
+        let mut i = 0;
+        while i < dirs.len() {
+            for e in std::fs::read_dir(&dirs[i]).unwrap().flatten() {
+                if e.file_type().unwrap().is_dir() {
+                    dirs.push(e.path());
+                }
+            }
+            i += 1;
+        }
+        // SAFETY: geteuid has no preconditions.
+        let root_user = unsafe { libc::geteuid() } == 0;
+        let ro = ReadOnly(dirs, root_user);
+        for d in &ro.0 {
+            let ok = if root_user {
+                std::process::Command::new("chattr").arg("+i").arg(d).status().is_ok_and(|s| s.success())
+            } else {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o555)).is_ok()
+            };
+            if !ok {
+                return None;
+            }
+        }
+        // The probe: nothing can be created in the root.
+        std::fs::write(root.join("probe"), b"").is_err().then_some(ro)
+    }
+}
+
+impl Drop for ReadOnly {
+    fn drop(&mut self) {
+        for d in &self.0 {
+            if self.1 {
+                let _ = std::process::Command::new("chattr").arg("-i").arg(d).status();
+            } else {
+                use std::os::unix::fs::PermissionsExt;
+                let _ = std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755));
+            }
+        }
+    }
+}
+
+#[test]
+fn a_read_only_root_is_queried_and_replayed_and_a_run_into_it_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    run_ok(d, &["run", "--simulation-id", "sim-before"]);
+    let want = csv(d, "SELECT COUNT(*), SUM(amount) FROM simulation_events");
+    let Some(ro) = ReadOnly::new(&d.join("simcash-data")) else {
+        eprintln!("skipped: neither permissions nor chattr make a directory read-only here");
+        return;
+    };
+    // Reading needs no write.
+    assert_eq!(csv(d, "SELECT COUNT(*), SUM(amount) FROM simulation_events"), want);
+    run_ok(d, &["replay", "sim-before"]);
+    run_ok(d, &["gc", "--check"]);
+    // Writing fails with the path and the reason, and changes nothing.
+    let o = simcash(d, &["run", "--simulation-id", "sim-ro"]);
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("simcash-data") && (err.contains("ermission denied") || err.contains("not permitted")), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    drop(ro);
+    assert_eq!(csv(d, "SELECT simulation_id FROM simulations"), vec!["sim-before"]);
+    assert_eq!(csv(d, "SELECT COUNT(*), SUM(amount) FROM simulation_events"), want);
+    assert!(run_ok(d, &["gc", "--check"]).contains("no problems found"));
+    run_ok(d, &["run", "--simulation-id", "sim-ro"]);
+}
