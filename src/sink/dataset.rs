@@ -1,11 +1,12 @@
 //! [`ParquetSink`]: streams one simulation into the dataset.
 //!
-//! Rows are collected on the simulation thread; full batches cross a bounded channel to a
-//! writer thread that encodes Parquet asynchronously over object_store (one new data file
-//! per table in the experiment's partition), so memory stays bounded and the engine only
-//! waits when the writer falls behind. `finish` completes the files and hands them, with the
-//! `simulations` row, to a [`Committer`]: the runner's shared one (group commit), or a
-//! private one that commits at once.
+//! Rows are collected on the simulation thread. A run's full batches cross a bounded
+//! channel to a writer thread that encodes Parquet asynchronously over object_store (one new
+//! data file per table in the experiment's partition), so memory stays bounded and the
+//! engine only waits when the writer falls behind; a batch worker's are encoded on its own
+//! thread into its spooled committer's files. `finish` completes the files and hands them,
+//! with the `simulations` row, to a [`Committer`]: the runner's shared one (group commit),
+//! or a private one that commits at once.
 
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
