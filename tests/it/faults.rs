@@ -42,6 +42,8 @@ enum Effect {
     /// A put is sent twice and the second answer returned: a request retried after its
     /// answer was lost (a conditional put then finds the object it created).
     Duplicate,
+    /// A put waits this long before it is sent (a slow link).
+    Delay(std::time::Duration),
 }
 
 /// An object store that injects one kind of fault into the requests of one kind whose path
@@ -92,6 +94,7 @@ impl ObjectStore for Faulty {
                     self.inner.put_opts(location, payload.clone(), opts.clone()).await?;
                     return self.inner.put_opts(location, payload, opts).await;
                 }
+                Effect::Delay(d) => tokio::time::sleep(d).await,
             }
         }
         self.inner.put_opts(location, payload, opts).await
@@ -486,4 +489,38 @@ fn a_read_only_root_is_queried_and_replayed_and_a_run_into_it_is_a_clear_error()
     assert_eq!(csv(d, "SELECT COUNT(*), SUM(amount) FROM simulation_events"), want);
     assert!(run_ok(d, &["gc", "--check"]).contains("no problems found"));
     run_ok(d, &["run", "--simulation-id", "sim-ro"]);
+}
+
+#[test]
+fn a_writer_whose_commits_are_slow_loses_the_race_for_each_version_and_still_commits_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let ds = dataset(dir.path());
+    // sim-x's commits each wait 300 ms; meanwhile sim-y commits to every table.
+    let (slow, store) = faulty(&ds, Op::Put, "_delta_log/0", 0, Effect::Delay(std::time::Duration::from_millis(300)));
+    std::thread::scope(|s| {
+        let x = s.spawn(|| run(&slow, "sim-x"));
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let y = s.spawn(|| run(&ds, "sim-y"));
+        x.join().unwrap().unwrap();
+        y.join().unwrap().unwrap();
+    });
+    assert!(store.hit.lock().unwrap().len() >= 4, "{:?}", store.hit.lock().unwrap());
+    // The slow writer started first and committed last.
+    let log = simcash::store::delta::DeltaLog::new(ds.store.clone(), ObjectPath::from("simulations"));
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let version_of = |sim: &str| {
+        let versions = rt.block_on(log.versions()).unwrap();
+        versions
+            .into_iter()
+            .find(|v| {
+                let actions = rt.block_on(log.read_commit(*v)).unwrap();
+                actions.iter().any(|a| matches!(a, simcash::store::delta::action::Action::Txn(t) if t.app_id.ends_with(&format!("/{sim}"))))
+            })
+            .unwrap_or_else(|| panic!("{sim} committed"))
+    };
+    assert!(version_of("sim-y") < version_of("sim-x"), "the slow writer lost the race");
+    let events = events_of_a_clean_run();
+    let q = "SELECT simulation_id, COUNT(*) FROM simulation_events GROUP BY 1 ORDER BY 1";
+    assert_eq!(csv(dir.path(), q), vec![format!("sim-before,{events}"), format!("sim-x,{events}"), format!("sim-y,{events}")]);
+    assert_eq!(csv(dir.path(), "SELECT COUNT(*), COUNT(DISTINCT simulation_id) FROM simulations"), vec!["3,3"]);
 }
