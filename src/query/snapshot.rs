@@ -23,19 +23,25 @@ use datafusion::common::pruning::PruningStatistics;
 use datafusion::common::stats::Precision;
 use datafusion::common::{Column, DFSchema, ScalarValue, Statistics};
 use datafusion::datasource::TableType;
-use datafusion::datasource::file_format::FileFormat;
-use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::PartitionedFile;
+use datafusion::datasource::physical_plan::parquet::CachedParquetFileReaderFactory;
 use datafusion::datasource::physical_plan::parquet::metadata::DFParquetMetadata;
-use datafusion::datasource::physical_plan::{FileGroup, FileScanConfigBuilder};
+use datafusion::datasource::physical_plan::{FileGroup, FileScanConfigBuilder, ParquetFileReaderFactory, ParquetSource};
+use datafusion::datasource::source::DataSourceExec;
 use datafusion::datasource::table_schema::TableSchema;
 use datafusion::error::{DataFusionError, Result as DfResult};
 use datafusion::execution::object_store::ObjectStoreUrl;
 use datafusion::logical_expr::utils::conjunction;
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
+use datafusion::parquet::arrow::arrow_reader::ArrowReaderOptions;
+use datafusion::parquet::arrow::async_reader::AsyncFileReader;
+use datafusion::parquet::file::metadata::ParquetMetaData;
 use datafusion::physical_optimizer::pruning::PruningPredicateBuilder;
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::empty::EmptyExec;
+use datafusion::physical_plan::metrics::ExecutionPlanMetricsSet;
+use futures::FutureExt;
+use futures::future::BoxFuture;
 use futures::stream::{BoxStream, StreamExt};
 use object_store::path::Path;
 use object_store::{
@@ -175,17 +181,70 @@ impl TableProvider for SnapshotTable {
         let mut statistics = Statistics::new_unknown(&self.schema);
         statistics.num_rows = total_rows.map_or(Precision::Absent, Precision::Exact);
         statistics.total_byte_size = Precision::Inexact(total_bytes);
-        let format = ParquetFormat::default().with_options(state.table_options().parquet.clone());
-        let source = format.file_source(TableSchema::builder(self.def.stored_schema()).with_table_partition_cols(vec![Arc::new(partition_field())]).build());
+        let options = state.table_options().parquet.clone();
+        let schema = TableSchema::builder(self.def.stored_schema()).with_table_partition_cols(vec![Arc::new(partition_field())]).build();
+        // What `ParquetFormat::create_physical_plan` sets up, with footers checked (below).
+        let mut source = ParquetSource::new(schema).with_table_parquet_options(options.clone());
+        let cache = state.runtime_env().cache_manager.get_file_metadata_cache();
+        let store = state.runtime_env().object_store(&self.shared.store_url)?;
+        source = source.with_parquet_file_reader_factory(Arc::new(CheckedFooters(CachedParquetFileReaderFactory::new(store, cache))));
+        if let Some(hint) = options.global.metadata_size_hint {
+            source = source.with_metadata_size_hint(hint);
+        }
         let groups = balance(parts, state.config().target_partitions());
         self.read_split_footers(state, &groups).await?;
-        let config = FileScanConfigBuilder::new(self.shared.store_url.clone(), source)
+        let config = FileScanConfigBuilder::new(self.shared.store_url.clone(), Arc::new(source))
             .with_file_groups(groups)
             .with_statistics(statistics)
             .with_projection_indices(projection.cloned())?
             .with_limit(limit)
             .build();
-        format.create_physical_plan(state, config).await
+        Ok(DataSourceExec::from_data_source(config))
+    }
+}
+
+/// Readers whose footers are checked ([`crate::store::read::check_chunks`]) before a scan
+/// reads by them: a damaged footer is an error naming the file, not a panic in the reader.
+#[derive(Debug)]
+struct CheckedFooters(CachedParquetFileReaderFactory);
+
+impl ParquetFileReaderFactory for CheckedFooters {
+    fn create_reader(
+        &self,
+        partition_index: usize,
+        file: PartitionedFile,
+        metadata_size_hint: Option<usize>,
+        metrics: &ExecutionPlanMetricsSet,
+    ) -> DfResult<Box<dyn AsyncFileReader + Send>> {
+        let (size, path) = (file.object_meta.size, file.object_meta.location.to_string());
+        let inner = self.0.create_reader(partition_index, file, metadata_size_hint, metrics)?;
+        Ok(Box::new(CheckedReader { inner, size, path }))
+    }
+}
+
+struct CheckedReader {
+    inner: Box<dyn AsyncFileReader + Send>,
+    size: u64,
+    path: String,
+}
+
+impl AsyncFileReader for CheckedReader {
+    fn get_bytes(&mut self, range: Range<u64>) -> BoxFuture<'_, datafusion::parquet::errors::Result<Bytes>> {
+        self.inner.get_bytes(range)
+    }
+
+    fn get_byte_ranges(&mut self, ranges: Vec<Range<u64>>) -> BoxFuture<'_, datafusion::parquet::errors::Result<Vec<Bytes>>> {
+        self.inner.get_byte_ranges(ranges)
+    }
+
+    fn get_metadata<'a>(&'a mut self, options: Option<&'a ArrowReaderOptions>) -> BoxFuture<'a, datafusion::parquet::errors::Result<Arc<ParquetMetaData>>> {
+        async move {
+            let meta = self.inner.get_metadata(options).await?;
+            crate::store::read::check_chunks(&meta, self.size)
+                .map_err(|e| datafusion::parquet::errors::ParquetError::General(format!("{}: {e}", self.path)))?;
+            Ok(meta)
+        }
+        .boxed()
     }
 }
 

@@ -10,7 +10,7 @@ use datafusion::arrow::datatypes::Int64Type;
 use datafusion::parquet::arrow::ProjectionMask;
 use datafusion::parquet::arrow::arrow_reader::{ArrowPredicateFn, ArrowReaderOptions, ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder, RowFilter};
 use datafusion::parquet::errors::ParquetError;
-use datafusion::parquet::file::metadata::{PageIndexPolicy, RowGroupMetaData};
+use datafusion::parquet::file::metadata::{PageIndexPolicy, ParquetMetaData, RowGroupMetaData};
 use datafusion::parquet::file::reader::ChunkReader;
 use datafusion::parquet::file::statistics::Statistics;
 use object_store::ObjectStoreExt;
@@ -64,16 +64,50 @@ impl Dataset {
             Some(dir) => {
                 let file = dir.join(path.as_ref());
                 let f = File::open(&file).map_err(|source| StoreError::Read { path: file.display().to_string(), source })?;
-                ParquetRecordBatchReaderBuilder::try_new_with_options(f, options).and_then(|b| build(b, batch_size, simulation_id))
+                let size = f.metadata().map_err(|source| StoreError::Read { path: file.display().to_string(), source })?.len();
+                ParquetRecordBatchReaderBuilder::try_new_with_options(f, options)
+                    .and_then(|b| check_chunks(b.metadata(), size).map(|_| b))
+                    .and_then(|b| build(b, batch_size, simulation_id))
             }
             None => {
                 let bytes =
                     block_on(async { self.store.get(path).await?.bytes().await }).map_err(|source| StoreError::Object { path: self.describe(path), source })?;
-                ParquetRecordBatchReaderBuilder::try_new_with_options(bytes, options).and_then(|b| build(b, batch_size, simulation_id))
+                let size = bytes.len() as u64;
+                ParquetRecordBatchReaderBuilder::try_new_with_options(bytes, options)
+                    .and_then(|b| check_chunks(b.metadata(), size).map(|_| b))
+                    .and_then(|b| build(b, batch_size, simulation_id))
             }
         };
         built.map_err(perr)
     }
+}
+
+/// Refuses a footer whose column chunks do not lie inside the file (`size` bytes), or whose
+/// page index puts pages outside their column chunk: a damaged footer the Parquet reader
+/// would otherwise accept and then panic on when it reads those pages.
+pub fn check_chunks(meta: &ParquetMetaData, size: u64) -> Result<(), ParquetError> {
+    let damaged = |what: String| Err(ParquetError::General(format!("damaged footer: {what}")));
+    let pages = meta.offset_index();
+    for (g, rg) in meta.row_groups().iter().enumerate() {
+        for (i, c) in rg.columns().iter().enumerate() {
+            let start = c.dictionary_page_offset().unwrap_or(c.data_page_offset());
+            let len = c.compressed_size();
+            if start < 0 || len < 0 || (start as u64).saturating_add(len as u64) > size {
+                return damaged(format!(
+                    "column `{}` of row group {g} is said to be {len} bytes at offset {start}, outside the file's {size} bytes",
+                    c.column_path()
+                ));
+            }
+            let end = start.saturating_add(len);
+            let index = pages.and_then(|p| p.get(g)).and_then(|cols| cols.get(i));
+            for p in index.map_or(&[][..], |x| x.page_locations().as_slice()) {
+                if p.offset < start || p.compressed_page_size < 0 || p.offset.saturating_add(i64::from(p.compressed_page_size)) > end {
+                    return damaged(format!("the page index puts a page of column `{}` of row group {g} outside its column chunk", c.column_path()));
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Whether a row group's `simulation_id` statistics may hold `id` (no statistics: it may).

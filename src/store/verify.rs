@@ -31,7 +31,8 @@ pub async fn corrupt_files(dataset: &Dataset) -> Result<Vec<(String, String)>, S
             .bytes()
             .await
             .map_err(|source| StoreError::Object { path: path.clone(), source })?;
-        if let Err(e) = ParquetMetaDataReader::new().parse_and_finish(&bytes) {
+        let parsed = ParquetMetaDataReader::new().parse_and_finish(&bytes);
+        if let Err(e) = parsed.and_then(|m| super::read::check_chunks(&m, bytes.len() as u64)) {
             bad.push((path, e.to_string()));
         }
     }
@@ -118,7 +119,8 @@ async fn footer_problem(dataset: &Dataset, path: &Path) -> Option<String> {
         Ok(b) => b,
         Err(e) => return Some(format!("cannot be read: {e}")),
     };
-    let meta = match ParquetMetaDataReader::new().parse_and_finish(&bytes) {
+    let parsed = ParquetMetaDataReader::new().parse_and_finish(&bytes);
+    let meta = match parsed.and_then(|m| super::read::check_chunks(&m, bytes.len() as u64).map(|_| m)) {
         Ok(m) => m,
         Err(e) => return Some(format!("not a readable Parquet file: {e}")),
     };
