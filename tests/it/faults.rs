@@ -7,7 +7,6 @@
 use std::fmt;
 use std::ops::Range;
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
@@ -47,15 +46,13 @@ enum Effect {
 }
 
 /// An object store that injects one kind of fault into the requests of one kind whose path
-/// contains `path`, after letting `skip` of them through.
+/// contains `path`.
 #[derive(Debug)]
 struct Faulty {
     inner: Arc<dyn ObjectStore>,
     op: Op,
     path: &'static str,
-    skip: usize,
     effect: Effect,
-    seen: AtomicUsize,
     hit: Mutex<Vec<String>>,
 }
 
@@ -68,7 +65,7 @@ impl fmt::Display for Faulty {
 impl Faulty {
     /// Whether this request gets the fault (and records it).
     fn hits(&self, op: Op, location: &str) -> bool {
-        if op != self.op || !location.contains(self.path) || self.seen.fetch_add(1, Ordering::SeqCst) < self.skip {
+        if op != self.op || !location.contains(self.path) {
             return false;
         }
         self.hit.lock().unwrap().push(location.to_owned());
@@ -147,8 +144,8 @@ impl ObjectStore for Faulty {
 }
 
 /// `dataset` seen through a store with the fault.
-fn faulty(dataset: &Dataset, op: Op, path: &'static str, skip: usize, effect: Effect) -> (Dataset, Arc<Faulty>) {
-    let store = Arc::new(Faulty { inner: dataset.store.clone(), op, path, skip, effect, seen: AtomicUsize::new(0), hit: Mutex::default() });
+fn faulty(dataset: &Dataset, op: Op, path: &'static str, effect: Effect) -> (Dataset, Arc<Faulty>) {
+    let store = Arc::new(Faulty { inner: dataset.store.clone(), op, path, effect, hit: Mutex::default() });
     let mut ds = dataset.clone();
     ds.store = store.clone();
     (ds, store)
@@ -193,48 +190,42 @@ fn assert_consistent(dir: &Path, x_committed: bool) {
     assert!(left.contains("0 uncommitted, 0 unlisted, 0 expired"), "{left}");
 }
 
-#[test]
-fn a_failed_put_of_a_data_file_ends_the_run_with_an_error_and_a_rerun_completes() {
+/// Runs `sim-x` into a dataset holding `sim-before` through a store whose `op` requests on
+/// `path` fail: the run ends with an error naming the request, `between` sees the dataset
+/// after it, which then holds `sim-before` alone; the same run without the fault completes.
+fn fails_then_completes(op: Op, path: &'static str, between: impl FnOnce(&Path)) {
     let dir = tempfile::tempdir().unwrap();
     let ds = dataset(dir.path());
-    let (bad, store) = faulty(&ds, Op::Put, "events/experiment_id=runs/part-", 0, Effect::Fail);
+    let (bad, store) = faulty(&ds, op, path, Effect::Fail);
     let err = run(&bad, "sim-x").unwrap_err();
-    assert!(!store.hit.lock().unwrap().is_empty(), "the fault was injected");
-    assert!(err.contains("injected fault at events/experiment_id=runs/part-"), "{err}");
+    let hit = store.hit.lock().unwrap().clone();
+    assert!(!hit.is_empty(), "the fault was injected");
+    assert!(err.contains(&format!("injected fault at {}", hit[0])), "{err}");
+    between(dir.path());
     assert_consistent(dir.path(), false);
     run(&ds, "sim-x").unwrap();
     assert_consistent(dir.path(), true);
+}
+
+#[test]
+fn a_failed_put_of_a_data_file_ends_the_run_with_an_error_and_a_rerun_completes() {
+    fails_then_completes(Op::Put, "events/experiment_id=runs/part-", |_| {});
 }
 
 #[test]
 fn a_failed_commit_of_the_simulation_leaves_its_rows_invisible_and_a_rerun_completes() {
-    let dir = tempfile::tempdir().unwrap();
-    let ds = dataset(dir.path());
-    // The data tables' commits land; the `simulations` commit, the last, fails.
-    let (bad, store) = faulty(&ds, Op::Put, "simulations/_delta_log/", 0, Effect::Fail);
-    let err = run(&bad, "sim-x").unwrap_err();
-    assert!(!store.hit.lock().unwrap().is_empty());
-    assert!(err.contains("injected fault at simulations/_delta_log/"), "{err}");
-    // The rows are in the events log but their group never committed: the views hide them
-    // and gc takes them out.
-    let raw = csv(dir.path(), "SELECT COUNT(*) FROM raw.events WHERE simulation_id = 'sim-x'");
-    assert_ne!(raw, vec!["0"], "the data commit landed before the failure");
-    assert_consistent(dir.path(), false);
-    run(&ds, "sim-x").unwrap();
-    assert_consistent(dir.path(), true);
+    // The data tables' commits land; the `simulations` commit, the last, fails. Its rows are
+    // in the events log but their group never committed: the views hide them and gc takes
+    // them out.
+    fails_then_completes(Op::Put, "simulations/_delta_log/", |dir| {
+        let raw = csv(dir, "SELECT COUNT(*) FROM raw.events WHERE simulation_id = 'sim-x'");
+        assert_ne!(raw, vec!["0"], "the data commit landed before the failure");
+    });
 }
 
 #[test]
 fn a_failed_listing_ends_the_run_before_anything_is_written() {
-    let dir = tempfile::tempdir().unwrap();
-    let ds = dataset(dir.path());
-    let (bad, store) = faulty(&ds, Op::List, "_delta_log", 0, Effect::Fail);
-    let err = run(&bad, "sim-x").unwrap_err();
-    assert!(!store.hit.lock().unwrap().is_empty());
-    assert!(err.contains("injected fault at"), "{err}");
-    assert_consistent(dir.path(), false);
-    run(&ds, "sim-x").unwrap();
-    assert_consistent(dir.path(), true);
+    fails_then_completes(Op::List, "_delta_log", |_| {});
 }
 
 #[test]
@@ -242,7 +233,7 @@ fn a_data_file_cut_short_is_named_by_queries_and_replay_and_other_simulations_st
     let dir = tempfile::tempdir().unwrap();
     let ds = dataset(dir.path());
     // The store reports the put whole but keeps half of it: the log records the full size.
-    let (bad, store) = faulty(&ds, Op::Put, "events/experiment_id=runs/part-", 0, Effect::Truncate);
+    let (bad, store) = faulty(&ds, Op::Put, "events/experiment_id=runs/part-", Effect::Truncate);
     run(&bad, "sim-x").unwrap();
     let damaged = store.hit.lock().unwrap()[0].clone();
     let o = simcash(dir.path(), &["sql", "SELECT COUNT(*) FROM simulation_events WHERE simulation_id = 'sim-x'"]);
@@ -264,7 +255,7 @@ fn a_data_file_cut_short_is_named_by_queries_and_replay_and_other_simulations_st
 fn a_failed_read_during_replay_from_object_storage_is_an_error_naming_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let ds = dataset(dir.path());
-    let (mut bad, store) = faulty(&ds, Op::Get, "events/experiment_id=runs/part-", 0, Effect::Fail);
+    let (mut bad, store) = faulty(&ds, Op::Get, "events/experiment_id=runs/part-", Effect::Fail);
     // Read as from a bucket (a local root's files are read directly, not through its store).
     bad.location = Location::Remote { bucket_url: "memory://faulty".into(), bucket_store: store.clone(), prefix: ObjectPath::from("") };
     let key = SimulationKey { experiment_id: "runs".into(), iteration: 0, simulation_id: "sim-before".into() };
@@ -342,7 +333,7 @@ fn a_commit_retried_after_its_answer_was_lost_is_recognised_as_its_own() {
     let dir = tempfile::tempdir().unwrap();
     let ds = dataset(dir.path());
     // Every commit of the run is sent twice: the second finds the version taken by the first.
-    let (bad, store) = faulty(&ds, Op::Put, "_delta_log/0", 0, Effect::Duplicate);
+    let (bad, store) = faulty(&ds, Op::Put, "_delta_log/0", Effect::Duplicate);
     run(&bad, "sim-x").unwrap();
     assert!(store.hit.lock().unwrap().len() >= 4, "every table's commit was duplicated: {:?}", store.hit.lock().unwrap());
     assert_consistent(dir.path(), true);
@@ -496,7 +487,7 @@ fn a_writer_whose_commits_are_slow_loses_the_race_for_each_version_and_still_com
     let dir = tempfile::tempdir().unwrap();
     let ds = dataset(dir.path());
     // sim-x's commits each wait 300 ms; meanwhile sim-y commits to every table.
-    let (slow, store) = faulty(&ds, Op::Put, "_delta_log/0", 0, Effect::Delay(std::time::Duration::from_millis(300)));
+    let (slow, store) = faulty(&ds, Op::Put, "_delta_log/0", Effect::Delay(std::time::Duration::from_millis(300)));
     std::thread::scope(|s| {
         let x = s.spawn(|| run(&slow, "sim-x"));
         std::thread::sleep(std::time::Duration::from_millis(100));
