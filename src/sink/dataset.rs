@@ -410,7 +410,7 @@ impl ParquetSink {
                 let files = Files::open(&self.dataset, self.key.clone(), self.opts.row_group_rows, None)?;
                 // Two batches in flight: a fast engine keeps the channel full, and each batch
                 // held there is memory (16Ki-row batches and 4 slots: 73 MB peak for a 100-day
-                // run of the default with ample credit, 8Ki and 2: 57 MB, CPU unchanged).
+                // run of the default with ample credit, 8Ki and 2: 55 MB, CPU unchanged).
                 let (sender, rx) = sync_channel(2);
                 Writer::Thread { sender, handle: std::thread::spawn(move || write_files(files, rx)) }
             }

@@ -43,10 +43,14 @@ impl Dataset {
     /// columns are decoded only for the rows whose `simulation_id` is it.
     fn parquet_reader_of(&self, path: &Path, batch_size: usize, simulation_id: Option<&str>) -> Result<ParquetRecordBatchReader, StoreError> {
         fn build<T: ChunkReader + 'static>(
-            b: ParquetRecordBatchReaderBuilder<T>,
+            reader: T,
+            options: ArrowReaderOptions,
             batch_size: usize,
             id: Option<&str>,
         ) -> Result<ParquetRecordBatchReader, ParquetError> {
+            let size = reader.len();
+            let b = ParquetRecordBatchReaderBuilder::try_new_with_options(reader, options)?;
+            check_chunks(b.metadata(), size)?;
             let b = b.with_batch_size(batch_size);
             // A file without the key column is refused by the caller, with its name.
             let keyed = b.parquet_schema().columns().iter().any(|c| c.path().string() == "simulation_id");
@@ -64,18 +68,12 @@ impl Dataset {
             Some(dir) => {
                 let file = dir.join(path.as_ref());
                 let f = File::open(&file).map_err(|source| StoreError::Read { path: file.display().to_string(), source })?;
-                let size = f.metadata().map_err(|source| StoreError::Read { path: file.display().to_string(), source })?.len();
-                ParquetRecordBatchReaderBuilder::try_new_with_options(f, options)
-                    .and_then(|b| check_chunks(b.metadata(), size).map(|_| b))
-                    .and_then(|b| build(b, batch_size, simulation_id))
+                build(f, options, batch_size, simulation_id)
             }
             None => {
                 let bytes =
                     block_on(async { self.store.get(path).await?.bytes().await }).map_err(|source| StoreError::Object { path: self.describe(path), source })?;
-                let size = bytes.len() as u64;
-                ParquetRecordBatchReaderBuilder::try_new_with_options(bytes, options)
-                    .and_then(|b| check_chunks(b.metadata(), size).map(|_| b))
-                    .and_then(|b| build(b, batch_size, simulation_id))
+                build(bytes, options, batch_size, simulation_id)
             }
         };
         built.map_err(perr)

@@ -3,7 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use datafusion::parquet::file::metadata::ParquetMetaDataReader;
+use bytes::Bytes;
+use datafusion::parquet::errors::ParquetError;
+use datafusion::parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader};
 use futures::TryStreamExt;
 use object_store::ObjectStoreExt;
 use object_store::path::Path;
@@ -31,12 +33,18 @@ pub async fn corrupt_files(dataset: &Dataset) -> Result<Vec<(String, String)>, S
             .bytes()
             .await
             .map_err(|source| StoreError::Object { path: path.clone(), source })?;
-        let parsed = ParquetMetaDataReader::new().parse_and_finish(&bytes);
-        if let Err(e) = parsed.and_then(|m| super::read::check_chunks(&m, bytes.len() as u64)) {
+        if let Err(e) = footer(&bytes) {
             bad.push((path, e.to_string()));
         }
     }
     Ok(bad)
+}
+
+/// A whole Parquet file's footer, parsed and checked against the file.
+fn footer(bytes: &Bytes) -> Result<ParquetMetaData, ParquetError> {
+    let meta = ParquetMetaDataReader::new().parse_and_finish(bytes)?;
+    super::read::check_chunks(&meta, bytes.len() as u64)?;
+    Ok(meta)
 }
 
 /// One problem `simcash gc --check` found, and how to repair it.
@@ -119,8 +127,7 @@ async fn footer_problem(dataset: &Dataset, path: &Path) -> Option<String> {
         Ok(b) => b,
         Err(e) => return Some(format!("cannot be read: {e}")),
     };
-    let parsed = ParquetMetaDataReader::new().parse_and_finish(&bytes);
-    let meta = match parsed.and_then(|m| super::read::check_chunks(&m, bytes.len() as u64).map(|_| m)) {
+    let meta = match footer(&bytes) {
         Ok(m) => m,
         Err(e) => return Some(format!("not a readable Parquet file: {e}")),
     };
