@@ -96,7 +96,7 @@ async fn read_only(ctx: &SessionContext, sql: &str, limit: Option<usize>) -> Res
     if limit.is_some() {
         frame = frame.limit(0, limit)?;
     }
-    frame.collect().await
+    crate::query::guarded(frame.collect()).await
 }
 
 async fn index(ctx: &SessionContext) -> Reply {

@@ -197,7 +197,7 @@ pub async fn export(df: DataFrame, path: &Path, opts: &ExportOptions, progress: 
     let mut rows = 0u64;
     let summary = if part_idx.is_empty() {
         let mut w = Writer::create(&tmp.0, opts.format, &file_schema)?;
-        while let Some(batch) = stream.next().await {
+        while let Some(batch) = super::guarded(async { stream.next().await.transpose() }).await.transpose() {
             let batch = batch.map_err(ExportError::Query)?;
             rows += batch.num_rows() as u64;
             w.write(&batch)?;
@@ -208,7 +208,7 @@ pub async fn export(df: DataFrame, path: &Path, opts: &ExportOptions, progress: 
     } else {
         std::fs::create_dir(&tmp.0).map_err(io_err(&tmp.0))?;
         let mut writers: HashMap<Vec<String>, Writer> = HashMap::new();
-        while let Some(batch) = stream.next().await {
+        while let Some(batch) = super::guarded(async { stream.next().await.transpose() }).await.transpose() {
             let batch = batch.map_err(ExportError::Query)?;
             let keys = partition_keys(&batch, &part_idx).map_err(|e| encode_err(opts.format)(e.to_string()))?;
             let data = batch.project(&data_idx).map_err(|e| encode_err(opts.format)(e.to_string()))?;

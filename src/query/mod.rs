@@ -127,7 +127,15 @@ pub fn table_names() -> Vec<&'static str> {
 
 /// Runs one SQL statement and collects its result.
 pub async fn run_sql(ctx: &SessionContext, sql: &str) -> Result<Vec<datafusion::arrow::array::RecordBatch>, QueryError> {
-    Ok(ctx.sql(sql).await?.collect().await?)
+    Ok(guarded(async { ctx.sql(sql).await?.collect().await }).await?)
+}
+
+/// `f`, with a panic inside DataFusion or the Parquet decoders (which panic on some damaged
+/// pages) as an error.
+pub async fn guarded<T>(f: impl std::future::Future<Output = Result<T, DataFusionError>>) -> Result<T, DataFusionError> {
+    crate::store::read::unpanic_async(f)
+        .await
+        .unwrap_or_else(|e| Err(DataFusionError::Execution(format!("a data file is damaged: the Parquet reader failed ({e})"))))
 }
 
 /// The SQL text of a named analysis.

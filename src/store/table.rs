@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::compute::concat_batches;
-use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use datafusion::parquet::arrow::async_writer::AsyncArrowWriter;
 use datafusion::parquet::file::metadata::SortingColumn;
 use object_store::buffered::BufWriter;
@@ -171,11 +170,7 @@ impl Table {
         let bytes =
             async { self.dataset.store.get(&path).await?.bytes().await }.await.map_err(|source| StoreError::Object { path: path.to_string(), source })?;
         let perr = |source| StoreError::Parquet { path: path.to_string(), source };
-        let size = bytes.len() as u64;
-        let reader = ParquetRecordBatchReaderBuilder::try_new(bytes)
-            .and_then(|b| super::read::check_chunks(b.metadata(), size).map(|_| b))
-            .and_then(|b| b.with_batch_size(64 * 1024).build())
-            .map_err(perr)?;
+        let reader = super::read::checked_builder(bytes, Default::default()).and_then(|b| b.with_batch_size(64 * 1024).build()).map_err(perr)?;
         reader.collect::<Result<Vec<_>, _>>().map_err(|source| StoreError::Arrow { table: self.def.name, source })
     }
 

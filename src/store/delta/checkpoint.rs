@@ -10,7 +10,6 @@ use datafusion::arrow::compute::filter_record_batch;
 use datafusion::arrow::datatypes::{DataType, Field, Fields, Int64Type, Schema, SchemaRef};
 use datafusion::arrow::error::ArrowError;
 use datafusion::arrow::json::{LineDelimitedWriter, ReaderBuilder};
-use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use datafusion::parquet::arrow::{ArrowWriter, ProjectionMask};
 use datafusion::parquet::basic::{Compression, ZstdLevel};
 use datafusion::parquet::errors::ParquetError;
@@ -132,9 +131,7 @@ pub fn encode(actions: &[Action]) -> Result<Vec<u8>, CheckpointError> {
 /// The actions of a checkpoint file (written by simcash or another Delta writer); without
 /// `tombstones`, its `remove` actions are not even decoded (only vacuum needs them).
 pub fn decode(bytes: Bytes, tombstones: bool) -> Result<Vec<Action>, CheckpointError> {
-    let size = bytes.len() as u64;
-    let builder = ParquetRecordBatchReaderBuilder::try_new(bytes)?;
-    crate::store::read::check_chunks(builder.metadata(), size)?;
+    let builder = crate::store::read::checked_builder(bytes, Default::default())?;
     let roots: Vec<usize> = (0..builder.parquet_schema().root_schema().get_fields().len())
         .filter(|&i| tombstones || builder.parquet_schema().root_schema().get_fields()[i].name() != "remove")
         .collect();
