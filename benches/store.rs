@@ -256,7 +256,13 @@ fn experiment(c: &mut Criterion) {
     let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/experiments/exp2.yaml");
     let cfg = config::load_file(&file).unwrap();
     let candidates = Arc::new(AtomicU64::new(0));
-    let opts = |proposer: Counting| runner::Options { jobs: 1, max_iterations: Some(1), seed: None, proposer: Box::new(proposer) };
+    let opts = |proposer: Counting| runner::Options {
+        jobs: 1,
+        max_iterations: Some(1),
+        seed: None,
+        proposer: Box::new(proposer),
+        clock: simcash::state::wall_clock(),
+    };
     // Count one iteration's simulations: stored ones, and the search's (50 per candidate).
     let stored = Count(AtomicU64::new(0));
     let dir = tempfile::tempdir().unwrap();

@@ -194,7 +194,7 @@ fn cmd_run(args: RunArgs) -> anyhow::Result<()> {
         None => Box::new(BestResponse::default()),
     };
     let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
-    let opts = Options { jobs, max_iterations: args.max_iterations, seed: args.seed, proposer };
+    let opts = Options { jobs, max_iterations: args.max_iterations, seed: args.seed, proposer, clock: crate::state::wall_clock() };
     let id = runner::experiment_id(&cfg, args.seed.unwrap_or(cfg.master_seed), &opts.proposer.describe());
     eprintln!("experiment {id} → {}", args.data.data);
     let bars = Bars { multi: MultiProgress::new(), bar: std::sync::Mutex::new(None) };

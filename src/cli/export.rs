@@ -64,7 +64,7 @@ pub fn cmd_export(args: ExportArgs) -> anyhow::Result<()> {
     };
     let opts = ExportOptions { format, partition_by, overwrite: args.overwrite };
     let dataset = Dataset::open(&args.data.data, false).map_err(|e| input(e.to_string()))?;
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let rt = super::sql::runtime()?;
     let started = Instant::now();
     let bar = ProgressBar::new_spinner();
     bar.set_style(ProgressStyle::with_template("{spinner} exporting: {msg} rows {elapsed_precise}").expect("static template is valid"));

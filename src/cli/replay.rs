@@ -55,7 +55,7 @@ fn input(e: ReplayError) -> anyhow::Error {
 /// Runs `simcash replay`.
 pub fn cmd_replay(args: ReplayArgs) -> anyhow::Result<()> {
     let dataset = Dataset::open(&args.data.data, false).map_err(|e| InputError(e.to_string()))?;
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let rt = super::sql::runtime()?;
     let key = rt.block_on(stored::find(&dataset, &args.simulation_id, args.experiment.as_deref(), args.iteration)).map_err(input)?;
     let sim = Stored::open(&dataset, key).map_err(input)?;
     if let Some(a) = &args.agent

@@ -36,6 +36,6 @@ pub fn cmd_serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     let addr = server.server_addr().to_ip().map_or_else(|| format!("{}:{}", args.bind, args.port), |a| a.to_string());
     eprintln!("serving {} read-only at http://{addr}/ (Ctrl-C stops)", args.data.data);
-    crate::serve::run(&server, &ctx, &rt);
+    crate::serve::run(&server, &ctx, rt);
     Ok(())
 }

@@ -34,9 +34,9 @@ pub struct SqlArgs {
     pub data: DataArgs,
 }
 
-/// A current-thread-free runtime for DataFusion.
-pub(super) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+/// The library's runtime, for DataFusion and object storage.
+pub(super) fn runtime() -> anyhow::Result<&'static tokio::runtime::Runtime> {
+    Ok(crate::store::layout::runtime())
 }
 
 pub(super) fn open(data: &DataArgs) -> anyhow::Result<Dataset> {

@@ -144,341 +144,316 @@ pub struct Event {
     pub kind: EventKind,
 }
 
-/// Every event the engine emits. Field names are SimCash's.
-#[allow(missing_docs)]
-#[derive(Debug, Clone, PartialEq)]
-pub enum EventKind {
-    Arrival {
-        tx_id: TxId,
-        sender_id: AgentIdx,
-        receiver_id: AgentIdx,
-        amount: Cents,
-        deadline: u32,
-        priority: u8,
-        is_divisible: bool,
-    },
-    PolicySubmit {
-        agent_id: AgentIdx,
-        tx_id: TxId,
-    },
-    PolicyHold {
-        agent_id: AgentIdx,
-        tx_id: TxId,
-        reason: HoldReason,
-    },
-    PolicyDrop {
-        agent_id: AgentIdx,
-        tx_id: TxId,
-        reason: Arc<str>,
-    },
-    PolicySplit {
-        agent_id: AgentIdx,
-        tx_id: TxId,
-        num_splits: u32,
-        child_ids: Vec<TxId>,
-    },
-    TransactionReprioritized {
-        agent_id: AgentIdx,
-        tx_id: TxId,
-        old_priority: u8,
-        new_priority: u8,
-    },
-    PriorityEscalated {
-        tx_id: TxId,
-        sender_id: AgentIdx,
-        original_priority: u8,
-        escalated_priority: u8,
-        ticks_until_deadline: i64,
-        boost_applied: u8,
-    },
-    RtgsSubmission {
-        tx_id: TxId,
-        sender: AgentIdx,
-        receiver: AgentIdx,
-        amount: Cents,
-        internal_priority: u8,
-        rtgs_priority: RtgsPriority,
-    },
-    RtgsWithdrawal {
-        tx_id: TxId,
-        sender: AgentIdx,
-        original_rtgs_priority: RtgsPriority,
-    },
-    RtgsResubmission {
-        tx_id: TxId,
-        sender: AgentIdx,
-        old_rtgs_priority: Option<RtgsPriority>,
-        new_rtgs_priority: RtgsPriority,
-    },
-    BankBudgetSet {
-        agent_id: AgentIdx,
-        max_value: Cents,
-        focus_counterparties: Option<Vec<AgentIdx>>,
-        max_per_counterparty: Option<Cents>,
-    },
-    StateRegisterSet {
-        agent_id: AgentIdx,
-        register_key: Arc<str>,
-        old_value: f64,
-        new_value: f64,
-        reason: Arc<str>,
-        decision_path: Option<Arc<str>>,
-    },
-    CollateralPost {
-        agent_id: AgentIdx,
-        amount: Cents,
-        reason: Arc<str>,
-        new_total: Cents,
-    },
-    CollateralWithdraw {
-        agent_id: AgentIdx,
-        amount: Cents,
-        reason: Arc<str>,
-        new_total: Cents,
-    },
-    CollateralTimerWithdrawn {
-        agent_id: AgentIdx,
-        amount: Cents,
-        original_reason: Arc<str>,
-        posted_at_tick: u32,
-        new_total: Cents,
-    },
-    CollateralTimerBlocked {
-        agent_id: AgentIdx,
-        requested_amount: Cents,
-        reason: Arc<str>,
-        original_reason: Arc<str>,
-        posted_at_tick: u32,
-    },
-    /// `tx_id` is `None` for a ScheduledSettlement scenario event (SimCash's synthetic id).
-    RtgsImmediateSettlement {
-        tx_id: Option<TxId>,
-        sender: AgentIdx,
-        receiver: AgentIdx,
-        amount: Cents,
-        sender_balance_before: Cents,
-        sender_balance_after: Cents,
-    },
-    QueuedRtgs {
-        tx_id: TxId,
-        sender_id: AgentIdx,
-    },
-    Queue2LiquidityRelease {
-        tx_id: TxId,
-        sender: AgentIdx,
-        receiver: AgentIdx,
-        amount: Cents,
-        queue_wait_ticks: i64,
-    },
-    /// `settled` is an extension field: SimCash emits the event for infeasible pairs too.
-    LsmBilateralOffset {
-        agent_a: AgentIdx,
-        agent_b: AgentIdx,
-        amount_a: Cents,
-        amount_b: Cents,
-        tx_ids: Vec<TxId>,
-        settled: bool,
-    },
-    /// Extension: a bilateral pair settled on a later LSM round of the tick, after SimCash's
-    /// one event per pair and tick was already emitted unsettled.
-    LsmBilateralSettlement {
-        agent_a: AgentIdx,
-        agent_b: AgentIdx,
-        amount_a: Cents,
-        amount_b: Cents,
-        tx_ids: Vec<TxId>,
-    },
-    LsmCycleSettlement {
-        agents: Vec<AgentIdx>,
-        tx_amounts: Vec<Cents>,
-        total_value: Cents,
-        net_positions: Vec<Cents>,
-        max_net_outflow: Cents,
-        max_net_outflow_agent: Option<AgentIdx>,
-        tx_ids: Vec<TxId>,
-    },
-    EntryDispositionOffset {
-        incoming_tx_id: TxId,
-        queued_tx_id: TxId,
-        agent_a: AgentIdx,
-        agent_b: AgentIdx,
-        offset_amount: Cents,
-        incoming_amount: Cents,
-        queued_amount: Cents,
-    },
-    AlgorithmExecution {
-        algorithm: u8,
-        success: bool,
-        settlements: u32,
-        settled_value: Cents,
-    },
-    BilateralLimitExceeded {
-        sender: AgentIdx,
-        receiver: AgentIdx,
-        tx_id: TxId,
-        amount: Cents,
-        current_bilateral_outflow: Cents,
-        bilateral_limit: Cents,
-    },
-    MultilateralLimitExceeded {
-        sender: AgentIdx,
-        tx_id: TxId,
-        amount: Cents,
-        current_total_outflow: Cents,
-        multilateral_limit: Cents,
-    },
-    CostAccrual {
-        agent_id: AgentIdx,
-        costs: CostBreakdown,
-    },
-    TransactionWentOverdue {
-        tx_id: TxId,
-        sender_id: AgentIdx,
-        receiver_id: AgentIdx,
-        amount: Cents,
-        remaining_amount: Cents,
-        deadline_tick: u32,
-        ticks_overdue: u32,
-        deadline_penalty_cost: Cents,
-    },
-    OverdueTransactionSettled {
-        tx_id: TxId,
-        sender_id: AgentIdx,
-        receiver_id: AgentIdx,
-        amount: Cents,
-        settled_amount: Cents,
-        deadline_tick: u32,
-        overdue_since_tick: u32,
-        total_ticks_overdue: u32,
-        deadline_penalty_cost: Cents,
-        estimated_delay_cost: Cents,
-    },
-    /// `details_json` holds SimCash's details with keys sorted; tx ids in it are rendered.
-    ScenarioEventExecuted {
-        scenario_event_type: &'static str,
-        details_json: String,
-    },
-    EndOfDay {
-        day: u32,
-        unsettled_count: u32,
-        total_penalties: Cents,
-    },
-    DeferredCreditApplied {
-        agent_id: AgentIdx,
-        amount: Cents,
-        source_transactions: Vec<TxId>,
-    },
-    LiquidityAllocation {
-        day: u32,
-        agent_id: AgentIdx,
-        fraction: f64,
-        amount: Cents,
-        balance_after: Cents,
-    },
-    LiquidityReturn {
-        agent_id: AgentIdx,
-        amount: Cents,
-        balance_after: Cents,
-    },
-    /// Extension: a Queue-2 payment settled by the LSM's internal queue pass, which
-    /// SimCash settles without an event and with immediate crediting.
-    LsmQueue2Settlement {
-        tx_id: TxId,
-        sender: AgentIdx,
-        receiver: AgentIdx,
-        amount: Cents,
-        sender_balance_after: Cents,
-    },
+/// Outcome of an LSM algorithm run (SimCash's `result`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlgorithmResult {
+    /// Something settled.
+    Success,
+    /// Nothing settled.
+    NoProgress,
+}
+
+/// The one description of the event types: each variant (its name is SimCash's event type,
+/// or the extension's), its fields in the order of SimCash's event dict, and the `events`
+/// column each field is stored in. It calls `$then!` with the table; [`EventKind`],
+/// [`EventType`], [`EVENT_TYPES`] and the JSON form are generated from it here, the flat
+/// row form and its reader in `store/row.rs`. Adding an event type is one entry here (plus
+/// what the engine emits and the renderer prints); a column must be one of `EventRow`'s.
+/// Two columns are special: `day` is the envelope's (derived from the tick, not written),
+/// `costs` spreads a [`CostBreakdown`] over the cost columns and `amount` (the total).
+macro_rules! event_types {
+    ($then:ident) => {
+        $then! {
+            Arrival { tx_id: TxId => tx, sender_id: AgentIdx => agent, receiver_id: AgentIdx => counterparty, amount: Cents => amount, deadline: u32 => deadline, priority: u8 => priority, is_divisible: bool => is_divisible }
+            PolicySubmit { agent_id: AgentIdx => agent, tx_id: TxId => tx }
+            PolicyHold { agent_id: AgentIdx => agent, tx_id: TxId => tx, reason: HoldReason => reason }
+            PolicyDrop { agent_id: AgentIdx => agent, tx_id: TxId => tx, reason: Arc<str> => reason }
+            PolicySplit { agent_id: AgentIdx => agent, tx_id: TxId => tx, num_splits: u32 => count, child_ids: Vec<TxId> => tx_ids }
+            TransactionReprioritized { agent_id: AgentIdx => agent, tx_id: TxId => tx, old_priority: u8 => priority, new_priority: u8 => new_priority }
+            PriorityEscalated { tx_id: TxId => tx, sender_id: AgentIdx => agent, original_priority: u8 => priority, escalated_priority: u8 => new_priority, ticks_until_deadline: i64 => ticks, boost_applied: u8 => count }
+            RtgsSubmission { tx_id: TxId => tx, sender: AgentIdx => agent, receiver: AgentIdx => counterparty, amount: Cents => amount, internal_priority: u8 => priority, rtgs_priority: RtgsPriority => rtgs_priority }
+            RtgsWithdrawal { tx_id: TxId => tx, sender: AgentIdx => agent, original_rtgs_priority: RtgsPriority => rtgs_priority }
+            RtgsResubmission { tx_id: TxId => tx, sender: AgentIdx => agent, old_rtgs_priority: Option<RtgsPriority> => old_rtgs_priority, new_rtgs_priority: RtgsPriority => rtgs_priority }
+            BankBudgetSet { agent_id: AgentIdx => agent, max_value: Cents => amount, focus_counterparties: Option<Vec<AgentIdx>> => agents, max_per_counterparty: Option<Cents> => amount_b }
+            StateRegisterSet { agent_id: AgentIdx => agent, register_key: Arc<str> => register_key, old_value: f64 => old_value, new_value: f64 => new_value, reason: Arc<str> => reason, decision_path: Option<Arc<str>> => decision_path }
+            CollateralPost { agent_id: AgentIdx => agent, amount: Cents => amount, reason: Arc<str> => reason, new_total: Cents => new_total }
+            CollateralWithdraw { agent_id: AgentIdx => agent, amount: Cents => amount, reason: Arc<str> => reason, new_total: Cents => new_total }
+            CollateralTimerWithdrawn { agent_id: AgentIdx => agent, amount: Cents => amount, original_reason: Arc<str> => original_reason, posted_at_tick: u32 => ref_tick, new_total: Cents => new_total }
+            CollateralTimerBlocked { agent_id: AgentIdx => agent, requested_amount: Cents => amount, reason: Arc<str> => reason, original_reason: Arc<str> => original_reason, posted_at_tick: u32 => ref_tick }
+            /// `tx_id` is `None` for a ScheduledSettlement scenario event (SimCash's synthetic id).
+            RtgsImmediateSettlement { tx_id: Option<TxId> => tx, sender: AgentIdx => agent, receiver: AgentIdx => counterparty, amount: Cents => amount, sender_balance_before: Cents => balance_before, sender_balance_after: Cents => balance_after }
+            QueuedRtgs { tx_id: TxId => tx, sender_id: AgentIdx => agent }
+            /// SimCash's dict adds `release_reason: "liquidity_available"`.
+            Queue2LiquidityRelease { tx_id: TxId => tx, sender: AgentIdx => agent, receiver: AgentIdx => counterparty, amount: Cents => amount, queue_wait_ticks: i64 => ticks }
+            /// `settled` is an extension field: SimCash emits the event for infeasible pairs too
+            /// . SimCash's dict adds `amount` (the sum of both sides).
+            LsmBilateralOffset { agent_a: AgentIdx => agent, agent_b: AgentIdx => counterparty, tx_ids: Vec<TxId> => tx_ids, amount_a: Cents => amount, amount_b: Cents => amount_b, settled: bool => settled }
+            /// SimCash's dict adds `cycle_value` (the total value again).
+            LsmCycleSettlement { agents: Vec<AgentIdx> => agents, tx_ids: Vec<TxId> => tx_ids, tx_amounts: Vec<Cents> => amounts, total_value: Cents => amount, net_positions: Vec<Cents> => net_positions, max_net_outflow: Cents => amount_b, max_net_outflow_agent: Option<AgentIdx> => counterparty }
+            EntryDispositionOffset { incoming_tx_id: TxId => tx, queued_tx_id: TxId => tx_ids, agent_a: AgentIdx => agent, agent_b: AgentIdx => counterparty, offset_amount: Cents => amount, incoming_amount: Cents => remaining_amount, queued_amount: Cents => amount_b }
+            AlgorithmExecution { algorithm: u8 => priority, result: AlgorithmResult => settled, settlements: u32 => count, settled_value: Cents => amount }
+            BilateralLimitExceeded { sender: AgentIdx => agent, receiver: AgentIdx => counterparty, tx_id: TxId => tx, amount: Cents => amount, current_bilateral_outflow: Cents => amount_b, bilateral_limit: Cents => remaining_amount }
+            MultilateralLimitExceeded { sender: AgentIdx => agent, tx_id: TxId => tx, amount: Cents => amount, current_total_outflow: Cents => amount_b, multilateral_limit: Cents => remaining_amount }
+            /// SimCash's `costs` dict; the opportunity cost is also its own (extension) key.
+            CostAccrual { agent_id: AgentIdx => agent, costs: CostBreakdown => costs }
+            TransactionWentOverdue { tx_id: TxId => tx, sender_id: AgentIdx => agent, receiver_id: AgentIdx => counterparty, amount: Cents => amount, remaining_amount: Cents => remaining_amount, deadline_tick: u32 => deadline, ticks_overdue: u32 => ticks, deadline_penalty_cost: Cents => penalty_cost }
+            OverdueTransactionSettled { tx_id: TxId => tx, sender_id: AgentIdx => agent, receiver_id: AgentIdx => counterparty, amount: Cents => amount, settled_amount: Cents => remaining_amount, deadline_tick: u32 => deadline, overdue_since_tick: u32 => ref_tick, total_ticks_overdue: u32 => ticks, deadline_penalty_cost: Cents => penalty_cost, estimated_delay_cost: Cents => delay_cost }
+            /// `details_json` holds SimCash's details with keys sorted; tx ids in it are rendered.
+            ScenarioEventExecuted { scenario_event_type: &'static str => scenario_event_type, details_json: String => details_json }
+            EndOfDay { day: u32 => day, unsettled_count: u32 => count, total_penalties: Cents => penalty_cost }
+            DeferredCreditApplied { agent_id: AgentIdx => agent, amount: Cents => amount, source_transactions: Vec<TxId> => tx_ids }
+            LiquidityAllocation { day: u32 => day, agent_id: AgentIdx => agent, fraction: f64 => fraction, amount: Cents => amount, balance_after: Cents => balance_after }
+            LiquidityReturn { agent_id: AgentIdx => agent, amount: Cents => amount, balance_after: Cents => balance_after }
+            /// Extension: a Queue-2 payment settled by the LSM's internal queue pass, which
+            /// SimCash settles without an event and with immediate crediting.
+            LsmQueue2Settlement { tx_id: TxId => tx, sender: AgentIdx => agent, receiver: AgentIdx => counterparty, amount: Cents => amount, sender_balance_after: Cents => balance_after }
+            /// Extension: a bilateral pair settled on a later LSM round of the tick, after SimCash's
+            /// one event per pair and tick was already emitted unsettled.
+            LsmBilateralSettlement { agent_a: AgentIdx => agent, agent_b: AgentIdx => counterparty, tx_ids: Vec<TxId> => tx_ids, amount_a: Cents => amount, amount_b: Cents => amount_b }
+        }
+    };
+}
+#[cfg_attr(not(feature = "dataset"), allow(unused_imports))]
+pub(crate) use event_types;
+
+/// Generates [`EventKind`], [`EventType`], [`EVENT_TYPES`] and the JSON form from the table.
+macro_rules! declare_events {
+    ($( $(#[$doc:meta])* $name:ident { $( $f:ident : $t:ty => $col:ident ),* } )*) => {
+        /// Every event the engine emits. Field names are SimCash's.
+        #[allow(missing_docs)]
+        #[derive(Debug, Clone, PartialEq)]
+        pub enum EventKind {
+            $( $(#[$doc])* $name { $( $f: $t ),* }, )*
+        }
+
+        /// The type of an event, without its fields.
+        #[allow(missing_docs)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum EventType {
+            $( $name, )*
+        }
+
+        /// Every event type name, SimCash's and the extensions, in [`EventType`] order.
+        pub const EVENT_TYPES: &[&str] = &[$( stringify!($name) ),*];
+
+        impl EventType {
+            /// Every event type, in declaration order.
+            pub const ALL: &[EventType] = &[$( EventType::$name ),*];
+        }
+
+        impl EventKind {
+            /// The type of this event.
+            pub fn event_type(&self) -> EventType {
+                match self {
+                    $( EventKind::$name { .. } => EventType::$name, )*
+                }
+            }
+
+            /// The fields in SimCash's dict form (see [`Event::to_json`]).
+            fn put_fields(&self, names: &[String], m: &mut Map<String, Value>) {
+                match self {
+                    $( EventKind::$name { $( $f ),* } => {
+                        $( m.insert(stringify!($f).to_owned(), declare_events!(@json $col, $f, names)); )*
+                    } )*
+                }
+            }
+        }
+    };
+    (@json agent, $v:expr, $names:expr) => { AgentJson::agent_json($v, $names) };
+    (@json counterparty, $v:expr, $names:expr) => { AgentJson::agent_json($v, $names) };
+    (@json agents, $v:expr, $names:expr) => { AgentJson::agent_json($v, $names) };
+    (@json $col:ident, $v:expr, $names:expr) => { ToJson::json($v) };
+}
+
+event_types!(declare_events);
+
+impl EventType {
+    /// SimCash's name (or the extension's).
+    pub fn name(self) -> &'static str {
+        EVENT_TYPES[self as usize]
+    }
+
+    /// The event type called `name`.
+    pub fn from_name(name: &str) -> Option<EventType> {
+        EVENT_TYPES.iter().position(|t| *t == name).map(|i| EventType::ALL[i])
+    }
 }
 
 impl EventKind {
     /// The event type name (SimCash's variant name, or the extension's).
     pub fn name(&self) -> &'static str {
-        EVENT_TYPES[self.type_index()]
+        self.event_type().name()
     }
 
     /// The position of the event type in [`EVENT_TYPES`] (a small integer key for columnar
     /// encodings).
     pub fn type_index(&self) -> usize {
+        self.event_type() as usize
+    }
+}
+
+/// The payments one event settles: the one definition of a settlement that the dataset's
+/// counters and the renderer's day tallies share.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settled<'a> {
+    /// The transactions settled.
+    pub tx_ids: &'a [TxId],
+    /// Their value.
+    pub value: Cents,
+}
+
+impl EventKind {
+    /// What this event settles, if it settles payments: an RTGS settlement, a Queue-2
+    /// release, an LSM offset that settled, an LSM cycle. A scheduled settlement (a scenario
+    /// event's transfer, `tx_id: None`) moves money but settles no payment, as in the
+    /// engine's run statistics.
+    pub fn settled(&self) -> Option<Settled<'_>> {
         use EventKind::*;
         match self {
-            Arrival { .. } => 0,
-            PolicySubmit { .. } => 1,
-            PolicyHold { .. } => 2,
-            PolicyDrop { .. } => 3,
-            PolicySplit { .. } => 4,
-            TransactionReprioritized { .. } => 5,
-            PriorityEscalated { .. } => 6,
-            RtgsSubmission { .. } => 7,
-            RtgsWithdrawal { .. } => 8,
-            RtgsResubmission { .. } => 9,
-            BankBudgetSet { .. } => 10,
-            StateRegisterSet { .. } => 11,
-            CollateralPost { .. } => 12,
-            CollateralWithdraw { .. } => 13,
-            CollateralTimerWithdrawn { .. } => 14,
-            CollateralTimerBlocked { .. } => 15,
-            RtgsImmediateSettlement { .. } => 16,
-            QueuedRtgs { .. } => 17,
-            Queue2LiquidityRelease { .. } => 18,
-            LsmBilateralOffset { .. } => 19,
-            LsmCycleSettlement { .. } => 20,
-            EntryDispositionOffset { .. } => 21,
-            AlgorithmExecution { .. } => 22,
-            BilateralLimitExceeded { .. } => 23,
-            MultilateralLimitExceeded { .. } => 24,
-            CostAccrual { .. } => 25,
-            TransactionWentOverdue { .. } => 26,
-            OverdueTransactionSettled { .. } => 27,
-            ScenarioEventExecuted { .. } => 28,
-            EndOfDay { .. } => 29,
-            DeferredCreditApplied { .. } => 30,
-            LiquidityAllocation { .. } => 31,
-            LiquidityReturn { .. } => 32,
-            LsmQueue2Settlement { .. } => 33,
-            LsmBilateralSettlement { .. } => 34,
+            RtgsImmediateSettlement { tx_id: Some(tx), amount, .. }
+            | Queue2LiquidityRelease { tx_id: tx, amount, .. }
+            | LsmQueue2Settlement { tx_id: tx, amount, .. } => Some(Settled { tx_ids: std::slice::from_ref(tx), value: *amount }),
+            LsmBilateralOffset { tx_ids, amount_a, amount_b, settled: true, .. } | LsmBilateralSettlement { tx_ids, amount_a, amount_b, .. } => {
+                Some(Settled { tx_ids, value: amount_a + amount_b })
+            }
+            LsmCycleSettlement { tx_ids, tx_amounts, .. } => Some(Settled { tx_ids, value: tx_amounts.iter().sum() }),
+            _ => None,
         }
     }
 }
 
-/// Every event type name, SimCash's and the extensions.
-pub const EVENT_TYPES: &[&str] = &[
-    "Arrival",
-    "PolicySubmit",
-    "PolicyHold",
-    "PolicyDrop",
-    "PolicySplit",
-    "TransactionReprioritized",
-    "PriorityEscalated",
-    "RtgsSubmission",
-    "RtgsWithdrawal",
-    "RtgsResubmission",
-    "BankBudgetSet",
-    "StateRegisterSet",
-    "CollateralPost",
-    "CollateralWithdraw",
-    "CollateralTimerWithdrawn",
-    "CollateralTimerBlocked",
-    "RtgsImmediateSettlement",
-    "QueuedRtgs",
-    "Queue2LiquidityRelease",
-    "LsmBilateralOffset",
-    "LsmCycleSettlement",
-    "EntryDispositionOffset",
-    "AlgorithmExecution",
-    "BilateralLimitExceeded",
-    "MultilateralLimitExceeded",
-    "CostAccrual",
-    "TransactionWentOverdue",
-    "OverdueTransactionSettled",
-    "ScenarioEventExecuted",
-    "EndOfDay",
-    "DeferredCreditApplied",
-    "LiquidityAllocation",
-    "LiquidityReturn",
-    "LsmQueue2Settlement",
-    "LsmBilateralSettlement",
-];
+/// A field's value in SimCash's dict form.
+trait ToJson {
+    fn json(&self) -> Value;
+}
+
+macro_rules! number_json {
+    ($($t:ty),*) => {$(
+        impl ToJson for $t {
+            fn json(&self) -> Value {
+                json!(self)
+            }
+        }
+    )*};
+}
+number_json!(u8, u32, i64, f64, bool, Option<Cents>);
+
+impl ToJson for TxId {
+    fn json(&self) -> Value {
+        Value::String(self.to_string())
+    }
+}
+
+impl ToJson for Option<TxId> {
+    /// `None` (a scheduled settlement) is replaced with SimCash's synthetic id in [`Event::to_json`].
+    fn json(&self) -> Value {
+        self.as_ref().map_or(Value::Null, ToJson::json)
+    }
+}
+
+impl ToJson for Vec<TxId> {
+    fn json(&self) -> Value {
+        Value::Array(self.iter().map(ToJson::json).collect())
+    }
+}
+
+impl ToJson for Vec<Cents> {
+    fn json(&self) -> Value {
+        json!(self)
+    }
+}
+
+impl ToJson for RtgsPriority {
+    fn json(&self) -> Value {
+        Value::String(self.as_str().to_owned())
+    }
+}
+
+impl ToJson for Option<RtgsPriority> {
+    fn json(&self) -> Value {
+        Value::String(self.map_or("None", RtgsPriority::as_str).to_owned())
+    }
+}
+
+impl ToJson for HoldReason {
+    fn json(&self) -> Value {
+        Value::String(self.to_string())
+    }
+}
+
+impl ToJson for Arc<str> {
+    fn json(&self) -> Value {
+        Value::String(self.to_string())
+    }
+}
+
+impl ToJson for Option<Arc<str>> {
+    fn json(&self) -> Value {
+        self.as_ref().map_or(Value::Null, ToJson::json)
+    }
+}
+
+impl ToJson for &'static str {
+    fn json(&self) -> Value {
+        Value::String((*self).to_owned())
+    }
+}
+
+impl ToJson for String {
+    fn json(&self) -> Value {
+        Value::String(self.clone())
+    }
+}
+
+impl ToJson for AlgorithmResult {
+    fn json(&self) -> Value {
+        Value::String(format!("{self:?}"))
+    }
+}
+
+impl ToJson for CostBreakdown {
+    /// SimCash's five components and their total (which includes the opportunity cost).
+    fn json(&self) -> Value {
+        json!({
+            "liquidity_cost": self.liquidity_cost,
+            "delay_cost": self.delay_cost,
+            "collateral_cost": self.collateral_cost,
+            "penalty_cost": self.penalty_cost,
+            "split_friction_cost": self.split_friction_cost,
+            "total": self.total(),
+        })
+    }
+}
+
+/// Agents in SimCash's dict form: their ids.
+trait AgentJson {
+    fn agent_json(&self, names: &[String]) -> Value;
+}
+
+impl AgentJson for AgentIdx {
+    fn agent_json(&self, names: &[String]) -> Value {
+        Value::String(names[*self as usize].clone())
+    }
+}
+
+impl AgentJson for Option<AgentIdx> {
+    /// SimCash writes no agent as an empty id.
+    fn agent_json(&self, names: &[String]) -> Value {
+        self.as_ref().map_or(Value::String(String::new()), |a| a.agent_json(names))
+    }
+}
+
+impl AgentJson for Vec<AgentIdx> {
+    fn agent_json(&self, names: &[String]) -> Value {
+        Value::Array(self.iter().map(|a| a.agent_json(names)).collect())
+    }
+}
+
+impl AgentJson for Option<Vec<AgentIdx>> {
+    fn agent_json(&self, names: &[String]) -> Value {
+        self.as_ref().map_or(Value::Null, |v| v.agent_json(names))
+    }
+}
 
 /// SimCash's synthetic transaction id for a ScheduledSettlement.
 pub fn scheduled_settlement_id(from: &str, to: &str, amount: Cents, tick: u32) -> String {
@@ -490,275 +465,31 @@ impl Event {
     /// indices to ids.
     pub fn to_json(&self, names: &[String]) -> Map<String, Value> {
         use EventKind::*;
-        let a = |i: &AgentIdx| Value::String(names[*i as usize].clone());
-        let t = |id: &TxId| Value::String(id.to_string());
-        let ts = |ids: &[TxId]| Value::Array(ids.iter().map(|i| Value::String(i.to_string())).collect());
-        let s = |x: &str| Value::String(x.to_owned());
         let mut m = Map::new();
-        m.insert("event_type".into(), s(self.kind.name()));
+        m.insert("event_type".into(), Value::String(self.kind.name().to_owned()));
         m.insert("tick".into(), json!(self.tick));
-        let mut put = |k: &str, v: Value| {
-            m.insert(k.to_owned(), v);
-        };
+        self.kind.put_fields(names, &mut m);
+        // What SimCash's dict holds beyond the fields.
         match &self.kind {
-            Arrival { tx_id, sender_id, receiver_id, amount, deadline, priority, is_divisible } => {
-                put("tx_id", t(tx_id));
-                put("sender_id", a(sender_id));
-                put("receiver_id", a(receiver_id));
-                put("amount", json!(amount));
-                put("deadline", json!(deadline));
-                put("priority", json!(priority));
-                put("is_divisible", json!(is_divisible));
+            RtgsImmediateSettlement { tx_id: None, sender, receiver, amount, .. } => {
+                let id = scheduled_settlement_id(&names[*sender as usize], &names[*receiver as usize], *amount, self.tick);
+                m.insert("tx_id".into(), Value::String(id));
             }
-            PolicySubmit { agent_id, tx_id } => {
-                put("agent_id", a(agent_id));
-                put("tx_id", t(tx_id));
+            Queue2LiquidityRelease { .. } => {
+                m.insert("release_reason".into(), json!("liquidity_available"));
             }
-            PolicyHold { agent_id, tx_id, reason } => {
-                put("agent_id", a(agent_id));
-                put("tx_id", t(tx_id));
-                put("reason", s(&reason.to_string()));
+            LsmBilateralOffset { amount_a, amount_b, .. } => {
+                let at = m.keys().position(|k| k == "amount_b").map_or(m.len(), |i| i + 1);
+                m.shift_insert(at, "amount".into(), json!(amount_a + amount_b));
             }
-            PolicyDrop { agent_id, tx_id, reason } => {
-                put("agent_id", a(agent_id));
-                put("tx_id", t(tx_id));
-                put("reason", s(reason));
+            LsmCycleSettlement { total_value, .. } => {
+                let at = m.keys().position(|k| k == "total_value").map_or(m.len(), |i| i + 1);
+                m.shift_insert(at, "cycle_value".into(), json!(total_value));
             }
-            PolicySplit { agent_id, tx_id, num_splits, child_ids } => {
-                put("agent_id", a(agent_id));
-                put("tx_id", t(tx_id));
-                put("num_splits", json!(num_splits));
-                put("child_ids", ts(child_ids));
+            CostAccrual { costs, .. } => {
+                m.insert("liquidity_opportunity_cost".into(), json!(costs.liquidity_opportunity_cost));
             }
-            TransactionReprioritized { agent_id, tx_id, old_priority, new_priority } => {
-                put("agent_id", a(agent_id));
-                put("tx_id", t(tx_id));
-                put("old_priority", json!(old_priority));
-                put("new_priority", json!(new_priority));
-            }
-            PriorityEscalated { tx_id, sender_id, original_priority, escalated_priority, ticks_until_deadline, boost_applied } => {
-                put("tx_id", t(tx_id));
-                put("sender_id", a(sender_id));
-                put("original_priority", json!(original_priority));
-                put("escalated_priority", json!(escalated_priority));
-                put("ticks_until_deadline", json!(ticks_until_deadline));
-                put("boost_applied", json!(boost_applied));
-            }
-            RtgsSubmission { tx_id, sender, receiver, amount, internal_priority, rtgs_priority } => {
-                put("tx_id", t(tx_id));
-                put("sender", a(sender));
-                put("receiver", a(receiver));
-                put("amount", json!(amount));
-                put("internal_priority", json!(internal_priority));
-                put("rtgs_priority", s(rtgs_priority.as_str()));
-            }
-            RtgsWithdrawal { tx_id, sender, original_rtgs_priority } => {
-                put("tx_id", t(tx_id));
-                put("sender", a(sender));
-                put("original_rtgs_priority", s(original_rtgs_priority.as_str()));
-            }
-            RtgsResubmission { tx_id, sender, old_rtgs_priority, new_rtgs_priority } => {
-                put("tx_id", t(tx_id));
-                put("sender", a(sender));
-                put("old_rtgs_priority", s(old_rtgs_priority.map_or("None", RtgsPriority::as_str)));
-                put("new_rtgs_priority", s(new_rtgs_priority.as_str()));
-            }
-            BankBudgetSet { agent_id, max_value, focus_counterparties, max_per_counterparty } => {
-                put("agent_id", a(agent_id));
-                put("max_value", json!(max_value));
-                put("focus_counterparties", focus_counterparties.as_ref().map_or(Value::Null, |v| Value::Array(v.iter().map(a).collect())));
-                put("max_per_counterparty", json!(max_per_counterparty));
-            }
-            StateRegisterSet { agent_id, register_key, old_value, new_value, reason, decision_path } => {
-                put("agent_id", a(agent_id));
-                put("register_key", s(register_key));
-                put("old_value", json!(old_value));
-                put("new_value", json!(new_value));
-                put("reason", s(reason));
-                put("decision_path", decision_path.as_deref().map_or(Value::Null, s));
-            }
-            CollateralPost { agent_id, amount, reason, new_total } | CollateralWithdraw { agent_id, amount, reason, new_total } => {
-                put("agent_id", a(agent_id));
-                put("amount", json!(amount));
-                put("reason", s(reason));
-                put("new_total", json!(new_total));
-            }
-            CollateralTimerWithdrawn { agent_id, amount, original_reason, posted_at_tick, new_total } => {
-                put("agent_id", a(agent_id));
-                put("amount", json!(amount));
-                put("original_reason", s(original_reason));
-                put("posted_at_tick", json!(posted_at_tick));
-                put("new_total", json!(new_total));
-            }
-            CollateralTimerBlocked { agent_id, requested_amount, reason, original_reason, posted_at_tick } => {
-                put("agent_id", a(agent_id));
-                put("requested_amount", json!(requested_amount));
-                put("reason", s(reason));
-                put("original_reason", s(original_reason));
-                put("posted_at_tick", json!(posted_at_tick));
-            }
-            RtgsImmediateSettlement { tx_id, sender, receiver, amount, sender_balance_before, sender_balance_after } => {
-                let id = match tx_id {
-                    Some(id) => id.to_string(),
-                    None => scheduled_settlement_id(&names[*sender as usize], &names[*receiver as usize], *amount, self.tick),
-                };
-                put("tx_id", s(&id));
-                put("sender", a(sender));
-                put("receiver", a(receiver));
-                put("amount", json!(amount));
-                put("sender_balance_before", json!(sender_balance_before));
-                put("sender_balance_after", json!(sender_balance_after));
-            }
-            QueuedRtgs { tx_id, sender_id } => {
-                put("tx_id", t(tx_id));
-                put("sender_id", a(sender_id));
-            }
-            Queue2LiquidityRelease { tx_id, sender, receiver, amount, queue_wait_ticks } => {
-                put("tx_id", t(tx_id));
-                put("sender", a(sender));
-                put("receiver", a(receiver));
-                put("amount", json!(amount));
-                put("queue_wait_ticks", json!(queue_wait_ticks));
-                put("release_reason", s("liquidity_available"));
-            }
-            LsmBilateralOffset { agent_a, agent_b, amount_a, amount_b, tx_ids, settled } => {
-                put("agent_a", a(agent_a));
-                put("agent_b", a(agent_b));
-                put("tx_ids", ts(tx_ids));
-                put("amount_a", json!(amount_a));
-                put("amount_b", json!(amount_b));
-                put("amount", json!(amount_a + amount_b));
-                put("settled", json!(settled));
-            }
-            LsmBilateralSettlement { agent_a, agent_b, amount_a, amount_b, tx_ids } => {
-                put("agent_a", a(agent_a));
-                put("agent_b", a(agent_b));
-                put("tx_ids", ts(tx_ids));
-                put("amount_a", json!(amount_a));
-                put("amount_b", json!(amount_b));
-            }
-            LsmCycleSettlement { agents, tx_amounts, total_value, net_positions, max_net_outflow, max_net_outflow_agent, tx_ids } => {
-                put("agents", Value::Array(agents.iter().map(a).collect()));
-                put("tx_ids", ts(tx_ids));
-                put("tx_amounts", json!(tx_amounts));
-                put("total_value", json!(total_value));
-                put("cycle_value", json!(total_value));
-                put("net_positions", json!(net_positions));
-                put("max_net_outflow", json!(max_net_outflow));
-                put("max_net_outflow_agent", max_net_outflow_agent.as_ref().map_or(s(""), a));
-            }
-            EntryDispositionOffset { incoming_tx_id, queued_tx_id, agent_a, agent_b, offset_amount, incoming_amount, queued_amount } => {
-                put("incoming_tx_id", t(incoming_tx_id));
-                put("queued_tx_id", t(queued_tx_id));
-                put("agent_a", a(agent_a));
-                put("agent_b", a(agent_b));
-                put("offset_amount", json!(offset_amount));
-                put("incoming_amount", json!(incoming_amount));
-                put("queued_amount", json!(queued_amount));
-            }
-            AlgorithmExecution { algorithm, success, settlements, settled_value } => {
-                put("algorithm", json!(algorithm));
-                put("result", s(if *success { "Success" } else { "NoProgress" }));
-                put("settlements", json!(settlements));
-                put("settled_value", json!(settled_value));
-            }
-            BilateralLimitExceeded { sender, receiver, tx_id, amount, current_bilateral_outflow, bilateral_limit } => {
-                put("sender", a(sender));
-                put("receiver", a(receiver));
-                put("tx_id", t(tx_id));
-                put("amount", json!(amount));
-                put("current_bilateral_outflow", json!(current_bilateral_outflow));
-                put("bilateral_limit", json!(bilateral_limit));
-            }
-            MultilateralLimitExceeded { sender, tx_id, amount, current_total_outflow, multilateral_limit } => {
-                put("sender", a(sender));
-                put("tx_id", t(tx_id));
-                put("amount", json!(amount));
-                put("current_total_outflow", json!(current_total_outflow));
-                put("multilateral_limit", json!(multilateral_limit));
-            }
-            CostAccrual { agent_id, costs } => {
-                put("agent_id", a(agent_id));
-                put(
-                    "costs",
-                    json!({
-                        "liquidity_cost": costs.liquidity_cost,
-                        "delay_cost": costs.delay_cost,
-                        "collateral_cost": costs.collateral_cost,
-                        "penalty_cost": costs.penalty_cost,
-                        "split_friction_cost": costs.split_friction_cost,
-                        "total": costs.total(),
-                    }),
-                );
-                // Extension field: SimCash folds it into `total` only.
-                put("liquidity_opportunity_cost", json!(costs.liquidity_opportunity_cost));
-            }
-            TransactionWentOverdue { tx_id, sender_id, receiver_id, amount, remaining_amount, deadline_tick, ticks_overdue, deadline_penalty_cost } => {
-                put("tx_id", t(tx_id));
-                put("sender_id", a(sender_id));
-                put("receiver_id", a(receiver_id));
-                put("amount", json!(amount));
-                put("remaining_amount", json!(remaining_amount));
-                put("deadline_tick", json!(deadline_tick));
-                put("ticks_overdue", json!(ticks_overdue));
-                put("deadline_penalty_cost", json!(deadline_penalty_cost));
-            }
-            OverdueTransactionSettled {
-                tx_id,
-                sender_id,
-                receiver_id,
-                amount,
-                settled_amount,
-                deadline_tick,
-                overdue_since_tick,
-                total_ticks_overdue,
-                deadline_penalty_cost,
-                estimated_delay_cost,
-            } => {
-                put("tx_id", t(tx_id));
-                put("sender_id", a(sender_id));
-                put("receiver_id", a(receiver_id));
-                put("amount", json!(amount));
-                put("settled_amount", json!(settled_amount));
-                put("deadline_tick", json!(deadline_tick));
-                put("overdue_since_tick", json!(overdue_since_tick));
-                put("total_ticks_overdue", json!(total_ticks_overdue));
-                put("deadline_penalty_cost", json!(deadline_penalty_cost));
-                put("estimated_delay_cost", json!(estimated_delay_cost));
-            }
-            ScenarioEventExecuted { scenario_event_type, details_json } => {
-                put("scenario_event_type", s(scenario_event_type));
-                put("details_json", s(details_json));
-            }
-            EndOfDay { day, unsettled_count, total_penalties } => {
-                put("day", json!(day));
-                put("unsettled_count", json!(unsettled_count));
-                put("total_penalties", json!(total_penalties));
-            }
-            DeferredCreditApplied { agent_id, amount, source_transactions } => {
-                put("agent_id", a(agent_id));
-                put("amount", json!(amount));
-                put("source_transactions", ts(source_transactions));
-            }
-            LiquidityAllocation { day, agent_id, fraction, amount, balance_after } => {
-                put("day", json!(day));
-                put("agent_id", a(agent_id));
-                put("fraction", json!(fraction));
-                put("amount", json!(amount));
-                put("balance_after", json!(balance_after));
-            }
-            LiquidityReturn { agent_id, amount, balance_after } => {
-                put("agent_id", a(agent_id));
-                put("amount", json!(amount));
-                put("balance_after", json!(balance_after));
-            }
-            LsmQueue2Settlement { tx_id, sender, receiver, amount, sender_balance_after } => {
-                put("tx_id", t(tx_id));
-                put("sender", a(sender));
-                put("receiver", a(receiver));
-                put("amount", json!(amount));
-                put("sender_balance_after", json!(sender_balance_after));
-            }
+            _ => {}
         }
         m
     }
@@ -810,7 +541,7 @@ pub(crate) mod tests {
                 tx_ids: vec![t, TxId(1), TxId(2)],
             },
             EntryDispositionOffset { incoming_tx_id: t, queued_tx_id: TxId(1), agent_a: 0, agent_b: 1, offset_amount: 3, incoming_amount: 5, queued_amount: 3 },
-            AlgorithmExecution { algorithm: 2, success: true, settlements: 2, settled_value: 8 },
+            AlgorithmExecution { algorithm: 2, result: AlgorithmResult::Success, settlements: 2, settled_value: 8 },
             BilateralLimitExceeded { sender: 0, receiver: 1, tx_id: t, amount: 5, current_bilateral_outflow: 1, bilateral_limit: 4 },
             MultilateralLimitExceeded { sender: 0, tx_id: t, amount: 5, current_total_outflow: 1, multilateral_limit: 4 },
             CostAccrual { agent_id: 0, costs: CostBreakdown { delay_cost: 3, liquidity_opportunity_cost: 2, ..Default::default() } },
@@ -926,6 +657,22 @@ pub(crate) mod tests {
         // SimCash writes these two as plain text, not `Custom(…)` (kit golden policy_smart_budget_manager).
         assert_eq!(HoldReason::BudgetExhausted.to_string(), "BudgetExhausted");
         assert_eq!(HoldReason::Engine("WithdrawFromRtgs failed: x".into()).to_string(), "WithdrawFromRtgs failed: x");
+    }
+
+    #[test]
+    fn settled_names_the_payments_of_settlement_events_only() {
+        const SETTLING: &[&str] =
+            &["RtgsImmediateSettlement", "Queue2LiquidityRelease", "LsmQueue2Settlement", "LsmBilateralOffset", "LsmBilateralSettlement", "LsmCycleSettlement"];
+        for kind in every_variant() {
+            assert_eq!(kind.settled().is_some(), SETTLING.contains(&kind.name()), "{}", kind.name());
+        }
+        let cycle = every_variant().into_iter().find(|k| k.name() == "LsmCycleSettlement").unwrap();
+        assert_eq!(cycle.settled(), Some(Settled { tx_ids: &[TxId(0), TxId(1), TxId(2)], value: 18 }));
+        let scheduled =
+            EventKind::RtgsImmediateSettlement { tx_id: None, sender: 0, receiver: 1, amount: 5, sender_balance_before: 9, sender_balance_after: 4 };
+        assert_eq!(scheduled.settled(), None, "a scheduled settlement settles no payment");
+        let unfunded = EventKind::LsmBilateralOffset { agent_a: 0, agent_b: 1, tx_ids: vec![TxId(0)], amount_a: 5, amount_b: 3, settled: false };
+        assert_eq!(unfunded.settled(), None);
     }
 
     #[test]

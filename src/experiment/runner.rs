@@ -55,6 +55,8 @@ pub struct Options {
     pub seed: Option<u64>,
     /// Suggests policies.
     pub proposer: Box<dyn Proposer>,
+    /// When the experiment started and finished (see [`crate::state::wall_clock`]).
+    pub clock: crate::state::Clock,
 }
 
 /// Progress callbacks (the CLI draws bars; tests pass [`Silent`]).
@@ -216,7 +218,7 @@ pub fn run(cfg: &ExperimentConfig, dataset: &Dataset, opts: &Options, progress: 
         sorted,
         scenario_name: cfg.scenario_path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(),
     };
-    let started_at = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
+    let started_at = (r.opts.clock)();
     let mut row = ExperimentRow {
         name: cfg.name.clone(),
         description: cfg.description.clone(),
@@ -373,7 +375,7 @@ pub fn run(cfg: &ExperimentConfig, dataset: &Dataset, opts: &Options, progress: 
     row.status = if converged { "converged" } else { "max_iterations" }.into();
     row.convergence_reason = Some(reason.clone());
     row.iterations = totals.len() as u32;
-    row.finished_at = Some(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64));
+    row.finished_at = Some((r.opts.clock)());
     write_experiment(dataset, &id, &row)?;
     Ok(Summary { experiment_id: id, iterations: totals.len() as u32, ran, converged, reason, total_costs: totals, policies })
 }

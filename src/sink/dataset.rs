@@ -25,12 +25,13 @@ use crate::store::StoreError;
 use crate::store::batch::{AgentCounters, AgentTickRow, EventColumns, TickRow, agent_ticks_batch, agent_values, ticks_batch};
 use crate::store::commit::{Committer, GroupLimits, OnExisting, SPOOLED, SpoolFiles, Staged, is_committed};
 use crate::store::delta::action::Add;
+use crate::store::layout::runtime;
 use crate::store::layout::{Dataset, SimulationKey};
 use crate::store::registry::Keys;
 use crate::store::row::EventRow;
 use crate::store::schema::{SCHEMA_VERSION, SIMULATIONS};
 use crate::store::table::{FileWriter, Table};
-use crate::store::writer::{Pages, runtime};
+use crate::store::writer::Pages;
 
 /// List items (transaction ids, agents, amounts) after which an `events` batch is sent even
 /// if it has fewer than `batch_rows` rows: 1Mi items are 4–8 MB, so memory stays bounded when
@@ -55,7 +56,7 @@ pub struct WriterOptions {
     /// Experiment simulations: the sample index.
     pub sample: Option<u32>,
     /// Wall clock in milliseconds since the epoch (injected so tests can fix it).
-    pub clock: Arc<dyn Fn() -> i64 + Send + Sync>,
+    pub clock: crate::state::Clock,
     /// The runner's group committer; `None`: commit this simulation alone when it finishes.
     pub committer: Option<Arc<Committer>>,
     /// Rows of other tables (stored schema) committed right after this simulation.
@@ -78,7 +79,7 @@ impl Default for WriterOptions {
             scenario: String::new(),
             agent: None,
             sample: None,
-            clock: Arc::new(|| std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)),
+            clock: crate::state::wall_clock(),
             committer: None,
             with_rows: Vec::new(),
         }
@@ -301,13 +302,11 @@ impl ParquetSink {
             }
             EventKind::CollateralPost { agent_id, .. } => c[*agent_id as usize].collateral_posts += 1,
             EventKind::CollateralWithdraw { agent_id, .. } => c[*agent_id as usize].collateral_withdrawals += 1,
-            EventKind::RtgsImmediateSettlement { tx_id: Some(tx), .. }
-            | EventKind::Queue2LiquidityRelease { tx_id: tx, .. }
-            | EventKind::LsmQueue2Settlement { tx_id: tx, .. } => settled(c, parties, tx),
-            EventKind::LsmBilateralOffset { tx_ids, settled: true, .. }
-            | EventKind::LsmBilateralSettlement { tx_ids, .. }
-            | EventKind::LsmCycleSettlement { tx_ids, .. } => tx_ids.iter().for_each(|tx| settled(c, parties, tx)),
-            _ => {}
+            other => {
+                if let Some(s) = other.settled() {
+                    s.tx_ids.iter().for_each(|tx| settled(c, parties, tx));
+                }
+            }
         }
     }
 

@@ -8,6 +8,17 @@ mod live;
 mod render;
 
 pub use live::{AgentSnapshot, LiveState, StateProvider};
+
+use std::sync::Arc;
+
+/// Wall-clock time in milliseconds since the epoch, injected where it is recorded (run and
+/// experiment start and end times) so tests can fix it.
+pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+
+/// The system's wall clock.
+pub fn wall_clock() -> Clock {
+    Arc::new(|| std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64))
+}
 pub use render::{Renderer, format_cents, render_summary};
 
 use crate::engine::RunStats;

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::RunSummary;
 use crate::engine::config::Cents;
-use crate::engine::event::{AgentIdx, CostBreakdown, Event, EventKind, TxId};
+use crate::engine::event::{AgentIdx, AlgorithmResult, CostBreakdown, Event, EventKind, TxId};
 
 use super::live::StateProvider;
 
@@ -128,14 +128,13 @@ impl Renderer {
         writeln!(out, "   queue 2: {} payments", state.queue2_len())
     }
 
-    fn settled(&mut self, amount: Cents) {
-        self.day.settled += 1;
-        self.day.settled_value += amount;
-    }
-
     fn render_event(&mut self, out: &mut dyn Write, e: &Event, state: &dyn StateProvider) -> io::Result<()> {
         use EventKind::*;
         let ids = |v: &[TxId]| v.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(", ");
+        if let Some(s) = e.kind.settled() {
+            self.day.settled += s.tx_ids.len() as u32;
+            self.day.settled_value += s.value;
+        }
         match &e.kind {
             Arrival { tx_id, sender_id, receiver_id, amount, deadline, priority, .. } => {
                 self.day.arrivals += 1;
@@ -195,7 +194,6 @@ impl Renderer {
                 writeln!(out, "  collateral  {} auto-withdrawal of {} blocked: {reason}", self.n(*agent_id), format_cents(*requested_amount))
             }
             RtgsImmediateSettlement { tx_id, sender, receiver, amount, sender_balance_before, sender_balance_after } => {
-                self.settled(*amount);
                 let id = tx_id.map_or_else(|| "scheduled".to_owned(), |t| t.to_string());
                 writeln!(
                     out,
@@ -209,7 +207,6 @@ impl Renderer {
             }
             QueuedRtgs { tx_id, sender_id } => writeln!(out, "  queued      {tx_id}  {} lacks liquidity → Queue 2", self.n(*sender_id)),
             Queue2LiquidityRelease { tx_id, sender, receiver, amount, queue_wait_ticks } => {
-                self.settled(*amount);
                 writeln!(
                     out,
                     "  settled     {tx_id}  {} → {}  {}  Queue 2 ({queue_wait_ticks} ticks since arrival)",
@@ -219,14 +216,9 @@ impl Renderer {
                 )
             }
             LsmQueue2Settlement { tx_id, sender, receiver, amount, .. } => {
-                self.settled(*amount);
                 writeln!(out, "  settled     {tx_id}  {} → {}  {}  Queue 2 inside LSM", self.n(*sender), self.n(*receiver), format_cents(*amount))
             }
             LsmBilateralOffset { agent_a, agent_b, amount_a, amount_b, tx_ids, settled } => {
-                if *settled {
-                    self.day.settled += tx_ids.len() as u32;
-                    self.day.settled_value += amount_a + amount_b;
-                }
                 writeln!(
                     out,
                     "  lsm-bilateral {} ⇄ {}  {} / {}  {}  [{}]",
@@ -239,8 +231,6 @@ impl Renderer {
                 )
             }
             LsmBilateralSettlement { agent_a, agent_b, amount_a, amount_b, tx_ids } => {
-                self.day.settled += tx_ids.len() as u32;
-                self.day.settled_value += amount_a + amount_b;
                 writeln!(
                     out,
                     "  lsm-bilateral {} ⇄ {}  {} / {}  settled on a later round  [{}]",
@@ -251,20 +241,17 @@ impl Renderer {
                     ids(tx_ids)
                 )
             }
-            LsmCycleSettlement { agents, total_value, tx_ids, tx_amounts, .. } => {
-                for a in tx_amounts {
-                    self.settled(*a);
-                }
+            LsmCycleSettlement { agents, total_value, tx_ids, .. } => {
                 let path: Vec<&str> = agents.iter().map(|a| self.n(*a)).collect();
                 writeln!(out, "  lsm-cycle   {}  total {}  [{}]", path.join(" → "), format_cents(*total_value), ids(tx_ids))
             }
             EntryDispositionOffset { incoming_tx_id, queued_tx_id, offset_amount, .. } => {
                 writeln!(out, "  offset      {incoming_tx_id} against {queued_tx_id}  {}", format_cents(*offset_amount))
             }
-            AlgorithmExecution { algorithm, success, settlements, settled_value } => writeln!(
+            AlgorithmExecution { algorithm, result, settlements, settled_value } => writeln!(
                 out,
                 "  algorithm   {algorithm}: {} ({settlements} settlements, {})",
-                if *success { "success" } else { "no progress" },
+                if *result == AlgorithmResult::Success { "success" } else { "no progress" },
                 format_cents(*settled_value)
             ),
             BilateralLimitExceeded { tx_id, sender, receiver, .. } => {

@@ -14,11 +14,11 @@ use datafusion::arrow::array::{
 };
 use datafusion::arrow::buffer::{BooleanBuffer, NullBuffer, ScalarBuffer};
 use datafusion::arrow::compute::{TakeOptions, take};
-use datafusion::arrow::datatypes::{ArrowPrimitiveType, Float64Type, Int32Type, Int64Type, UInt8Type, UInt32Type, UInt64Type};
+use datafusion::arrow::datatypes::{ArrowPrimitiveType, DataType, Field, Float64Type, Int32Type, Int64Type, UInt8Type, UInt32Type, UInt64Type};
 use datafusion::arrow::error::ArrowError;
 
 use super::row::{EventRow, event_type_index, intern_scenario_event_type};
-use super::schema::{AGENT_TICKS, EVENTS};
+use super::schema::{AGENT_TICKS, EVENTS, dict, list};
 use crate::engine::event::{AgentIdx, EVENT_TYPES, RtgsPriority};
 use crate::state::AgentSnapshot;
 
@@ -48,7 +48,7 @@ type Taken<V> = (Vec<V>, Option<NullBuffer>);
 /// A nullable column of plain values being built. Until its first value in a batch it only
 /// counts rows, so a column that stays null costs one predictable branch per row; from then
 /// on it keeps a value (the default where null) and a validity flag per row.
-struct Opt<V> {
+pub struct Opt<V> {
     values: Vec<V>,
     valid: Vec<bool>,
     /// Rows before the first value.
@@ -129,7 +129,8 @@ impl Opt<bool> {
 }
 
 /// Arrow builders that append runs of nulls.
-trait AppendNulls: Default {
+pub trait AppendNulls: Default {
+    /// Appends `n` nulls.
     fn append_nulls_(&mut self, n: usize);
 }
 
@@ -146,7 +147,7 @@ append_nulls!(StringBuilder, StringDictionaryBuilder<Int32Type>, ListBuilder<UIn
 
 /// A rarely filled column kept in an Arrow builder, which is created only at the first
 /// value of a batch; until then rows are only counted.
-struct Lazy<B> {
+pub struct Lazy<B> {
     pending: usize,
     builder: Option<B>,
 }
@@ -189,102 +190,450 @@ fn append_list<T: ArrowPrimitiveType>(b: &mut ListBuilder<PrimitiveBuilder<T>>, 
     b.append(true);
 }
 
-/// Builds `events` record batches row by row (see the module docs).
-pub struct EventColumns {
-    agent_names: ArrayRef,
-    /// Items in the list columns since the last batch.
-    list_items: usize,
-    seq: Vec<u64>,
-    tick: Vec<u32>,
-    day: Vec<u32>,
-    event_type: Vec<i32>,
-    agent: Opt<i32>,
-    counterparty: Opt<i32>,
-    tx: Opt<u32>,
-    amount: Opt<i64>,
-    amount_b: Opt<i64>,
-    remaining_amount: Opt<i64>,
-    deadline: Opt<u32>,
-    priority: Opt<u8>,
-    new_priority: Opt<u8>,
-    is_divisible: Opt<bool>,
-    settled: Opt<bool>,
-    reason: Lazy<StringDictionaryBuilder<Int32Type>>,
-    original_reason: Lazy<StringDictionaryBuilder<Int32Type>>,
-    rtgs_priority: Opt<i32>,
-    old_rtgs_priority: Opt<i32>,
-    balance_before: Opt<i64>,
-    balance_after: Opt<i64>,
-    new_total: Opt<i64>,
-    count: Opt<u32>,
-    ticks: Opt<i64>,
-    ref_tick: Opt<u32>,
-    fraction: Opt<f64>,
-    old_value: Opt<f64>,
-    new_value: Opt<f64>,
-    register_key: Lazy<StringDictionaryBuilder<Int32Type>>,
-    decision_path: Lazy<StringBuilder>,
-    /// liquidity, delay, collateral, penalty, split friction, liquidity opportunity.
-    costs: [Opt<i64>; 6],
-    scenario_event_type: Lazy<StringDictionaryBuilder<Int32Type>>,
-    details_json: Lazy<StringBuilder>,
-    tx_ids: Lazy<ListBuilder<UInt32Builder>>,
-    /// Agent indices; names are looked up when the batch is finished.
-    agents: Lazy<ListBuilder<UInt32Builder>>,
-    amounts: Lazy<ListBuilder<Int64Builder>>,
-    net_positions: Lazy<ListBuilder<Int64Builder>>,
+/// The one description of the `events` columns, in schema order: each column's name and
+/// kind. The kind ([`Column`]) gives its value in an [`EventRow`], its builder, its Arrow
+/// type and how it is read back; [`EventRow`], [`EventColumns`], [`rows_from_batch`] and
+/// the `events` schema are generated from this table. New columns go last (the schema
+/// evolves additively).
+macro_rules! event_columns {
+    ($then:ident) => {
+        $then! {
+            seq: Required<UInt64Type>,
+            tick: Required<UInt32Type>,
+            day: Required<UInt32Type>,
+            event_type: EventTypeKey,
+            agent: AgentKey,
+            counterparty: AgentKey,
+            tx: Plain<UInt32Type>,
+            amount: Plain<Int64Type>,
+            amount_b: Plain<Int64Type>,
+            remaining_amount: Plain<Int64Type>,
+            deadline: Plain<UInt32Type>,
+            priority: Plain<UInt8Type>,
+            new_priority: Plain<UInt8Type>,
+            is_divisible: Flag,
+            settled: Flag,
+            reason: Text,
+            original_reason: Text,
+            rtgs_priority: Priority,
+            old_rtgs_priority: Priority,
+            balance_before: Plain<Int64Type>,
+            balance_after: Plain<Int64Type>,
+            new_total: Plain<Int64Type>,
+            count: Plain<UInt32Type>,
+            ticks: Plain<Int64Type>,
+            ref_tick: Plain<UInt32Type>,
+            fraction: Plain<Float64Type>,
+            old_value: Plain<Float64Type>,
+            new_value: Plain<Float64Type>,
+            register_key: Text,
+            decision_path: LongText,
+            liquidity_cost: Plain<Int64Type>,
+            delay_cost: Plain<Int64Type>,
+            collateral_cost: Plain<Int64Type>,
+            penalty_cost: Plain<Int64Type>,
+            split_friction_cost: Plain<Int64Type>,
+            liquidity_opportunity_cost: Plain<Int64Type>,
+            scenario_event_type: ScenarioType,
+            details_json: Json,
+            tx_ids: List<UInt32Type>,
+            agents: AgentList,
+            amounts: List<Int64Type>,
+            net_positions: List<Int64Type>,
+        }
+    };
+}
+pub(crate) use event_columns;
+
+/// A kind of `events` column.
+pub trait Column {
+    /// Its value in an [`EventRow`].
+    type Value: Default;
+    /// What collects a batch of it.
+    type Builder;
+    /// Whether it may hold nulls.
+    const NULLABLE: bool = true;
+    /// Its Arrow type.
+    fn data_type() -> DataType;
+    /// An empty builder for `capacity` rows.
+    fn builder(capacity: usize) -> Self::Builder;
+    /// Appends one row's value.
+    fn push(b: &mut Self::Builder, v: &Self::Value);
+    /// List items in the value (a batch is bounded by them too).
+    #[inline(always)]
+    fn items(_v: &Self::Value) -> usize {
+        0
+    }
+    /// Ends the batch as an array; the builder starts again empty.
+    fn finish(b: &mut Self::Builder, agent_names: &ArrayRef) -> Result<ArrayRef, ArrowError>;
+    /// A batch's column back as values (one per row).
+    fn read(a: &ArrayRef, name: &str, index: &dyn Fn(&str) -> Option<AgentIdx>) -> Result<Vec<Self::Value>, BatchError>;
 }
 
-impl EventColumns {
-    /// Empty columns for a simulation whose agent ids are `agent_names` (see
-    /// [`agent_values`]), sized for `capacity` rows per batch.
-    pub fn new(agent_names: ArrayRef, capacity: usize) -> EventColumns {
-        EventColumns {
-            agent_names,
-            list_items: 0,
-            seq: Vec::with_capacity(capacity),
-            tick: Vec::with_capacity(capacity),
-            day: Vec::with_capacity(capacity),
-            event_type: Vec::with_capacity(capacity),
-            agent: Opt::new(),
-            counterparty: Opt::new(),
-            tx: Opt::new(),
-            amount: Opt::new(),
-            amount_b: Opt::new(),
-            remaining_amount: Opt::new(),
-            deadline: Opt::new(),
-            priority: Opt::new(),
-            new_priority: Opt::new(),
-            is_divisible: Opt::new(),
-            settled: Opt::new(),
-            reason: Lazy::new(),
-            original_reason: Lazy::new(),
-            rtgs_priority: Opt::new(),
-            old_rtgs_priority: Opt::new(),
-            balance_before: Opt::new(),
-            balance_after: Opt::new(),
-            new_total: Opt::new(),
-            count: Opt::new(),
-            ticks: Opt::new(),
-            ref_tick: Opt::new(),
-            fraction: Opt::new(),
-            old_value: Opt::new(),
-            new_value: Opt::new(),
-            register_key: Lazy::new(),
-            decision_path: Lazy::new(),
-            costs: [Opt::new(), Opt::new(), Opt::new(), Opt::new(), Opt::new(), Opt::new()],
-            scenario_event_type: Lazy::new(),
-            details_json: Lazy::new(),
-            tx_ids: Lazy::new(),
-            agents: Lazy::new(),
-            amounts: Lazy::new(),
-            net_positions: Lazy::new(),
-        }
-    }
+/// A non-null primitive column.
+pub struct Required<T>(std::marker::PhantomData<T>);
 
+impl<T: ArrowPrimitiveType> Column for Required<T> {
+    type Value = T::Native;
+    type Builder = Vec<T::Native>;
+    const NULLABLE: bool = false;
+    fn data_type() -> DataType {
+        T::DATA_TYPE
+    }
+    fn builder(capacity: usize) -> Self::Builder {
+        Vec::with_capacity(capacity)
+    }
+    #[inline(always)]
+    fn push(b: &mut Self::Builder, v: &Self::Value) {
+        b.push(*v);
+    }
+    fn finish(b: &mut Self::Builder, _: &ArrayRef) -> Result<ArrayRef, ArrowError> {
+        Ok(Arc::new(PrimitiveArray::<T>::new(ScalarBuffer::from(restart(b)), None)))
+    }
+    fn read(a: &ArrayRef, name: &str, _: &dyn Fn(&str) -> Option<AgentIdx>) -> Result<Vec<Self::Value>, BatchError> {
+        let p = a.as_primitive_opt::<T>().ok_or_else(|| wrong(name))?;
+        p.iter().map(|v| v.ok_or_else(|| null(name))).collect()
+    }
+}
+
+/// A nullable primitive column.
+pub struct Plain<T>(std::marker::PhantomData<T>);
+
+impl<T: ArrowPrimitiveType> Column for Plain<T> {
+    type Value = Option<T::Native>;
+    type Builder = Opt<T::Native>;
+    fn data_type() -> DataType {
+        T::DATA_TYPE
+    }
+    fn builder(_: usize) -> Self::Builder {
+        Opt::new()
+    }
+    #[inline(always)]
+    fn push(b: &mut Self::Builder, v: &Self::Value) {
+        b.push(*v);
+    }
+    fn finish(b: &mut Self::Builder, _: &ArrayRef) -> Result<ArrayRef, ArrowError> {
+        b.column::<T>()
+    }
+    fn read(a: &ArrayRef, name: &str, _: &dyn Fn(&str) -> Option<AgentIdx>) -> Result<Vec<Self::Value>, BatchError> {
+        Ok(a.as_primitive_opt::<T>().ok_or_else(|| wrong(name))?.iter().collect())
+    }
+}
+
+/// The event type: dictionary keys into [`EVENT_TYPES`].
+pub struct EventTypeKey;
+
+impl Column for EventTypeKey {
+    type Value = u8;
+    type Builder = Vec<i32>;
+    const NULLABLE: bool = false;
+    fn data_type() -> DataType {
+        dict()
+    }
+    fn builder(capacity: usize) -> Self::Builder {
+        Vec::with_capacity(capacity)
+    }
+    #[inline(always)]
+    fn push(b: &mut Self::Builder, v: &u8) {
+        b.push(i32::from(*v));
+    }
+    fn finish(b: &mut Self::Builder, _: &ArrayRef) -> Result<ArrayRef, ArrowError> {
+        Ok(Arc::new(DictionaryArray::try_new(PrimitiveArray::<Int32Type>::from(restart(b)), EVENT_TYPE_VALUES.clone())?))
+    }
+    fn read(a: &ArrayRef, name: &str, _: &dyn Fn(&str) -> Option<AgentIdx>) -> Result<Vec<u8>, BatchError> {
+        mapped(a, name, "event type", event_type_index)?.into_iter().map(|v| v.ok_or_else(|| null(name))).collect()
+    }
+}
+
+/// An agent: dictionary keys into the simulation's agent ids.
+pub struct AgentKey;
+
+impl Column for AgentKey {
+    type Value = Option<AgentIdx>;
+    type Builder = Opt<i32>;
+    fn data_type() -> DataType {
+        dict()
+    }
+    fn builder(_: usize) -> Self::Builder {
+        Opt::new()
+    }
+    #[inline(always)]
+    fn push(b: &mut Self::Builder, v: &Self::Value) {
+        b.push(v.map(|a| a as i32));
+    }
+    fn finish(b: &mut Self::Builder, agent_names: &ArrayRef) -> Result<ArrayRef, ArrowError> {
+        b.keys(agent_names)
+    }
+    fn read(a: &ArrayRef, name: &str, index: &dyn Fn(&str) -> Option<AgentIdx>) -> Result<Vec<Self::Value>, BatchError> {
+        mapped(a, name, "agent", index)
+    }
+}
+
+/// A flag.
+pub struct Flag;
+
+impl Column for Flag {
+    type Value = Option<bool>;
+    type Builder = Opt<bool>;
+    fn data_type() -> DataType {
+        DataType::Boolean
+    }
+    fn builder(_: usize) -> Self::Builder {
+        Opt::new()
+    }
+    #[inline(always)]
+    fn push(b: &mut Self::Builder, v: &Self::Value) {
+        b.push(*v);
+    }
+    fn finish(b: &mut Self::Builder, _: &ArrayRef) -> Result<ArrayRef, ArrowError> {
+        Ok(b.booleans())
+    }
+    fn read(a: &ArrayRef, name: &str, _: &dyn Fn(&str) -> Option<AgentIdx>) -> Result<Vec<Self::Value>, BatchError> {
+        Ok(a.as_boolean_opt().ok_or_else(|| wrong(name))?.iter().collect())
+    }
+}
+
+/// An RTGS priority: dictionary keys into its three names.
+pub struct Priority;
+
+impl Column for Priority {
+    type Value = Option<RtgsPriority>;
+    type Builder = Opt<i32>;
+    fn data_type() -> DataType {
+        dict()
+    }
+    fn builder(_: usize) -> Self::Builder {
+        Opt::new()
+    }
+    #[inline(always)]
+    fn push(b: &mut Self::Builder, v: &Self::Value) {
+        b.push(v.map(|p| p as i32));
+    }
+    fn finish(b: &mut Self::Builder, _: &ArrayRef) -> Result<ArrayRef, ArrowError> {
+        b.keys(&RTGS_VALUES)
+    }
+    fn read(a: &ArrayRef, name: &str, _: &dyn Fn(&str) -> Option<AgentIdx>) -> Result<Vec<Self::Value>, BatchError> {
+        mapped(a, name, "rtgs priority", RtgsPriority::parse)
+    }
+}
+
+/// A short text repeated across rows (reasons, register keys): dictionary-encoded.
+pub struct Text;
+
+impl Column for Text {
+    type Value = Option<Arc<str>>;
+    type Builder = Lazy<StringDictionaryBuilder<Int32Type>>;
+    fn data_type() -> DataType {
+        dict()
+    }
+    fn builder(_: usize) -> Self::Builder {
+        Lazy::new()
+    }
+    #[inline(always)]
+    fn push(b: &mut Self::Builder, v: &Self::Value) {
+        b.push(v.as_deref(), |b, v| b.append_value(v));
+    }
+    fn finish(b: &mut Self::Builder, _: &ArrayRef) -> Result<ArrayRef, ArrowError> {
+        Ok(Arc::new(b.take().finish()))
+    }
+    fn read(a: &ArrayRef, name: &str, _: &dyn Fn(&str) -> Option<AgentIdx>) -> Result<Vec<Self::Value>, BatchError> {
+        // One allocation per distinct dictionary value.
+        mapped(a, name, "value", |s| Some(Arc::from(s)))
+    }
+}
+
+/// A scenario event type: dictionary-encoded, read back as its interned name.
+pub struct ScenarioType;
+
+impl Column for ScenarioType {
+    type Value = Option<&'static str>;
+    type Builder = Lazy<StringDictionaryBuilder<Int32Type>>;
+    fn data_type() -> DataType {
+        dict()
+    }
+    fn builder(_: usize) -> Self::Builder {
+        Lazy::new()
+    }
+    #[inline(always)]
+    fn push(b: &mut Self::Builder, v: &Self::Value) {
+        b.push(*v, |b, v| b.append_value(v));
+    }
+    fn finish(b: &mut Self::Builder, _: &ArrayRef) -> Result<ArrayRef, ArrowError> {
+        Ok(Arc::new(b.take().finish()))
+    }
+    fn read(a: &ArrayRef, name: &str, _: &dyn Fn(&str) -> Option<AgentIdx>) -> Result<Vec<Self::Value>, BatchError> {
+        mapped(a, name, "scenario event type", intern_scenario_event_type)
+    }
+}
+
+/// A text seldom repeated (decision paths): plain strings, shared once read.
+pub struct LongText;
+
+impl Column for LongText {
+    type Value = Option<Arc<str>>;
+    type Builder = Lazy<StringBuilder>;
+    fn data_type() -> DataType {
+        DataType::Utf8
+    }
+    fn builder(_: usize) -> Self::Builder {
+        Lazy::new()
+    }
+    #[inline(always)]
+    fn push(b: &mut Self::Builder, v: &Self::Value) {
+        b.push(v.as_deref(), |b, v| b.append_value(v));
+    }
+    fn finish(b: &mut Self::Builder, _: &ArrayRef) -> Result<ArrayRef, ArrowError> {
+        Ok(Arc::new(b.take().finish()))
+    }
+    fn read(a: &ArrayRef, name: &str, _: &dyn Fn(&str) -> Option<AgentIdx>) -> Result<Vec<Self::Value>, BatchError> {
+        Ok(a.as_string_opt::<i32>().ok_or_else(|| wrong(name))?.iter().map(|v| v.map(Arc::from)).collect())
+    }
+}
+
+/// A JSON document: plain strings.
+pub struct Json;
+
+impl Column for Json {
+    type Value = Option<String>;
+    type Builder = Lazy<StringBuilder>;
+    fn data_type() -> DataType {
+        DataType::Utf8
+    }
+    fn builder(_: usize) -> Self::Builder {
+        Lazy::new()
+    }
+    #[inline(always)]
+    fn push(b: &mut Self::Builder, v: &Self::Value) {
+        b.push(v.as_deref(), |b, v| b.append_value(v));
+    }
+    fn finish(b: &mut Self::Builder, _: &ArrayRef) -> Result<ArrayRef, ArrowError> {
+        Ok(Arc::new(b.take().finish()))
+    }
+    fn read(a: &ArrayRef, name: &str, _: &dyn Fn(&str) -> Option<AgentIdx>) -> Result<Vec<Self::Value>, BatchError> {
+        Ok(a.as_string_opt::<i32>().ok_or_else(|| wrong(name))?.iter().map(|v| v.map(str::to_owned)).collect())
+    }
+}
+
+/// A list of primitive values.
+pub struct List<T>(std::marker::PhantomData<T>);
+
+impl<T: ArrowPrimitiveType> Column for List<T>
+where
+    ListBuilder<PrimitiveBuilder<T>>: AppendNulls,
+{
+    type Value = Option<Vec<T::Native>>;
+    type Builder = Lazy<ListBuilder<PrimitiveBuilder<T>>>;
+    fn data_type() -> DataType {
+        list(T::DATA_TYPE)
+    }
+    fn builder(_: usize) -> Self::Builder {
+        Lazy::new()
+    }
+    #[inline(always)]
+    fn push(b: &mut Self::Builder, v: &Self::Value) {
+        b.push(v.as_deref(), append_list);
+    }
+    #[inline(always)]
+    fn items(v: &Self::Value) -> usize {
+        v.as_ref().map_or(0, Vec::len)
+    }
+    fn finish(b: &mut Self::Builder, _: &ArrayRef) -> Result<ArrayRef, ArrowError> {
+        Ok(Arc::new(b.take().finish()))
+    }
+    fn read(a: &ArrayRef, name: &str, _: &dyn Fn(&str) -> Option<AgentIdx>) -> Result<Vec<Self::Value>, BatchError> {
+        list_values::<T>(a, name)
+    }
+}
+
+/// A list of agents: collected as indices, stored as agent ids.
+pub struct AgentList;
+
+impl Column for AgentList {
+    type Value = Option<Vec<AgentIdx>>;
+    type Builder = Lazy<ListBuilder<UInt32Builder>>;
+    fn data_type() -> DataType {
+        list(DataType::Utf8)
+    }
+    fn builder(_: usize) -> Self::Builder {
+        Lazy::new()
+    }
+    #[inline(always)]
+    fn push(b: &mut Self::Builder, v: &Self::Value) {
+        b.push(v.as_deref(), append_list);
+    }
+    #[inline(always)]
+    fn items(v: &Self::Value) -> usize {
+        v.as_ref().map_or(0, Vec::len)
+    }
+    /// Agent indices replaced by agent ids (an index without an agent is an error).
+    fn finish(b: &mut Self::Builder, agent_names: &ArrayRef) -> Result<ArrayRef, ArrowError> {
+        let (field, offsets, indices, nulls) = b.take().finish().into_parts();
+        let names = take(agent_names.as_ref(), indices.as_ref(), Some(TakeOptions { check_bounds: true }))?;
+        let field = Arc::new(field.as_ref().clone().with_data_type(names.data_type().clone()));
+        Ok(Arc::new(ListArray::try_new(field, offsets, names, nulls)?))
+    }
+    fn read(a: &ArrayRef, name: &str, index: &dyn Fn(&str) -> Option<AgentIdx>) -> Result<Vec<Self::Value>, BatchError> {
+        list_agents(a, name, index)
+    }
+}
+
+/// [`EventColumns`], [`rows_from_batch`] and the `events` fields, from the column table.
+macro_rules! event_batches {
+    ($( $c:ident : $k:ty ),* $(,)?) => {
+        /// Builds `events` record batches row by row (see the module docs).
+        pub struct EventColumns {
+            agent_names: ArrayRef,
+            /// Rows since the last batch.
+            rows: usize,
+            /// Items in the list columns since the last batch.
+            list_items: usize,
+            $( $c: <$k as Column>::Builder, )*
+        }
+
+        impl EventColumns {
+            /// Empty columns for a simulation whose agent ids are `agent_names` (see
+            /// [`agent_values`]), sized for `capacity` rows per batch.
+            pub fn new(agent_names: ArrayRef, capacity: usize) -> EventColumns {
+                EventColumns { agent_names, rows: 0, list_items: 0, $( $c: <$k as Column>::builder(capacity), )* }
+            }
+
+            /// Appends one row (rows in (tick, seq) order).
+            #[inline]
+            pub fn push(&mut self, r: &EventRow) {
+                self.rows += 1;
+                self.list_items += 0 $( + <$k as Column>::items(&r.$c) )*;
+                $( <$k as Column>::push(&mut self.$c, &r.$c); )*
+            }
+
+            /// The rows appended since the last batch, as an `events` batch; the columns start
+            /// again empty.
+            pub fn finish(&mut self) -> Result<RecordBatch, ArrowError> {
+                (self.rows, self.list_items) = (0, 0);
+                let columns: Vec<ArrayRef> = vec![$( <$k as Column>::finish(&mut self.$c, &self.agent_names)?, )*];
+                RecordBatch::try_new(EVENTS.clone(), columns)
+            }
+        }
+
+        /// Reads an `events` batch back into rows; `index` maps agent ids to agent indices (an
+        /// unknown id is an error).
+        pub fn rows_from_batch(b: &RecordBatch, index: &dyn Fn(&str) -> Option<AgentIdx>) -> Result<Vec<EventRow>, BatchError> {
+            $( let mut $c = <$k as Column>::read(col(b, stringify!($c))?, stringify!($c), index)?; )*
+            Ok((0..b.num_rows()).map(|i| EventRow { $( $c: std::mem::take(&mut $c[i]), )* }).collect())
+        }
+
+        /// The fields of the `events` schema.
+        pub(crate) fn event_fields() -> Vec<Field> {
+            vec![$( Field::new(stringify!($c), <$k as Column>::data_type(), <$k as Column>::NULLABLE), )*]
+        }
+    };
+}
+
+event_columns!(event_batches);
+
+impl EventColumns {
     /// Rows appended since the last batch.
     pub fn len(&self) -> usize {
-        self.seq.len()
+        self.rows
     }
 
     /// Items of the list columns (`tx_ids`, `agents`, …) appended since the last batch: an LSM
@@ -296,118 +645,7 @@ impl EventColumns {
 
     /// Whether no row was appended since the last batch.
     pub fn is_empty(&self) -> bool {
-        self.seq.is_empty()
-    }
-
-    /// Appends one row (rows in (tick, seq) order).
-    #[inline]
-    pub fn push(&mut self, r: &EventRow) {
-        let key = |a: Option<AgentIdx>| a.map(|a| a as i32);
-        self.seq.push(r.seq);
-        self.tick.push(r.tick);
-        self.day.push(r.day);
-        self.event_type.push(i32::from(r.event_type));
-        self.agent.push(key(r.agent));
-        self.counterparty.push(key(r.counterparty));
-        self.tx.push(r.tx);
-        self.amount.push(r.amount);
-        self.amount_b.push(r.amount_b);
-        self.remaining_amount.push(r.remaining_amount);
-        self.deadline.push(r.deadline);
-        self.priority.push(r.priority);
-        self.new_priority.push(r.new_priority);
-        self.is_divisible.push(r.is_divisible);
-        self.settled.push(r.settled);
-        self.reason.push(r.reason.as_deref(), |b, v| b.append_value(v));
-        self.original_reason.push(r.original_reason.as_deref(), |b, v| b.append_value(v));
-        self.rtgs_priority.push(r.rtgs_priority.map(|p| p as i32));
-        self.old_rtgs_priority.push(r.old_rtgs_priority.map(|p| p as i32));
-        self.balance_before.push(r.balance_before);
-        self.balance_after.push(r.balance_after);
-        self.new_total.push(r.new_total);
-        self.count.push(r.count);
-        self.ticks.push(r.ticks);
-        self.ref_tick.push(r.ref_tick);
-        self.fraction.push(r.fraction);
-        self.old_value.push(r.old_value);
-        self.new_value.push(r.new_value);
-        self.register_key.push(r.register_key.as_deref(), |b, v| b.append_value(v));
-        self.decision_path.push(r.decision_path.as_deref(), |b, v| b.append_value(v));
-        let costs = [r.liquidity_cost, r.delay_cost, r.collateral_cost, r.penalty_cost, r.split_friction_cost, r.liquidity_opportunity_cost];
-        for (c, v) in self.costs.iter_mut().zip(costs) {
-            c.push(v);
-        }
-        self.scenario_event_type.push(r.scenario_event_type, |b, v| b.append_value(v));
-        self.details_json.push(r.details_json.as_deref(), |b, v| b.append_value(v));
-        self.list_items +=
-            [r.tx_ids.as_ref().map(Vec::len), r.agents.as_ref().map(Vec::len), r.amounts.as_ref().map(Vec::len), r.net_positions.as_ref().map(Vec::len)]
-                .into_iter()
-                .flatten()
-                .sum::<usize>();
-        self.tx_ids.push(r.tx_ids.as_deref(), append_list);
-        self.agents.push(r.agents.as_deref(), append_list);
-        self.amounts.push(r.amounts.as_deref(), append_list);
-        self.net_positions.push(r.net_positions.as_deref(), append_list);
-    }
-
-    /// The `agents` list column: agent indices replaced by agent ids (an index without an
-    /// agent is an error).
-    fn finish_agents(&mut self) -> Result<ArrayRef, ArrowError> {
-        let (field, offsets, indices, nulls) = self.agents.take().finish().into_parts();
-        let names = take(self.agent_names.as_ref(), indices.as_ref(), Some(TakeOptions { check_bounds: true }))?;
-        let field = Arc::new(field.as_ref().clone().with_data_type(names.data_type().clone()));
-        Ok(Arc::new(ListArray::try_new(field, offsets, names, nulls)?))
-    }
-
-    /// The rows appended since the last batch, as an `events` batch; the columns start
-    /// again empty.
-    pub fn finish(&mut self) -> Result<RecordBatch, ArrowError> {
-        self.list_items = 0;
-        let columns: Vec<ArrayRef> = vec![
-            Arc::new(PrimitiveArray::<UInt64Type>::from(restart(&mut self.seq))),
-            Arc::new(PrimitiveArray::<UInt32Type>::from(restart(&mut self.tick))),
-            Arc::new(PrimitiveArray::<UInt32Type>::from(restart(&mut self.day))),
-            Arc::new(DictionaryArray::try_new(PrimitiveArray::<Int32Type>::from(restart(&mut self.event_type)), EVENT_TYPE_VALUES.clone())?),
-            self.agent.keys(&self.agent_names)?,
-            self.counterparty.keys(&self.agent_names)?,
-            self.tx.column::<UInt32Type>()?,
-            self.amount.column::<Int64Type>()?,
-            self.amount_b.column::<Int64Type>()?,
-            self.remaining_amount.column::<Int64Type>()?,
-            self.deadline.column::<UInt32Type>()?,
-            self.priority.column::<UInt8Type>()?,
-            self.new_priority.column::<UInt8Type>()?,
-            self.is_divisible.booleans(),
-            self.settled.booleans(),
-            Arc::new(self.reason.take().finish()),
-            Arc::new(self.original_reason.take().finish()),
-            self.rtgs_priority.keys(&RTGS_VALUES)?,
-            self.old_rtgs_priority.keys(&RTGS_VALUES)?,
-            self.balance_before.column::<Int64Type>()?,
-            self.balance_after.column::<Int64Type>()?,
-            self.new_total.column::<Int64Type>()?,
-            self.count.column::<UInt32Type>()?,
-            self.ticks.column::<Int64Type>()?,
-            self.ref_tick.column::<UInt32Type>()?,
-            self.fraction.column::<Float64Type>()?,
-            self.old_value.column::<Float64Type>()?,
-            self.new_value.column::<Float64Type>()?,
-            Arc::new(self.register_key.take().finish()),
-            Arc::new(self.decision_path.take().finish()),
-            self.costs[0].column::<Int64Type>()?,
-            self.costs[1].column::<Int64Type>()?,
-            self.costs[2].column::<Int64Type>()?,
-            self.costs[3].column::<Int64Type>()?,
-            self.costs[4].column::<Int64Type>()?,
-            self.costs[5].column::<Int64Type>()?,
-            Arc::new(self.scenario_event_type.take().finish()),
-            Arc::new(self.details_json.take().finish()),
-            Arc::new(self.tx_ids.take().finish()),
-            self.finish_agents()?,
-            Arc::new(self.amounts.take().finish()),
-            Arc::new(self.net_positions.take().finish()),
-        ];
-        RecordBatch::try_new(EVENTS.clone(), columns)
+        self.rows == 0
     }
 }
 
@@ -439,16 +677,14 @@ fn wrong(name: &str) -> BatchError {
     BatchError { column: name.into(), problem: "unexpected type".into() }
 }
 
-fn prim_values<T: ArrowPrimitiveType>(b: &RecordBatch, name: &str) -> Result<Vec<Option<T::Native>>, BatchError> {
-    let a = col(b, name)?.as_primitive_opt::<T>().ok_or_else(|| wrong(name))?;
-    Ok(a.iter().collect())
+fn null(name: &str) -> BatchError {
+    BatchError { column: name.into(), problem: "null in a required column".into() }
 }
 
 /// A string column (dictionary-encoded or plain) mapped through `f`, which is called once
 /// per distinct dictionary value; a row holding a value that `f` rejects is an error naming
 /// `what`.
-fn mapped<T: Clone>(b: &RecordBatch, name: &str, what: &str, f: impl Fn(&str) -> Option<T>) -> Result<Vec<Option<T>>, BatchError> {
-    let a = col(b, name)?;
+fn mapped<T: Clone>(a: &ArrayRef, name: &str, what: &str, f: impl Fn(&str) -> Option<T>) -> Result<Vec<Option<T>>, BatchError> {
     let unknown = |v: &str| BatchError { column: name.into(), problem: format!("unknown {what} `{v}`") };
     if let Some(s) = a.as_string_opt::<i32>() {
         return s.iter().map(|v| v.map(|v| f(v).ok_or_else(|| unknown(v))).transpose()).collect();
@@ -469,22 +705,8 @@ fn mapped<T: Clone>(b: &RecordBatch, name: &str, what: &str, f: impl Fn(&str) ->
         .collect()
 }
 
-/// A string column as shared strings (one allocation per distinct dictionary value).
-fn dict_values(b: &RecordBatch, name: &str) -> Result<Vec<Option<Arc<str>>>, BatchError> {
-    mapped(b, name, "value", |s| Some(Arc::from(s)))
-}
-
-fn str_values(b: &RecordBatch, name: &str) -> Result<Vec<Option<String>>, BatchError> {
-    let a = col(b, name)?.as_string_opt::<i32>().ok_or_else(|| wrong(name))?;
-    Ok(a.iter().map(|v| v.map(str::to_owned)).collect())
-}
-
-fn bool_values(b: &RecordBatch, name: &str) -> Result<Vec<Option<bool>>, BatchError> {
-    Ok(col(b, name)?.as_boolean_opt().ok_or_else(|| wrong(name))?.iter().collect())
-}
-
-fn list_values<T: ArrowPrimitiveType>(b: &RecordBatch, name: &str) -> Result<Vec<Option<Vec<T::Native>>>, BatchError> {
-    let l = col(b, name)?.as_list_opt::<i32>().ok_or_else(|| wrong(name))?;
+fn list_values<T: ArrowPrimitiveType>(a: &ArrayRef, name: &str) -> Result<Vec<Option<Vec<T::Native>>>, BatchError> {
+    let l = a.as_list_opt::<i32>().ok_or_else(|| wrong(name))?;
     (0..l.len())
         .map(|i| {
             if l.is_null(i) {
@@ -497,8 +719,8 @@ fn list_values<T: ArrowPrimitiveType>(b: &RecordBatch, name: &str) -> Result<Vec
         .collect()
 }
 
-fn list_agents(b: &RecordBatch, name: &str, index: &dyn Fn(&str) -> Option<AgentIdx>) -> Result<Vec<Option<Vec<AgentIdx>>>, BatchError> {
-    let l = col(b, name)?.as_list_opt::<i32>().ok_or_else(|| wrong(name))?;
+fn list_agents(a: &ArrayRef, name: &str, index: &dyn Fn(&str) -> Option<AgentIdx>) -> Result<Vec<Option<Vec<AgentIdx>>>, BatchError> {
+    let l = a.as_list_opt::<i32>().ok_or_else(|| wrong(name))?;
     let unknown = |v: &str| BatchError { column: name.into(), problem: format!("unknown agent `{v}`") };
     (0..l.len())
         .map(|i| {
@@ -510,104 +732,6 @@ fn list_agents(b: &RecordBatch, name: &str, index: &dyn Fn(&str) -> Option<Agent
             s.iter().map(|x| x.unwrap_or("")).map(|x| index(x).ok_or_else(|| unknown(x))).collect::<Result<_, _>>().map(Some)
         })
         .collect()
-}
-
-/// Reads an `events` batch back into rows; `index` maps agent ids to agent indices (an
-/// unknown id is an error).
-pub fn rows_from_batch(b: &RecordBatch, index: &dyn Fn(&str) -> Option<AgentIdx>) -> Result<Vec<EventRow>, BatchError> {
-    let n = b.num_rows();
-    let seq = prim_values::<UInt64Type>(b, "seq")?;
-    let tick = prim_values::<UInt32Type>(b, "tick")?;
-    let day = prim_values::<UInt32Type>(b, "day")?;
-    let event_type = mapped(b, "event_type", "event type", event_type_index)?;
-    let agent = mapped(b, "agent", "agent", index)?;
-    let counterparty = mapped(b, "counterparty", "agent", index)?;
-    let tx = prim_values::<UInt32Type>(b, "tx")?;
-    let amount = prim_values::<Int64Type>(b, "amount")?;
-    let amount_b = prim_values::<Int64Type>(b, "amount_b")?;
-    let remaining_amount = prim_values::<Int64Type>(b, "remaining_amount")?;
-    let deadline = prim_values::<UInt32Type>(b, "deadline")?;
-    let priority = prim_values::<UInt8Type>(b, "priority")?;
-    let new_priority = prim_values::<UInt8Type>(b, "new_priority")?;
-    let is_divisible = bool_values(b, "is_divisible")?;
-    let settled = bool_values(b, "settled")?;
-    let mut reason = dict_values(b, "reason")?;
-    let mut original_reason = dict_values(b, "original_reason")?;
-    let rtgs_priority = mapped(b, "rtgs_priority", "rtgs priority", RtgsPriority::parse)?;
-    let old_rtgs_priority = mapped(b, "old_rtgs_priority", "rtgs priority", RtgsPriority::parse)?;
-    let balance_before = prim_values::<Int64Type>(b, "balance_before")?;
-    let balance_after = prim_values::<Int64Type>(b, "balance_after")?;
-    let new_total = prim_values::<Int64Type>(b, "new_total")?;
-    let count = prim_values::<UInt32Type>(b, "count")?;
-    let ticks = prim_values::<Int64Type>(b, "ticks")?;
-    let ref_tick = prim_values::<UInt32Type>(b, "ref_tick")?;
-    let f64s = |name: &str| -> Result<Vec<Option<f64>>, BatchError> {
-        Ok(col(b, name)?.as_primitive_opt::<datafusion::arrow::datatypes::Float64Type>().ok_or_else(|| wrong(name))?.iter().collect())
-    };
-    let fraction = f64s("fraction")?;
-    let old_value = f64s("old_value")?;
-    let new_value = f64s("new_value")?;
-    let mut register_key = dict_values(b, "register_key")?;
-    let mut decision_path = str_values(b, "decision_path")?;
-    let costs: Vec<Vec<Option<i64>>> = ["liquidity_cost", "delay_cost", "collateral_cost", "penalty_cost", "split_friction_cost", "liquidity_opportunity_cost"]
-        .iter()
-        .map(|c| prim_values::<Int64Type>(b, c))
-        .collect::<Result<_, _>>()?;
-    let scenario_event_type = mapped(b, "scenario_event_type", "scenario event type", intern_scenario_event_type)?;
-    let mut details_json = str_values(b, "details_json")?;
-    let mut tx_ids = list_values::<UInt32Type>(b, "tx_ids")?;
-    let mut agents = list_agents(b, "agents", index)?;
-    let mut amounts = list_values::<Int64Type>(b, "amounts")?;
-    let mut net_positions = list_values::<Int64Type>(b, "net_positions")?;
-    let mut rows = Vec::with_capacity(n);
-    for i in 0..n {
-        let req = |v: Option<u64>, c: &str| v.ok_or_else(|| BatchError { column: c.into(), problem: format!("null in row {i}") });
-        rows.push(EventRow {
-            seq: req(seq[i], "seq")?,
-            tick: req(tick[i].map(u64::from), "tick")? as u32,
-            day: req(day[i].map(u64::from), "day")? as u32,
-            event_type: event_type[i].ok_or_else(|| BatchError { column: "event_type".into(), problem: format!("null in row {i}") })?,
-            agent: agent[i],
-            counterparty: counterparty[i],
-            tx: tx[i],
-            amount: amount[i],
-            amount_b: amount_b[i],
-            remaining_amount: remaining_amount[i],
-            deadline: deadline[i],
-            priority: priority[i],
-            new_priority: new_priority[i],
-            is_divisible: is_divisible[i],
-            settled: settled[i],
-            reason: reason[i].take(),
-            original_reason: original_reason[i].take(),
-            rtgs_priority: rtgs_priority[i],
-            old_rtgs_priority: old_rtgs_priority[i],
-            balance_before: balance_before[i],
-            balance_after: balance_after[i],
-            new_total: new_total[i],
-            count: count[i],
-            ticks: ticks[i],
-            ref_tick: ref_tick[i],
-            fraction: fraction[i],
-            old_value: old_value[i],
-            new_value: new_value[i],
-            register_key: register_key[i].take(),
-            decision_path: decision_path[i].take().map(Arc::from),
-            liquidity_cost: costs[0][i],
-            delay_cost: costs[1][i],
-            collateral_cost: costs[2][i],
-            penalty_cost: costs[3][i],
-            split_friction_cost: costs[4][i],
-            liquidity_opportunity_cost: costs[5][i],
-            scenario_event_type: scenario_event_type[i],
-            details_json: details_json[i].take(),
-            tx_ids: tx_ids[i].take(),
-            agents: agents[i].take(),
-            amounts: amounts[i].take(),
-            net_positions: net_positions[i].take(),
-        });
-    }
-    Ok(rows)
 }
 
 /// One `ticks` row.

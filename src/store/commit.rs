@@ -28,10 +28,11 @@ use object_store::ObjectStoreExt;
 use super::StoreError;
 use super::delta::action::{Action, Add, Txn};
 use super::delta::{Conflict, LogError, Snapshot};
+use super::layout::runtime;
 use super::layout::{Dataset, SimulationKey};
 use super::registry::{self, TableDef};
 use super::table::{FileWriter, GROUP_TAG, Table, Tags};
-use super::writer::{Pages, runtime};
+use super::writer::Pages;
 
 /// A simulation whose data files are written, waiting for its commit.
 #[derive(Debug, Clone)]

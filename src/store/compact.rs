@@ -83,7 +83,7 @@ fn compacted_tables() -> impl Iterator<Item = &'static TableDef> {
 /// Compacts every partition (or only `experiment`'s) of every compacted table, the tables
 /// side by side (one thread each: rewriting is CPU-bound decoding and encoding).
 pub fn compact(dataset: &Dataset, experiment: Option<&str>, opts: Options) -> Result<Vec<Report>, StoreError> {
-    let rt = super::writer::runtime();
+    let rt = super::layout::runtime();
     let sims = super::layout::block_on(Table::new(dataset, registry::get("simulations").expect("registered")).snapshot())?;
     let groups = committed_groups(&sims);
     std::thread::scope(|s| {

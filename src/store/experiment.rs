@@ -17,9 +17,9 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use super::StoreError;
 use super::delta::action::Add;
 use super::layout::Dataset;
+use super::layout::runtime;
 use super::registry::{self, Keys};
 use super::table::Table;
-use super::writer::runtime;
 
 fn f(name: &str, t: DataType, nullable: bool) -> Field {
     Field::new(name, t, nullable)

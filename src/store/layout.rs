@@ -239,13 +239,19 @@ impl Dataset {
     }
 }
 
+/// The process's one tokio runtime: object storage I/O, commits, DataFusion queries.
+pub fn runtime() -> &'static tokio::runtime::Runtime {
+    static RT: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    RT.get_or_init(|| tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime starts"))
+}
+
 /// Runs a future to completion from synchronous code, inside or outside a tokio runtime (on
 /// a thread of its own, driven by the store's runtime).
 pub(crate) fn block_on<F: std::future::Future + Send>(f: F) -> F::Output
 where
     F::Output: Send,
 {
-    std::thread::scope(|s| s.spawn(|| super::writer::runtime().block_on(f)).join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+    std::thread::scope(|s| s.spawn(|| runtime().block_on(f)).join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
 }
 
 /// The object stores of the cloud schemes, each behind its cargo feature. Credentials and

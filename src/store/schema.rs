@@ -17,11 +17,13 @@ pub const SCHEMA_VERSION: &str = "3";
 /// Key of the schema version in Parquet/Arrow metadata.
 pub const SCHEMA_VERSION_KEY: &str = "simcash.schema_version";
 
-fn dict() -> DataType {
+/// A dictionary-encoded string column's type.
+pub(crate) fn dict() -> DataType {
     DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8))
 }
 
-fn list(item: DataType) -> DataType {
+/// A list column's type.
+pub(crate) fn list(item: DataType) -> DataType {
     DataType::List(Arc::new(Field::new("item", item, true)))
 }
 
@@ -30,55 +32,9 @@ fn with_version(fields: Vec<Field>) -> SchemaRef {
     Arc::new(Schema::new_with_metadata(fields, meta))
 }
 
-/// `events`: one row per event; typed envelope plus nullable typed columns per field.
-pub static EVENTS: LazyLock<SchemaRef> = LazyLock::new(|| {
-    use DataType::*;
-    let f = |n: &str, t: DataType| Field::new(n, t, true);
-    with_version(vec![
-        Field::new("seq", UInt64, false),
-        Field::new("tick", UInt32, false),
-        Field::new("day", UInt32, false),
-        Field::new("event_type", dict(), false),
-        f("agent", dict()),
-        f("counterparty", dict()),
-        f("tx", UInt32),
-        f("amount", Int64),
-        f("amount_b", Int64),
-        f("remaining_amount", Int64),
-        f("deadline", UInt32),
-        f("priority", UInt8),
-        f("new_priority", UInt8),
-        f("is_divisible", Boolean),
-        f("settled", Boolean),
-        f("reason", dict()),
-        f("original_reason", dict()),
-        f("rtgs_priority", dict()),
-        f("old_rtgs_priority", dict()),
-        f("balance_before", Int64),
-        f("balance_after", Int64),
-        f("new_total", Int64),
-        f("count", UInt32),
-        f("ticks", Int64),
-        f("ref_tick", UInt32),
-        f("fraction", Float64),
-        f("old_value", Float64),
-        f("new_value", Float64),
-        f("register_key", dict()),
-        f("decision_path", Utf8),
-        f("liquidity_cost", Int64),
-        f("delay_cost", Int64),
-        f("collateral_cost", Int64),
-        f("penalty_cost", Int64),
-        f("split_friction_cost", Int64),
-        f("liquidity_opportunity_cost", Int64),
-        f("scenario_event_type", dict()),
-        f("details_json", Utf8),
-        f("tx_ids", list(UInt32)),
-        f("agents", list(Utf8)),
-        f("amounts", list(Int64)),
-        f("net_positions", list(Int64)),
-    ])
-});
+/// `events`: one row per event; typed envelope plus nullable typed columns per field (the
+/// columns are described once, in `batch.rs`'s column table).
+pub static EVENTS: LazyLock<SchemaRef> = LazyLock::new(|| with_version(super::batch::event_fields()));
 
 /// `agent_ticks`: one row per agent per tick, the state after the tick. The `cum_*` counters
 /// (schema 2; NULL in files written before) count since the start of the run, as the cost

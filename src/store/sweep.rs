@@ -15,9 +15,9 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use super::StoreError;
 use super::delta::action::Action;
 use super::layout::Dataset;
+use super::layout::runtime;
 use super::registry::Keys;
 use super::table::Table;
-use super::writer::runtime;
 
 /// The table's name.
 pub const TABLE: &str = "sweep_points";

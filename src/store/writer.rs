@@ -71,11 +71,6 @@ pub fn writer_properties(schema: &Schema, row_group_rows: usize, pages: Pages, s
         .build()
 }
 
-pub(crate) fn runtime() -> &'static tokio::runtime::Runtime {
-    static RT: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
-    RT.get_or_init(|| tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("a tokio runtime starts"))
-}
-
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
