@@ -199,7 +199,7 @@ macro_rules! event_types {
             TransactionWentOverdue { tx_id: TxId => tx, sender_id: AgentIdx => agent, receiver_id: AgentIdx => counterparty, amount: Cents => amount, remaining_amount: Cents => remaining_amount, deadline_tick: u32 => deadline, ticks_overdue: u32 => ticks, deadline_penalty_cost: Cents => penalty_cost }
             OverdueTransactionSettled { tx_id: TxId => tx, sender_id: AgentIdx => agent, receiver_id: AgentIdx => counterparty, amount: Cents => amount, settled_amount: Cents => remaining_amount, deadline_tick: u32 => deadline, overdue_since_tick: u32 => ref_tick, total_ticks_overdue: u32 => ticks, deadline_penalty_cost: Cents => penalty_cost, estimated_delay_cost: Cents => delay_cost }
             /// `details_json` holds SimCash's details with keys sorted; tx ids in it are rendered.
-            ScenarioEventExecuted { scenario_event_type: &'static str => scenario_event_type, details_json: String => details_json }
+            ScenarioEventExecuted { scenario_event_type: &'static str => scenario_event_type, details_json: Arc<str> => details_json }
             EndOfDay { day: u32 => day, unsettled_count: u32 => count, total_penalties: Cents => penalty_cost }
             DeferredCreditApplied { agent_id: AgentIdx => agent, amount: Cents => amount, source_transactions: Vec<TxId> => tx_ids }
             LiquidityAllocation { day: u32 => day, agent_id: AgentIdx => agent, fraction: f64 => fraction, amount: Cents => amount, balance_after: Cents => balance_after }
@@ -396,12 +396,6 @@ impl ToJson for Option<Arc<str>> {
 impl ToJson for &'static str {
     fn json(&self) -> Value {
         Value::String((*self).to_owned())
-    }
-}
-
-impl ToJson for String {
-    fn json(&self) -> Value {
-        Value::String(self.clone())
     }
 }
 

@@ -147,7 +147,7 @@ impl Engine {
                 ("scheduled_settlement", details(d))
             }
         };
-        self.emit(EventKind::ScenarioEventExecuted { scenario_event_type: kind, details_json });
+        self.emit(EventKind::ScenarioEventExecuted { scenario_event_type: kind, details_json: details_json.into() });
         Ok(())
     }
 }

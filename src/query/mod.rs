@@ -133,9 +133,21 @@ pub async fn run_sql(ctx: &SessionContext, sql: &str) -> Result<Vec<datafusion::
 /// `f`, with a panic inside DataFusion or the Parquet decoders (which panic on some damaged
 /// pages) as an error.
 pub async fn guarded<T>(f: impl std::future::Future<Output = Result<T, DataFusionError>>) -> Result<T, DataFusionError> {
-    crate::store::read::unpanic_async(f)
-        .await
-        .unwrap_or_else(|e| Err(DataFusionError::Execution(format!("a data file is damaged: the Parquet reader failed ({e})"))))
+    let damaged = |detail: &str| DataFusionError::Execution(format!("a data file is damaged: the Parquet reader stopped on it{detail}"));
+    let task_panic = |x: &(dyn std::error::Error + Send + Sync + 'static)| {
+        x.downcast_ref::<std::sync::Arc<tokio::task::JoinError>>().is_some_and(|j| j.is_panic())
+            || x.downcast_ref::<tokio::task::JoinError>().is_some_and(|j| j.is_panic())
+    };
+    match crate::store::read::unpanic_async(f).await {
+        Ok(Err(e)) => Err(match e.find_root() {
+            // DataFusion's own report of a panic in one of its tasks.
+            DataFusionError::ExecutionJoin(j) if j.is_panic() => damaged(""),
+            DataFusionError::External(x) if task_panic(x.as_ref()) => damaged(""),
+            _ => e,
+        }),
+        Ok(ok) => ok,
+        Err(message) => Err(damaged(&format!(" ({message})"))),
+    }
 }
 
 /// The SQL text of a named analysis.

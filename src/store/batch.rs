@@ -235,7 +235,7 @@ macro_rules! event_columns {
             split_friction_cost: Plain<Int64Type>,
             liquidity_opportunity_cost: Plain<Int64Type>,
             scenario_event_type: ScenarioType,
-            details_json: Json,
+            details_json: LongText,
             tx_ids: List<UInt32Type>,
             agents: AgentList,
             amounts: List<Int64Type>,
@@ -466,7 +466,8 @@ impl Column for ScenarioType {
     }
 }
 
-/// A text seldom repeated (decision paths): plain strings, shared once read.
+/// A text seldom repeated (decision paths, scenario event details): plain strings, shared
+/// once read.
 pub struct LongText;
 
 impl Column for LongText {
@@ -487,30 +488,6 @@ impl Column for LongText {
     }
     fn read(a: &ArrayRef, name: &str, _: &dyn Fn(&str) -> Option<AgentIdx>) -> Result<Vec<Self::Value>, BatchError> {
         Ok(a.as_string_opt::<i32>().ok_or_else(|| wrong(name))?.iter().map(|v| v.map(Arc::from)).collect())
-    }
-}
-
-/// A JSON document: plain strings.
-pub struct Json;
-
-impl Column for Json {
-    type Value = Option<String>;
-    type Builder = Lazy<StringBuilder>;
-    fn data_type() -> DataType {
-        DataType::Utf8
-    }
-    fn builder(_: usize) -> Self::Builder {
-        Lazy::new()
-    }
-    #[inline(always)]
-    fn push(b: &mut Self::Builder, v: &Self::Value) {
-        b.push(v.as_deref(), |b, v| b.append_value(v));
-    }
-    fn finish(b: &mut Self::Builder, _: &ArrayRef) -> Result<ArrayRef, ArrowError> {
-        Ok(Arc::new(b.take().finish()))
-    }
-    fn read(a: &ArrayRef, name: &str, _: &dyn Fn(&str) -> Option<AgentIdx>) -> Result<Vec<Self::Value>, BatchError> {
-        Ok(a.as_string_opt::<i32>().ok_or_else(|| wrong(name))?.iter().map(|v| v.map(str::to_owned)).collect())
     }
 }
 

@@ -8,7 +8,7 @@ use std::sync::{Arc, LazyLock};
 
 use datafusion::arrow::datatypes::{Float64Type, Int64Type, UInt8Type, UInt32Type, UInt64Type};
 
-use super::batch::{AgentKey, AgentList, Column, EventTypeKey, Flag, Json, List, LongText, Plain, Priority, Required, ScenarioType, Text};
+use super::batch::{AgentKey, AgentList, Column, EventTypeKey, Flag, List, LongText, Plain, Priority, Required, ScenarioType, Text};
 
 use crate::engine::config::Cents;
 use crate::engine::event::{AgentIdx, AlgorithmResult, CostBreakdown, EVENT_TYPES, Event, EventKind, EventType, HoldReason, RtgsPriority, TxId};
