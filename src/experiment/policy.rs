@@ -42,13 +42,21 @@ pub fn apply(config: &mut SimConfig, agent: &str, policy: &Value) {
     a.policy = PolicyConfig::Tree { kind: "InlineJson".into(), source: "experiment".into(), document: policy.clone(), params: Default::default() };
 }
 
-/// A proposer's answer as a policy document: a JSON object, or why it is not one.
-pub fn answer(text: &str) -> Result<Value, String> {
-    match serde_json::from_str::<Value>(text) {
-        Ok(v) if v.is_object() => Ok(v),
-        Ok(_) => Err("the answer is JSON but not an object".into()),
-        Err(e) => Err(format!("the answer is not valid JSON: {e}")),
-    }
+/// Why a proposer's answer is not a policy document.
+#[derive(Debug, thiserror::Error)]
+pub enum AnswerError {
+    /// Not JSON.
+    #[error("the answer is not valid JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    /// JSON, but not an object.
+    #[error("the answer is JSON but not an object")]
+    NotObject,
+}
+
+/// A proposer's answer as a policy document: a JSON object.
+pub fn answer(text: &str) -> Result<Value, AnswerError> {
+    let v = serde_json::from_str::<Value>(text)?;
+    if v.is_object() { Ok(v) } else { Err(AnswerError::NotObject) }
 }
 
 /// Why a proposed policy is refused.

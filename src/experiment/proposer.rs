@@ -178,7 +178,7 @@ impl Proposer for External {
             Ok(out) => {
                 match super::policy::answer(&out) {
                     Ok(v) => p.policy = Some(v),
-                    Err(e) => p.error = Some(e),
+                    Err(e) => p.error = Some(e.to_string()),
                 }
                 p.response = Some(out);
             }

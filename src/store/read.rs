@@ -54,23 +54,29 @@ impl Drop for Quiet {
     }
 }
 
+/// A panic caught by [`unpanic`]: its message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Panicked(pub String);
+
 /// `f()`, or the message of its panic.
-fn caught<T>(f: impl FnOnce() -> T) -> Result<T, String> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
-        .map_err(|p| p.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| p.downcast_ref::<String>().cloned()).unwrap_or_else(|| "a panic".into()))
+fn caught<T>(f: impl FnOnce() -> T) -> Result<T, Panicked> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|p| {
+        Panicked(p.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| p.downcast_ref::<String>().cloned()).unwrap_or_else(|| "a panic".into()))
+    })
 }
 
 /// Runs `f`, turning a panic inside it into `Err` with the panic's message, without the
 /// panic hook's report. The Parquet decoders panic on some damaged pages (out-of-range
 /// offsets in level or value data) instead of returning errors; readers of stored data go
 /// through this so that a damaged file is an error, not a crash.
-pub fn unpanic<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+pub fn unpanic<T>(f: impl FnOnce() -> T) -> Result<T, Panicked> {
     let _quiet = Quiet::new();
     caught(f)
 }
 
 /// [`unpanic`] for a future (and the tasks it waits for): every poll is caught.
-pub async fn unpanic_async<F: std::future::Future>(f: F) -> Result<F::Output, String> {
+pub async fn unpanic_async<F: std::future::Future>(f: F) -> Result<F::Output, Panicked> {
     let _quiet = Quiet::new();
     let mut f = std::pin::pin!(f);
     std::future::poll_fn(|cx| match caught(|| f.as_mut().poll(cx)) {
@@ -173,7 +179,7 @@ pub fn checked_builder<T: ChunkReader + 'static>(reader: T, options: ArrowReader
 /// Arrow decoder knows.
 pub fn check_footer(meta: &ParquetMetaData, size: u64) -> Result<(), ParquetError> {
     check_chunks(meta, size)?;
-    check_arrow_schema(meta).map_err(|what| ParquetError::General(format!("damaged footer: its Arrow schema {what}")))?;
+    check_arrow_schema(meta)?;
     check_strings(meta)
 }
 
@@ -209,7 +215,7 @@ fn check_strings(meta: &ParquetMetaData) -> Result<(), ParquetError> {
 
 /// Checks the stored Arrow schema as far as the Arrow IPC decoder panics on (unknown types,
 /// missing parts); what that decoder reports as an error is left to it.
-fn check_arrow_schema(meta: &ParquetMetaData) -> Result<(), String> {
+fn check_arrow_schema(meta: &ParquetMetaData) -> Result<(), ParquetError> {
     use base64::Engine;
     use datafusion::arrow::ipc;
     let hint = meta.file_metadata().key_value_metadata().and_then(|kv| kv.iter().find(|kv| kv.key == "ARROW:schema")).and_then(|kv| kv.value.as_deref());
@@ -217,10 +223,10 @@ fn check_arrow_schema(meta: &ParquetMetaData) -> Result<(), String> {
     // The same framing as the Parquet reader's: an optional continuation marker and length.
     let body = if bytes.len() > 8 && bytes[0..4] == [255u8; 4] { &bytes[8..] } else { &bytes[..] };
     let Some(schema) = ipc::root_as_message(body).ok().and_then(|m| m.header_as_schema()) else { return Ok(()) };
-    fn field(f: ipc::Field, depth: usize) -> Result<(), String> {
+    fn field(f: ipc::Field, depth: usize) -> Result<(), ParquetError> {
         use ipc::Type;
         let name = f.name().unwrap_or_default();
-        let bad = |what: &str| Err(format!("has a damaged field `{name}` ({what})"));
+        let bad = |what: &str| Err(ParquetError::General(format!("damaged footer: its Arrow schema has a damaged field `{name}` ({what})")));
         if depth > 16 {
             return bad("nested too deep");
         }
@@ -266,7 +272,7 @@ fn check_arrow_schema(meta: &ParquetMetaData) -> Result<(), String> {
         }
         f.children().into_iter().flatten().try_for_each(|c| field(c, depth + 1))
     }
-    let fields = schema.fields().ok_or("has no fields")?;
+    let fields = schema.fields().ok_or_else(|| ParquetError::General("damaged footer: its Arrow schema has no fields".into()))?;
     fields.iter().try_for_each(|f| field(f, 0))
 }
 
