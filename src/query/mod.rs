@@ -138,7 +138,7 @@ pub async fn guarded<T>(f: impl std::future::Future<Output = Result<T, DataFusio
         x.downcast_ref::<std::sync::Arc<tokio::task::JoinError>>().is_some_and(|j| j.is_panic())
             || x.downcast_ref::<tokio::task::JoinError>().is_some_and(|j| j.is_panic())
     };
-    match crate::store::read::unpanic_async(f).await {
+    match crate::store::unpanic::unpanic_async(f).await {
         Ok(Err(e)) => Err(match e.find_root() {
             // DataFusion's own report of a panic in one of its tasks.
             DataFusionError::ExecutionJoin(j) if j.is_panic() => damaged(""),

@@ -203,7 +203,7 @@ impl TableProvider for SnapshotTable {
     }
 }
 
-/// Readers whose footers are checked ([`crate::store::read::check_footer`]) before a scan
+/// Readers whose footers are checked ([`crate::store::footer::check_footer`]) before a scan
 /// reads by them: a damaged footer is an error naming the file, not a panic in the reader.
 #[derive(Debug)]
 struct CheckedFooters(CachedParquetFileReaderFactory);
@@ -240,7 +240,7 @@ impl AsyncFileReader for CheckedReader {
     fn get_metadata<'a>(&'a mut self, options: Option<&'a ArrowReaderOptions>) -> BoxFuture<'a, datafusion::parquet::errors::Result<Arc<ParquetMetaData>>> {
         async move {
             let meta = self.inner.get_metadata(options).await?;
-            crate::store::read::check_footer(&meta, self.size)
+            crate::store::footer::check_footer(&meta, self.size)
                 .map_err(|e| datafusion::parquet::errors::ParquetError::General(format!("{}: {e}", self.path)))?;
             Ok(meta)
         }

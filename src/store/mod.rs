@@ -8,6 +8,7 @@ pub mod commit;
 pub mod compact;
 pub mod delta;
 pub mod experiment;
+pub mod footer;
 pub mod gc;
 pub mod layout;
 pub mod migrate;
@@ -17,6 +18,7 @@ pub mod row;
 pub mod schema;
 pub mod sweep;
 pub mod table;
+pub mod unpanic;
 pub mod verify;
 pub mod writer;
 

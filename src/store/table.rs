@@ -170,7 +170,7 @@ impl Table {
         let bytes =
             async { self.dataset.store.get(&path).await?.bytes().await }.await.map_err(|source| StoreError::Object { path: path.to_string(), source })?;
         let perr = |source| StoreError::Parquet { path: path.to_string(), source };
-        let reader = super::read::checked_builder(bytes, Default::default()).and_then(|b| b.with_batch_size(64 * 1024).build()).map_err(perr)?;
+        let reader = super::footer::checked_builder(bytes, Default::default()).and_then(|b| b.with_batch_size(64 * 1024).build()).map_err(perr)?;
         reader.collect::<Result<Vec<_>, _>>().map_err(|source| StoreError::Arrow { table: self.def.name, source })
     }
 

@@ -43,7 +43,7 @@ pub async fn corrupt_files(dataset: &Dataset) -> Result<Vec<(String, String)>, S
 /// A whole Parquet file's footer, parsed and checked against the file.
 fn footer(bytes: &Bytes) -> Result<ParquetMetaData, ParquetError> {
     let meta = ParquetMetaDataReader::new().parse_and_finish(bytes)?;
-    super::read::check_footer(&meta, bytes.len() as u64)?;
+    super::footer::check_footer(&meta, bytes.len() as u64)?;
     Ok(meta)
 }
 

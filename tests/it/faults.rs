@@ -413,7 +413,7 @@ fn every_byte_of_a_damaged_footer_is_refused_or_read_never_a_panic() {
             damaged[i] ^= x;
             let read = std::panic::catch_unwind(|| -> Result<usize, String> {
                 let options = datafusion::parquet::arrow::arrow_reader::ArrowReaderOptions::new();
-                let reader = simcash::store::read::checked_builder(Bytes::from(damaged), options).and_then(|b| b.build()).map_err(|e| e.to_string())?;
+                let reader = simcash::store::footer::checked_builder(Bytes::from(damaged), options).and_then(|b| b.build()).map_err(|e| e.to_string())?;
                 reader.map(|b| b.map(|b| b.num_rows()).map_err(|e| e.to_string())).sum()
             });
             match read {

@@ -131,7 +131,7 @@ pub fn encode(actions: &[Action]) -> Result<Vec<u8>, CheckpointError> {
 /// The actions of a checkpoint file (written by simcash or another Delta writer); without
 /// `tombstones`, its `remove` actions are not even decoded (only vacuum needs them).
 pub fn decode(bytes: Bytes, tombstones: bool) -> Result<Vec<Action>, CheckpointError> {
-    let builder = crate::store::read::checked_builder(bytes, Default::default())?;
+    let builder = crate::store::footer::checked_builder(bytes, Default::default())?;
     let roots: Vec<usize> = (0..builder.parquet_schema().root_schema().get_fields().len())
         .filter(|&i| tombstones || builder.parquet_schema().root_schema().get_fields()[i].name() != "remove")
         .collect();
