@@ -260,7 +260,7 @@ pub struct GcArgs {
 /// Runs `simcash gc`.
 pub fn cmd_gc(args: GcArgs) -> anyhow::Result<()> {
     let dataset = open(&args.data)?;
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as i64;
+    let now = crate::state::now_ms();
     runtime()?.block_on(async {
         if args.check {
             let found = crate::store::verify::check(&dataset, now).await?;

@@ -17,7 +17,12 @@ pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
 
 /// The system's wall clock.
 pub fn wall_clock() -> Clock {
-    Arc::new(|| std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64))
+    Arc::new(now_ms)
+}
+
+/// Milliseconds since the epoch now (0 for a clock set before 1970).
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
 pub use render::{Renderer, format_cents, render_summary};
 

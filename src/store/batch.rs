@@ -56,11 +56,13 @@ pub struct Opt<V> {
     started: bool,
 }
 
-impl<V: Copy + Default> Opt<V> {
-    fn new() -> Self {
+impl<V> Default for Opt<V> {
+    fn default() -> Self {
         Opt { values: Vec::new(), valid: Vec::new(), pending: 0, started: false }
     }
+}
 
+impl<V: Copy + Default> Opt<V> {
     #[inline(always)]
     fn push(&mut self, v: Option<V>) {
         if self.started {
@@ -152,11 +154,13 @@ pub struct Lazy<B> {
     builder: Option<B>,
 }
 
-impl<B: AppendNulls> Lazy<B> {
-    fn new() -> Self {
+impl<B> Default for Lazy<B> {
+    fn default() -> Self {
         Lazy { pending: 0, builder: None }
     }
+}
 
+impl<B: AppendNulls> Lazy<B> {
     #[inline(always)]
     fn push<T>(&mut self, v: Option<T>, append: impl FnOnce(&mut B, T)) {
         if let Some(b) = &mut self.builder {
@@ -250,13 +254,15 @@ pub trait Column {
     /// Its value in an [`EventRow`].
     type Value: Default;
     /// What collects a batch of it.
-    type Builder;
+    type Builder: Default;
     /// Whether it may hold nulls.
     const NULLABLE: bool = true;
     /// Its Arrow type.
     fn data_type() -> DataType;
-    /// An empty builder for `capacity` rows.
-    fn builder(capacity: usize) -> Self::Builder;
+    /// An empty builder for `capacity` rows (the nullable kinds grow as values come).
+    fn builder(_capacity: usize) -> Self::Builder {
+        Self::Builder::default()
+    }
     /// Appends one row's value.
     fn push(b: &mut Self::Builder, v: &Self::Value);
     /// List items in the value (a batch is bounded by them too).
@@ -305,9 +311,6 @@ impl<T: ArrowPrimitiveType> Column for Plain<T> {
     fn data_type() -> DataType {
         T::DATA_TYPE
     }
-    fn builder(_: usize) -> Self::Builder {
-        Opt::new()
-    }
     #[inline(always)]
     fn push(b: &mut Self::Builder, v: &Self::Value) {
         b.push(*v);
@@ -354,9 +357,6 @@ impl Column for AgentKey {
     fn data_type() -> DataType {
         dict()
     }
-    fn builder(_: usize) -> Self::Builder {
-        Opt::new()
-    }
     #[inline(always)]
     fn push(b: &mut Self::Builder, v: &Self::Value) {
         b.push(v.map(|a| a as i32));
@@ -377,9 +377,6 @@ impl Column for Flag {
     type Builder = Opt<bool>;
     fn data_type() -> DataType {
         DataType::Boolean
-    }
-    fn builder(_: usize) -> Self::Builder {
-        Opt::new()
     }
     #[inline(always)]
     fn push(b: &mut Self::Builder, v: &Self::Value) {
@@ -402,9 +399,6 @@ impl Column for Priority {
     fn data_type() -> DataType {
         dict()
     }
-    fn builder(_: usize) -> Self::Builder {
-        Opt::new()
-    }
     #[inline(always)]
     fn push(b: &mut Self::Builder, v: &Self::Value) {
         b.push(v.map(|p| p as i32));
@@ -425,9 +419,6 @@ impl Column for Text {
     type Builder = Lazy<StringDictionaryBuilder<Int32Type>>;
     fn data_type() -> DataType {
         dict()
-    }
-    fn builder(_: usize) -> Self::Builder {
-        Lazy::new()
     }
     #[inline(always)]
     fn push(b: &mut Self::Builder, v: &Self::Value) {
@@ -451,9 +442,6 @@ impl Column for ScenarioType {
     fn data_type() -> DataType {
         dict()
     }
-    fn builder(_: usize) -> Self::Builder {
-        Lazy::new()
-    }
     #[inline(always)]
     fn push(b: &mut Self::Builder, v: &Self::Value) {
         b.push(*v, |b, v| b.append_value(v));
@@ -475,9 +463,6 @@ impl Column for LongText {
     type Builder = Lazy<StringBuilder>;
     fn data_type() -> DataType {
         DataType::Utf8
-    }
-    fn builder(_: usize) -> Self::Builder {
-        Lazy::new()
     }
     #[inline(always)]
     fn push(b: &mut Self::Builder, v: &Self::Value) {
@@ -503,9 +488,6 @@ where
     fn data_type() -> DataType {
         list(T::DATA_TYPE)
     }
-    fn builder(_: usize) -> Self::Builder {
-        Lazy::new()
-    }
     #[inline(always)]
     fn push(b: &mut Self::Builder, v: &Self::Value) {
         b.push(v.as_deref(), append_list);
@@ -530,9 +512,6 @@ impl Column for AgentList {
     type Builder = Lazy<ListBuilder<UInt32Builder>>;
     fn data_type() -> DataType {
         list(DataType::Utf8)
-    }
-    fn builder(_: usize) -> Self::Builder {
-        Lazy::new()
     }
     #[inline(always)]
     fn push(b: &mut Self::Builder, v: &Self::Value) {

@@ -21,34 +21,23 @@ pub fn checked_builder<T: ChunkReader + 'static>(reader: T, options: ArrowReader
 /// Arrow decoder knows.
 pub fn check_footer(meta: &ParquetMetaData, size: u64) -> Result<(), ParquetError> {
     check_chunks(meta, size)?;
-    check_arrow_schema(meta)?;
-    check_strings(meta)
+    let text = check_arrow_schema(meta)?;
+    check_strings(meta, &text)
 }
 
-/// Refuses a byte-array column read as strings (by its logical type or the stored Arrow
-/// schema) without the converted type `UTF8`: the Parquet reader decides by the converted
-/// type alone whether to check that values are UTF-8, so such a column would yield unchecked
-/// strings (a panic in debug builds, invalid arrays in release).
-fn check_strings(meta: &ParquetMetaData) -> Result<(), ParquetError> {
-    use datafusion::arrow::datatypes::DataType;
+/// Refuses a byte-array column read as strings (by its logical type, or because its
+/// top-level field is one of `text`, the stored Arrow schema's fields holding text) without
+/// the converted type `UTF8`: the Parquet reader decides by the converted type alone whether
+/// to check that values are UTF-8, so such a column would yield unchecked strings (a panic
+/// in debug builds, invalid arrays in release).
+fn check_strings(meta: &ParquetMetaData, text: &[String]) -> Result<(), ParquetError> {
     use datafusion::parquet::basic::{ConvertedType, LogicalType, Type};
-    fn has_string(t: &DataType) -> bool {
-        match t {
-            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => true,
-            DataType::Dictionary(_, v) => has_string(v),
-            DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _) | DataType::Map(f, _) => has_string(f.data_type()),
-            DataType::Struct(fs) => fs.iter().any(|f| has_string(f.data_type())),
-            _ => false,
-        }
-    }
-    let file = meta.file_metadata();
-    let arrow = datafusion::parquet::arrow::parquet_to_arrow_schema(file.schema_descr(), file.key_value_metadata())?;
-    for c in file.schema_descr().columns() {
+    for c in meta.file_metadata().schema_descr().columns() {
         if c.physical_type() != Type::BYTE_ARRAY || c.converted_type() == ConvertedType::UTF8 {
             continue;
         }
-        let root = c.path().parts().first().map(String::as_str).unwrap_or_default();
-        if matches!(c.logical_type_ref(), Some(LogicalType::String)) || arrow.field_with_name(root).is_ok_and(|f| has_string(f.data_type())) {
+        let root = c.path().parts().first();
+        if matches!(c.logical_type_ref(), Some(LogicalType::String)) || root.is_some_and(|r| text.contains(r)) {
             return Err(ParquetError::General(format!("damaged footer: column `{}` is read as text but not marked UTF-8", c.path())));
         }
     }
@@ -56,16 +45,18 @@ fn check_strings(meta: &ParquetMetaData) -> Result<(), ParquetError> {
 }
 
 /// Checks the stored Arrow schema as far as the Arrow IPC decoder panics on (unknown types,
-/// missing parts); what that decoder reports as an error is left to it.
-fn check_arrow_schema(meta: &ParquetMetaData) -> Result<(), ParquetError> {
+/// missing parts); what that decoder reports as an error is left to it. Returns the names of
+/// its top-level fields that hold text (none without a stored schema).
+fn check_arrow_schema(meta: &ParquetMetaData) -> Result<Vec<String>, ParquetError> {
     use base64::Engine;
     use datafusion::arrow::ipc;
     let hint = meta.file_metadata().key_value_metadata().and_then(|kv| kv.iter().find(|kv| kv.key == "ARROW:schema")).and_then(|kv| kv.value.as_deref());
-    let Some(Ok(bytes)) = hint.map(|h| base64::engine::general_purpose::STANDARD.decode(h)) else { return Ok(()) };
+    let Some(Ok(bytes)) = hint.map(|h| base64::engine::general_purpose::STANDARD.decode(h)) else { return Ok(Vec::new()) };
     // The same framing as the Parquet reader's: an optional continuation marker and length.
     let body = if bytes.len() > 8 && bytes[0..4] == [255u8; 4] { &bytes[8..] } else { &bytes[..] };
-    let Some(schema) = ipc::root_as_message(body).ok().and_then(|m| m.header_as_schema()) else { return Ok(()) };
-    fn field(f: ipc::Field, depth: usize) -> Result<(), ParquetError> {
+    let Some(schema) = ipc::root_as_message(body).ok().and_then(|m| m.header_as_schema()) else { return Ok(Vec::new()) };
+    /// Checks a field; whether it holds text.
+    fn field(f: ipc::Field, depth: usize) -> Result<bool, ParquetError> {
         use ipc::Type;
         let name = f.name().unwrap_or_default();
         let bad = |what: &str| Err(ParquetError::General(format!("damaged footer: its Arrow schema has a damaged field `{name}` ({what})")));
@@ -112,10 +103,20 @@ fn check_arrow_schema(meta: &ParquetMetaData) -> Result<(), ParquetError> {
         if !ok {
             return bad(&format!("type {:?}", f.type_type()));
         }
-        f.children().into_iter().flatten().try_for_each(|c| field(c, depth + 1))
+        let mut text = matches!(f.type_type(), Type::Utf8 | Type::LargeUtf8 | Type::Utf8View);
+        for c in f.children().into_iter().flatten() {
+            text |= field(c, depth + 1)?;
+        }
+        Ok(text)
     }
     let fields = schema.fields().ok_or_else(|| ParquetError::General("damaged footer: its Arrow schema has no fields".into()))?;
-    fields.iter().try_for_each(|f| field(f, 0))
+    let mut text = Vec::new();
+    for f in fields {
+        if field(f, 0)? {
+            text.push(f.name().unwrap_or_default().to_owned());
+        }
+    }
+    Ok(text)
 }
 
 /// Refuses a footer whose column chunks do not lie inside the file (`size` bytes), or whose

@@ -18,6 +18,7 @@ use super::delta::{Conflict, DeltaLog, LogError, Snapshot};
 use super::layout::Dataset;
 use super::registry::{PARTITION, TableDef};
 use super::writer::Pages;
+use crate::state::now_ms;
 
 /// The tag naming the write group of a data file (see [`crate::store::commit`]).
 pub const GROUP_TAG: &str = "simcash.group";
@@ -44,10 +45,6 @@ pub fn nonce() -> String {
     let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
     let h = Sha256::digest(format!("{t}:{}:{n}:{:?}", std::process::id(), std::thread::current().id()).as_bytes());
     h[..12].iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
 
 impl Table {
