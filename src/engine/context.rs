@@ -61,13 +61,13 @@ fn flag(b: bool) -> f64 {
 
 impl PolicyContext<'_> {
     fn queue1_value(&self) -> Cents {
-        *self.cache.queue1_value.get_or_init(|| self.agent.queue1.iter().map(|id| self.e.txs[id.0 as usize].remaining).sum())
+        *self.cache.queue1_value.get_or_init(|| self.agent.queue1.iter().map(|id| self.e.txs[id].remaining).sum())
     }
 
     fn queue2(&self) -> (usize, Option<u32>) {
         *self.cache.queue2.get_or_init(|| {
             let q = &self.agent.queue2_index;
-            (q.len(), q.iter().map(|id| self.e.txs[id.0 as usize].deadline).min())
+            (q.len(), q.iter().map(|id| self.e.txs[id].deadline).min())
         })
     }
 
@@ -75,7 +75,7 @@ impl PolicyContext<'_> {
         self.cache.flows.get_or_init(|| {
             let mut m: BTreeMap<AgentIdx, (Cents, Cents)> = BTreeMap::new();
             for id in &self.e.queue2 {
-                let tx = &self.e.txs[id.0 as usize];
+                let tx = &self.e.txs[id];
                 if tx.sender == self.idx {
                     m.entry(tx.receiver).or_default().0 += tx.remaining;
                 }
@@ -102,7 +102,7 @@ impl PolicyContext<'_> {
     }
 
     fn queue2_value(&self) -> Cents {
-        *self.system.queue2_value.get_or_init(|| self.e.queue2.iter().map(|id| self.e.txs[id.0 as usize].remaining).sum())
+        *self.system.queue2_value.get_or_init(|| self.e.queue2.iter().map(|id| self.e.txs[id].remaining).sum())
     }
 
     fn tx_field(&self, tx: &Transaction, f: &Field) -> f64 {

@@ -117,14 +117,8 @@ impl Engine {
         let (cache, system) = (AgentCache::default(), SystemCache::default());
         ids.iter()
             .map(|&id| {
-                let ctx = PolicyContext {
-                    e: self,
-                    agent: &self.agents[agent],
-                    idx: agent as AgentIdx,
-                    tx: Some(&self.txs[id.0 as usize]),
-                    cache: &cache,
-                    system: &system,
-                };
+                let ctx =
+                    PolicyContext { e: self, agent: &self.agents[agent], idx: agent as AgentIdx, tx: Some(&self.txs[id]), cache: &cache, system: &system };
                 let d = eval::walk(root, &ctx, None).and_then(|n| {
                     let (node, action) = leaf(n);
                     payment_decision(action, &ctx).map_err(|error| NodeError { node: node.clone(), error })
@@ -145,7 +139,7 @@ impl Engine {
             let txs = &self.txs;
             for a in &mut self.agents {
                 a.queue1.sort_by_key(|id| {
-                    let tx = &txs[id.0 as usize];
+                    let tx = &txs[id];
                     (std::cmp::Reverse(tx.priority), tx.deadline)
                 });
             }
@@ -183,14 +177,14 @@ impl Engine {
                 if timed_for_tick.is_some_and(|t| t > self.tick) {
                     return Ok(false);
                 }
-                let tx = &self.txs[id.0 as usize];
+                let tx = &self.txs[id];
                 let (receiver, amount) = (tx.receiver, tx.remaining);
                 if !self.agents[agent as usize].budget.take(receiver, amount) {
                     self.emit(EventKind::PolicyHold { agent_id: agent, tx_id: id, reason: HoldReason::BudgetExhausted });
                     return Ok(false);
                 }
                 if let Some(p) = priority {
-                    self.txs[id.0 as usize].priority = p;
+                    self.txs[id].priority = p;
                 }
                 self.release_to_rtgs(id, true);
                 self.emit(EventKind::PolicySubmit { agent_id: agent, tx_id: id });
@@ -202,9 +196,10 @@ impl Engine {
             }
             Decision::Drop => {
                 let t = self.tick;
-                let tx = &mut self.txs[id.0 as usize];
+                let tx = &mut self.txs[id];
                 tx.dropped = true;
                 tx.overdue_since.get_or_insert(t);
+                self.txs.finish(id);
                 self.emit(EventKind::PolicyDrop { agent_id: agent, tx_id: id, reason: "Expired deadline".into() });
                 true
             }
@@ -217,7 +212,7 @@ impl Engine {
                 true
             }
             Decision::Reprioritize(p) => {
-                let tx = &mut self.txs[id.0 as usize];
+                let tx = &mut self.txs[id];
                 let old = tx.priority;
                 tx.priority = p.min(10);
                 let new = tx.priority;
@@ -245,7 +240,7 @@ impl Engine {
         let mut ids: Vec<TxId> = self.agents.iter().flat_map(|a| a.queue1.iter().copied()).chain(self.queue2.iter().copied()).collect();
         ids.sort();
         for id in ids {
-            let tx = &mut self.txs[id.0 as usize];
+            let tx = &mut self.txs[id];
             let left = tx.deadline.saturating_sub(t);
             if left > esc.start_escalating_at_ticks || esc.start_escalating_at_ticks == 0 {
                 continue;
@@ -269,7 +264,7 @@ impl Engine {
     }
 
     fn declare_rtgs_priority(&mut self, id: TxId, p: RtgsPriority) {
-        let tx = &mut self.txs[id.0 as usize];
+        let tx = &mut self.txs[id];
         let old = tx.declared_rtgs_priority.replace(p);
         let sender = tx.sender;
         self.emit(EventKind::RtgsResubmission { tx_id: id, sender, old_rtgs_priority: old, new_rtgs_priority: p });
@@ -292,11 +287,11 @@ impl Engine {
             }
         }
         for (id, d) in acts {
-            let tx = &self.txs[id.0 as usize];
+            let tx = &self.txs[id];
             let Some(original) = tx.rtgs_priority.filter(|_| tx.settled_tick.is_none()) else { continue };
             let sender = tx.sender;
             self.queue2.retain(|&q| q != id);
-            let tx = &mut self.txs[id.0 as usize];
+            let tx = &mut self.txs[id];
             tx.rtgs_priority = None;
             tx.rtgs_submission_tick = None;
             self.emit(EventKind::RtgsWithdrawal { tx_id: id, sender, original_rtgs_priority: original });

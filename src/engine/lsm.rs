@@ -136,7 +136,7 @@ impl Engine {
             .queue2
             .iter()
             .map(|&id| {
-                let tx = &self.txs[id.0 as usize];
+                let tx = &self.txs[id];
                 (tx.sender, tx.receiver, id, tx.remaining)
             })
             .collect();
@@ -214,7 +214,7 @@ impl Engine {
                     }
                 }
                 if settled {
-                    self.queue2.retain(|id| !self.txs[id.0 as usize].is_settled());
+                    self.queue2.retain(|id| !self.txs[id].is_settled());
                 }
                 if !candidates.is_empty() {
                     let (n, value) = self.queue2_pass_inner(true);
@@ -270,7 +270,7 @@ impl Engine {
             }
         }
         if settled > 0 {
-            self.queue2.retain(|id| !self.txs[id.0 as usize].is_settled());
+            self.queue2.retain(|id| !self.txs[id].is_settled());
         }
         (offset_value, count, settled)
     }
@@ -337,7 +337,7 @@ impl Engine {
         let mut local = vec![usize::MAX; n];
         let mut m = 0;
         for &id in &self.queue2 {
-            let tx = &self.txs[id.0 as usize];
+            let tx = &self.txs[id];
             for a in [tx.sender, tx.receiver] {
                 if local[a as usize] == usize::MAX {
                     local[a as usize] = m;
@@ -347,7 +347,7 @@ impl Engine {
         }
         let mut g = Multigraph { out: BTreeMap::new(), between: vec![(Cents::MIN, Vec::new()); m * m], local, m, max_len, reach: Vec::new() };
         for &id in &self.queue2 {
-            let tx = &self.txs[id.0 as usize];
+            let tx = &self.txs[id];
             g.out.entry(tx.sender).or_default().push((tx.receiver, id, tx.remaining));
             let (largest, payments) = g.pair_mut(tx.sender, tx.receiver);
             *largest = (*largest).max(tx.remaining);
@@ -373,14 +373,14 @@ impl Engine {
     /// fund its net position; emits LsmCycleSettlement.
     fn settle_cycle(&mut self, c: &Cycle) -> bool {
         if c.txs.iter().any(|id| {
-            let tx = &self.txs[id.0 as usize];
+            let tx = &self.txs[id];
             tx.is_settled() || tx.rtgs_priority.is_none()
         }) {
             return false;
         }
         let mut net: BTreeMap<AgentIdx, Cents> = BTreeMap::new();
         for id in &c.txs {
-            let tx = &self.txs[id.0 as usize];
+            let tx = &self.txs[id];
             *net.entry(tx.receiver).or_default() += tx.remaining;
             *net.entry(tx.sender).or_default() -= tx.remaining;
         }
@@ -395,7 +395,7 @@ impl Engine {
                 }
             }
         }
-        let tx_amounts = c.txs.iter().map(|id| self.txs[id.0 as usize].amount).collect();
+        let tx_amounts = c.txs.iter().map(|id| self.txs[id].amount).collect();
         for &id in &c.txs {
             self.settle_tx(id, Credit::AsConfigured, Path::Lsm);
         }
@@ -580,11 +580,11 @@ mod tests {
         let mut out: BTreeMap<AgentIdx, Vec<(AgentIdx, TxId, Cents)>> = BTreeMap::new();
         let mut between: BTreeMap<(AgentIdx, AgentIdx), Vec<TxId>> = BTreeMap::new();
         for &id in e.queue2() {
-            let tx = &e.transactions()[id.0 as usize];
+            let tx = &e.transactions()[id];
             out.entry(tx.sender).or_default().push((tx.receiver, id, tx.remaining));
             between.entry((tx.sender, tx.receiver)).or_default().push(id);
         }
-        let sum = |p: &(AgentIdx, AgentIdx)| between.get(p).map(|ids| ids.iter().map(|id| e.transactions()[id.0 as usize].remaining).sum::<Cents>());
+        let sum = |p: &(AgentIdx, AgentIdx)| between.get(p).map(|ids| ids.iter().map(|id| e.transactions()[*id].remaining).sum::<Cents>());
         let mut found = Vec::new();
         let n = e.agents().len() as AgentIdx;
         for u in 0..n {

@@ -17,6 +17,7 @@ pub mod policy;
 pub mod rng;
 mod scenario_events;
 mod settle;
+pub mod txs;
 
 use std::collections::BTreeMap;
 
@@ -26,6 +27,7 @@ use model::{Agent, ArrivalState, ReleaseBudget, Transaction};
 use policy::Policy;
 use policy::tree::TreeKind;
 use rng::Rng;
+use txs::Transactions;
 
 /// Errors that stop a run (SimCash aborts in the same situations, Q-20).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -145,7 +147,7 @@ pub struct Engine {
     tick: u32,
     agents: Vec<Agent>,
     /// Agent indices in configuration order (for counterparty selection).
-    txs: Vec<Transaction>,
+    txs: Transactions,
     queue2: Vec<TxId>,
     /// Released this tick, awaiting step 3.
     pending: Vec<TxId>,
@@ -221,7 +223,7 @@ impl Engine {
             cfg,
             tick: 0,
             agents,
-            txs: Vec::new(),
+            txs: Transactions::default(),
             queue2: Vec::new(),
             pending: Vec::new(),
             deferred: vec![(0, Vec::new()); n],
@@ -258,8 +260,9 @@ impl Engine {
         self.agents.iter().map(|a| a.id.clone()).collect()
     }
 
-    /// Every transaction created so far, indexed by [`TxId`].
-    pub fn transactions(&self) -> &[Transaction] {
+    /// The run's payments, indexed by [`TxId`]: every one created, less the blocks of
+    /// finished ones freed at the end of a tick.
+    pub fn transactions(&self) -> &Transactions {
         &self.txs
     }
 
@@ -356,6 +359,7 @@ impl Engine {
             self.end_of_day();
         }
         self.check_limits(None, 0)?;
+        self.txs.free_finished();
         self.stats.events += self.events.len() as u64;
         self.tick += 1;
         Ok(())
@@ -378,7 +382,7 @@ impl Engine {
 
     /// Creates a transaction and appends it to the sender's Queue 1.
     fn create_transaction(&mut self, sender: AgentIdx, receiver: AgentIdx, amount: Cents, deadline: u32, priority: u8) -> TxId {
-        let id = TxId(self.txs.len() as u32);
+        let id = self.txs.next_id();
         self.txs.push(Transaction::new(id, sender, receiver, amount, self.tick, deadline, priority));
         let s = &mut self.agents[sender as usize];
         s.queue1.push(id);
@@ -438,7 +442,7 @@ impl Engine {
     /// in SimCash; their QueuedRtgs or settlement event still follows in step 3).
     fn release_to_rtgs(&mut self, id: TxId, announce: bool) {
         let t = self.tick;
-        let tx = &mut self.txs[id.0 as usize];
+        let tx = &mut self.txs[id];
         let prio = tx.declared_rtgs_priority.unwrap_or(RtgsPriority::Normal);
         tx.rtgs_priority = Some(prio);
         tx.rtgs_submission_tick = Some(t);
@@ -462,7 +466,7 @@ impl Engine {
     /// raised by `boost` (capped at 10).
     fn split(&mut self, agent: AgentIdx, parent: TxId, n: u32, stagger: Option<(u32, u8)>, appended: &mut Vec<TxId>) -> Result<(), EngineError> {
         let (release_now, boost) = stagger.unwrap_or((n, 0));
-        let mut p = self.txs[parent.0 as usize].clone();
+        let mut p = self.txs[parent].clone();
         let base = p.amount / n as Cents;
         if base <= 0 {
             let agent = self.agents[agent as usize].id.clone();
@@ -474,7 +478,7 @@ impl Engine {
         self.agents[p.sender as usize].sent_value += p.amount;
         for k in 0..n {
             let amount = if k == n - 1 { p.amount - base * (n as Cents - 1) } else { base };
-            let id = TxId(self.txs.len() as u32);
+            let id = self.txs.next_id();
             self.txs.push(Transaction { parent: Some(parent), ..Transaction::new(id, p.sender, p.receiver, amount, p.arrival_tick, p.deadline, p.priority) });
             self.emit(EventKind::Arrival {
                 tx_id: id,
@@ -492,6 +496,8 @@ impl Engine {
             }
             children.push(id);
         }
+        // The parent leaves Queue 1 for good; its parts keep it while they are open.
+        self.txs.finish(parent);
         let friction = self.cfg.costs.split_friction_cost * (n as Cents - 1);
         if friction > 0 {
             let costs = CostBreakdown { split_friction_cost: friction, ..Default::default() };
@@ -537,7 +543,7 @@ impl Engine {
             a.queue2_index.clear();
         }
         for &id in &self.queue2 {
-            let s = self.txs[id.0 as usize].sender;
+            let s = self.txs[id].sender;
             self.agents[s as usize].queue2_index.push(id);
         }
     }
@@ -566,7 +572,7 @@ impl Engine {
             let q1_len = self.agents[i].queue1.len();
             for k in 0..q1_len + self.agents[i].queue2_index.len() {
                 let id = if k < q1_len { self.agents[i].queue1[k] } else { self.agents[i].queue2_index[k - q1_len] };
-                let tx = &mut self.txs[id.0 as usize];
+                let tx = &mut self.txs[id];
                 let newly = if k < q1_len { t > tx.deadline && tx.overdue_since.is_none() } else { tx.overdue_since == Some(t) };
                 if !newly {
                     continue;
@@ -592,7 +598,7 @@ impl Engine {
                 .iter()
                 .chain(&a.queue2_index)
                 .map(|id| {
-                    let tx = &self.txs[id.0 as usize];
+                    let tx = &self.txs[id];
                     costs::delay_weight(&rates, tx.remaining, tx.priority, tx.overdue_since.is_some())
                 })
                 .sum();
@@ -625,7 +631,7 @@ impl Engine {
             let mut any = false;
             let mut penalty = 0;
             for id in a.queue1.iter().chain(&a.queue2_index) {
-                let tx = &self.txs[id.0 as usize];
+                let tx = &self.txs[id];
                 if tx.deadline < t {
                     any = true;
                     penalty += eod.resolve(tx.remaining);

@@ -26,12 +26,13 @@ impl Engine {
     /// balance after the debit.
     pub(crate) fn settle_tx(&mut self, id: TxId, credit: Credit, path: Path) -> Cents {
         let t = self.tick;
-        let tx = &mut self.txs[id.0 as usize];
+        let tx = &mut self.txs[id];
         let amount = tx.remaining;
         let (sender, receiver, parent) = (tx.sender, tx.receiver, tx.parent);
         tx.remaining = 0;
         tx.settled_tick = Some(t);
         tx.rtgs_priority = None;
+        self.txs.finish(id);
         let s = &mut self.agents[sender as usize];
         s.balance -= amount;
         s.sent_settled_value += amount;
@@ -48,7 +49,7 @@ impl Engine {
             None => self.stats.settled += 1,
             Some(p) if path == Path::Rtgs => {
                 self.agents[sender as usize].sent_settled_value += amount;
-                let ptx = &mut self.txs[p.0 as usize];
+                let ptx = &mut self.txs[p];
                 ptx.remaining -= amount;
                 if ptx.remaining <= 0 && ptx.settled_tick.is_none() {
                     ptx.remaining = 0;
@@ -66,7 +67,7 @@ impl Engine {
         let pending = std::mem::take(&mut self.pending);
         let t = self.tick;
         for &id in &pending {
-            let tx = self.txs[id.0 as usize].clone();
+            let tx = self.txs[id].clone();
             let sender = tx.sender;
             if self.agents[sender as usize].can_pay(tx.remaining) {
                 if let Some(since) = tx.overdue_since {
@@ -118,7 +119,7 @@ impl Engine {
         let mut settled = 0;
         let mut value = 0;
         for id in queue {
-            let tx = &mut self.txs[id.0 as usize];
+            let tx = &mut self.txs[id];
             if tx.is_settled() {
                 continue;
             }
@@ -149,7 +150,7 @@ impl Engine {
         if self.cfg.extensions.priority_mode {
             let txs = &self.txs;
             self.queue2.sort_by_key(|id| {
-                let tx = &txs[id.0 as usize];
+                let tx = &txs[id];
                 (tx.rtgs_priority, tx.rtgs_submission_tick)
             });
         }

@@ -57,7 +57,7 @@ impl StateProvider for LiveState<'_> {
     fn agent(&self, agent: AgentIdx) -> AgentSnapshot {
         let a = &self.engine.agents()[agent as usize];
         let txs = self.engine.transactions();
-        let value = |ids: &[crate::engine::event::TxId]| ids.iter().map(|id| txs[id.0 as usize].remaining).sum();
+        let value = |ids: &[crate::engine::event::TxId]| ids.iter().map(|id| txs[id].remaining).sum();
         AgentSnapshot {
             balance: a.balance,
             queue1_count: a.queue1.len() as u32,

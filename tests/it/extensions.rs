@@ -57,7 +57,7 @@ fn priority_escalation_raises_priority_linearly_as_the_deadline_nears() {
         }
     }
     assert_eq!(seen, [(3, 3, 1, 3), (4, 2, 2, 4), (6, 0, 3, 5)]);
-    assert_eq!(e.transactions()[0].priority, 5);
+    assert_eq!(e.transactions()[TxId(0)].priority, 5);
 }
 
 #[test]

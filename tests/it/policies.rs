@@ -220,7 +220,7 @@ fn release_submits_to_rtgs_then_settles_immediately() {
     assert!(evs.iter().any(|x| matches!(x, EventKind::RtgsImmediateSettlement { tx_id: Some(t), sender: A, receiver: B, amount: 600,
         sender_balance_before: 1000, sender_balance_after: 400 } if *t == tx(0))));
     assert_eq!((e.agents()[A as usize].balance, e.agents()[B as usize].balance), (400, 600));
-    assert!(e.transactions()[0].is_settled());
+    assert!(e.transactions()[TxId(0)].is_settled());
     assert!(e.agents()[A as usize].queue1.is_empty());
 }
 
@@ -341,7 +341,7 @@ fn drop_emits_policy_drop_and_the_payment_never_settles() {
     }
     assert!(settled_ids(&all).is_empty());
     assert!(!names(&all).contains(&"TransactionWentOverdue"), "{:?}", names(&all));
-    let t = &e.transactions()[0];
+    let t = &e.transactions()[TxId(0)];
     assert!(t.dropped && !t.is_settled());
     assert_eq!(e.agents()[A as usize].balance, 1000);
 }
@@ -402,10 +402,10 @@ fn split_makes_n_children_with_the_remainder_on_the_last() {
     assert!(evs.iter().any(|x| matches!(x, EventKind::CostAccrual { agent_id: A, costs }
         if *costs == CostBreakdown { split_friction_cost: 21, ..Default::default() })));
     assert_eq!(settled_ids(&evs), ids);
-    for c in &e.transactions()[1..] {
+    for c in e.transactions().iter().skip(1) {
         assert_eq!(c.parent, Some(tx(0)));
     }
-    let parent = &e.transactions()[0];
+    let parent = &e.transactions()[TxId(0)];
     assert_eq!((parent.remaining, parent.settled_tick), (0, Some(0)), "the parent settles with its last child");
     assert_eq!(e.agents()[A as usize].balance, 5000 - 1003);
     assert_eq!(e.agents()[A as usize].total_costs.split_friction_cost, 21);
@@ -436,7 +436,7 @@ fn stagger_split_releases_the_first_children_and_queues_the_rest() {
     assert!(evs.iter().any(|x| matches!(x, EventKind::PolicySplit { num_splits: 4, child_ids, .. } if *child_ids == ids)));
     assert!(evs.iter().any(|x| matches!(x, EventKind::CostAccrual { agent_id: A, costs } if costs.split_friction_cost == 30)));
     // 9 + 2 = 11, capped at 10.
-    for c in &e.transactions()[1..] {
+    for c in e.transactions().iter().skip(1) {
         assert_eq!((c.amount, c.priority), (250, 10));
     }
     assert_eq!(settled_ids(&evs), vec![tx(1)], "only the first child goes to RTGS now");
@@ -445,7 +445,7 @@ fn stagger_split_releases_the_first_children_and_queues_the_rest() {
     let evs = step(&mut e);
     assert_eq!(submits(&evs), vec![tx(2), tx(3), tx(4)]);
     assert_eq!(settled_ids(&evs), vec![tx(2), tx(3), tx(4)]);
-    assert!(e.transactions()[0].is_settled());
+    assert!(e.transactions()[TxId(0)].is_settled());
 }
 
 #[test]
@@ -493,7 +493,7 @@ fn resubmit_from_queue2_withdraws_requeues_and_uses_the_declared_priority() {
     assert!(matches!(evs[w + 1], EventKind::RtgsResubmission { sender: A, old_rtgs_priority: None, new_rtgs_priority: RtgsPriority::Urgent, .. }));
     assert!(e.queue2().is_empty());
     assert_eq!(e.agents()[A as usize].queue1, vec![tx(0)], "back in Queue 1");
-    assert_eq!(e.transactions()[0].rtgs_priority, None);
+    assert_eq!(e.transactions()[TxId(0)].rtgs_priority, None);
 
     let evs = step(&mut e);
     assert_eq!(rtgs_submissions(&evs), vec![(tx(0), 500, 5, RtgsPriority::Urgent)]);
@@ -528,7 +528,7 @@ fn withdraw_from_rtgs_leaves_queue2_and_fails_on_a_queue1_payment() {
     );
     assert!(!names(&evs).contains(&"RtgsResubmission"));
     assert!(e.queue2().is_empty());
-    let t = &e.transactions()[0];
+    let t = &e.transactions()[TxId(0)];
     assert_eq!((t.rtgs_priority, t.settled_tick), (None, None));
 }
 
@@ -990,7 +990,7 @@ fn builtin_mock_splitting_always_splits() {
     let mut e = Sc::new(10, 1).agent("A", 500, "policy: {type: MockSplitting, num_splits: 3}").agent("B", 0, "").pay(0, "A", "B", 100, 8, 5).engine();
     let evs = step(&mut e);
     assert_eq!(split_children(&evs), vec![(tx(0), 3)]);
-    let amounts: Vec<i64> = e.transactions()[1..].iter().map(|t| t.amount).collect();
+    let amounts: Vec<i64> = e.transactions().iter().skip(1).map(|t| t.amount).collect();
     assert_eq!(amounts, vec![33, 33, 34]);
 }
 

@@ -256,18 +256,18 @@ fn check_invariants(e: &Engine) -> Result<(), TestCaseError> {
     let mut seen = BTreeSet::new();
     for a in e.agents() {
         for id in &a.queue1 {
-            let tx = &txs[id.0 as usize];
+            let tx = &txs[id];
             prop_assert!(seen.insert(*id), "{} queued twice", id);
             prop_assert!(!tx.is_settled() && !tx.dropped && tx.rtgs_priority.is_none(), "Q1 holds {:?}", tx);
             prop_assert_eq!(&e.agents()[tx.sender as usize].id, &a.id);
         }
     }
     for id in e.queue2() {
-        let tx = &txs[id.0 as usize];
+        let tx = &txs[id];
         prop_assert!(seen.insert(*id), "{} queued twice", id);
         prop_assert!(!tx.is_settled() && tx.rtgs_priority.is_some(), "Q2 holds {:?}", tx);
     }
-    for tx in txs {
+    for tx in txs.iter() {
         prop_assert!(tx.deadline > tx.arrival_tick, "deadline > arrival: {:?}", tx);
         prop_assert!(tx.remaining >= 0 && tx.remaining <= tx.amount);
         prop_assert_eq!(tx.is_settled(), tx.remaining == 0 && tx.parent.is_none() || tx.settled_tick.is_some());
