@@ -73,7 +73,7 @@ impl Default for WriterOptions {
     fn default() -> Self {
         WriterOptions {
             batch_rows: 8 * 1024,
-            row_group_rows: 256 * 1024,
+            row_group_rows: 64 * 1024,
             overwrite: false,
             purpose: "run".into(),
             scenario: String::new(),
@@ -433,7 +433,7 @@ impl Files {
         let spooled = spool.is_some();
         let files = match spool {
             Some(files) => files,
-            None => tables.iter().map(|t| t.create_file(&key.experiment_id, row_group_rows, Pages::Whole, true)).collect::<Result<Vec<_>, _>>()?,
+            None => tables.iter().map(|t| t.create_file(&key.experiment_id, row_group_rows, Pages::Bounded, true)).collect::<Result<Vec<_>, _>>()?,
         };
         Ok(Files { tables, files, key, spooled })
     }

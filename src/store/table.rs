@@ -145,8 +145,8 @@ impl Table {
             .map(|i| SortingColumn { column_idx: i as i32, descending: false, nulls_first: false })
             .collect();
         let props = super::writer::writer_properties(&schema, row_group_rows, pages, sorting);
-        let writer = AsyncArrowWriter::try_new(BufWriter::new(self.dataset.store.clone(), path.clone()), schema, Some(props))
-            .map_err(|source| StoreError::Parquet { path: path.to_string(), source })?;
+        let upload = BufWriter::with_capacity(self.dataset.store.clone(), path.clone(), UPLOAD_PART_BYTES).with_max_concurrency(2);
+        let writer = AsyncArrowWriter::try_new(upload, schema, Some(props)).map_err(|source| StoreError::Parquet { path: path.to_string(), source })?;
         Ok(FileWriter { rel, path, experiment_id: experiment_id.to_owned(), writer, store: self.dataset.store.clone() })
     }
 
@@ -237,6 +237,10 @@ pub struct FileWriter {
     writer: AsyncArrowWriter<BufWriter>,
     store: Arc<dyn ObjectStore>,
 }
+
+/// Bytes of a data file buffered before its upload turns multipart, and the size of each
+/// part (S3's smallest); with two parts in flight, a file being written holds at most ~15 MB.
+const UPLOAD_PART_BYTES: usize = 5 << 20;
 
 /// Encoded bytes after which a file's row group is closed early (see [`FileWriter::write`]).
 const MAX_ROW_GROUP_BYTES: usize = 32 << 20;

@@ -29,10 +29,11 @@ const PAGE_ROWS: usize = 8 * 1024;
 /// How a data file's pages end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pages {
-    /// At [`PAGE_ROWS`] rows: a file of many simulations (a batch runner's, or compacted).
+    /// At [`PAGE_ROWS`] rows: every file written as a run goes (a CLI run's, a batch
+    /// runner's, or compacted); a page's buffers stay small however long the run.
     Bounded,
-    /// At 1 MB: a file of one simulation, read whole (each page costs a compression context:
-    /// bounded pages made the sink 8% dearer in CPU on a 1M-event run).
+    /// At 1 MB: a file migrated from the old layout, written in one go (1 MB pages made a
+    /// 1M-event run's sink ~8% cheaper in CPU, but each column's page buffer grew to 1–2 MB).
     Whole,
 }
 

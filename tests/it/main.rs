@@ -19,6 +19,8 @@ mod layers;
 mod lsm;
 mod malformed;
 #[cfg(feature = "dataset")]
+mod memory;
+#[cfg(feature = "dataset")]
 mod migrate;
 mod policies;
 mod properties;
