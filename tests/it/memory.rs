@@ -61,9 +61,9 @@ fn a_run_ten_times_longer_peaks_within_bounded_memory_and_replay_and_export_stay
     let events: Vec<String> = csv(dir.path(), "SELECT count(*) FROM simulation_events GROUP BY simulation_id ORDER BY 1");
     eprintln!("peak RSS for {short} and {long} days: persisted {persisted:.1?} MiB, not persisted {unpersisted:.1?} MiB; events {events:?}");
     assert!(events.len() == 2 && events[1].parse::<u64>().unwrap() > 1_000_000, "{events:?}");
-    // The engine frees finished payments: 10× the days, the same memory (measured: 16.0 and
-    // 16.4 MiB). The sink's Parquet writers still grow by about two fifths (50 and 70 MiB):
-    // issue 16 asks for a fifth.
+    // The engine frees finished payments: 10× the days, the same memory (measured: 16.6 and
+    // 16.6 MiB). The sink's Parquet writers still grow by about two fifths (50.8 and 70.6
+    // MiB): issue 16 asks for a fifth.
     assert!(unpersisted[1] < 1.2 * unpersisted[0], "not persisted: {unpersisted:.1?} MiB");
     assert!(persisted[1] < 1.6 * persisted[0], "persisted: {persisted:.1?} MiB");
 
@@ -75,6 +75,6 @@ fn a_run_ten_times_longer_peaks_within_bounded_memory_and_replay_and_export_stay
         &["export", "--query", &format!("SELECT * FROM simulation_events WHERE simulation_id = '{long_id}'"), "--format", "csv", "-o", out.to_str().unwrap()],
     );
     eprintln!("replay -v: {replay:.1} MiB, export: {export:.1} MiB");
-    // Measured: 57 and 86 MiB for the 1.44M events.
+    // Measured: 57.5 and 84.6 MiB for the 1.44M events.
     assert!(replay < 100.0 && export < 150.0, "replay {replay:.1} MiB, export {export:.1} MiB");
 }
